@@ -1,0 +1,492 @@
+"""The canonical skelkd pack: many skeleton samples, safe to load, memory-mappable.
+
+A pack is a directory (``NAME.skpack/``) or the same files in a zip archive
+(``NAME.skpack.zip``, read into memory; used for the small embedded pack). No file
+is ever unpickled: arrays are ``.npy`` loaded with ``allow_pickle=False``, the rest
+is JSON. ``docs/formats.md`` documents every field; in short:
+
+``meta.json``
+    ``format`` ("skelkd-pack"), ``version``, ``layout`` (the full layout definition, so
+    user layouts travel with their data), ``coord_dims`` (C: 2 or 3), ``class_names``,
+    ``num_samples`` (N), ``num_rows`` (R), ``description``, ``source``, ``simulated``
+    (null, or the simulator's parameters), ``created_by``.
+``keypoints.npy``
+    (R, V, C) float32. Sample i occupies rows ``offset_i .. offset_i + M_i*T_i``, person
+    by person: reshape to (M_i, T_i, V, C).
+``scores.npy``
+    (R, V) float32 per-joint score, 0 where the joint is missing.
+``index.npy``
+    (N, 4) int64: row offset, persons M_i, frames T_i, label.
+``samples.json``
+    columns of per-sample metadata, each a list of N values: ``instance_id`` (unique; it
+    pairs a low-quality sample with its high-quality twin), ``subject``, ``view``,
+    ``camera``, ``source_file`` and any other the reader records.
+``splits.json``
+    named splits: ``{"xsub": {"train": [i, ...], "test": [...]}, ...}``.
+
+Writing goes to a temporary directory beside the target, renamed into place at the
+end, so an interrupted or failed write leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FormatError, SkelkdError
+from ..layouts import Layout, LayoutError, get_layout
+
+FORMAT = "skelkd-pack"
+VERSION = 1
+_HEADER_BYTES = 128  # fixed .npy header size, so arrays can be streamed before their shape is known
+_STANDARD_COLUMNS = ("instance_id", "subject", "view", "camera", "source_file")
+
+
+@dataclass
+class Sample:
+    """One action instance.
+
+    Attributes:
+        keypoints: (M, T, V, C) float32 coordinates, 0 where missing.
+        scores: (M, T, V) float32 per-joint score in [0, 1]; 0 means missing.
+        label: class index.
+        instance_id: the key that pairs a low-quality sample with its high-quality twin.
+        layout: layout name.
+        meta: subject, view, camera, source_file and any other metadata.
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    label: int
+    instance_id: str
+    layout: str
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def num_persons(self) -> int:
+        return self.keypoints.shape[0]
+
+    @property
+    def num_frames(self) -> int:
+        return self.keypoints.shape[1]
+
+
+def clean_joints(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rule for non-finite values: a joint with a NaN or infinite coordinate or score
+    is missing (coordinates 0, score 0); a missing joint (score 0) has coordinates 0."""
+    kp = np.asarray(keypoints, dtype=np.float32)
+    sc = np.asarray(scores, dtype=np.float32)
+    bad = ~np.isfinite(kp).all(axis=-1) | ~np.isfinite(sc)
+    sc = np.where(bad, 0.0, sc).astype(np.float32)
+    kp = np.where((sc > 0)[..., None], np.nan_to_num(kp, nan=0, posinf=0, neginf=0), 0.0)
+    return kp.astype(np.float32), sc
+
+
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
+    """A version 1.0 .npy header padded to exactly ``_HEADER_BYTES`` bytes."""
+    desc = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+            "shape": tuple(int(s) for s in shape)}
+    text = repr(desc)
+    room = _HEADER_BYTES - 10
+    if len(text) + 1 > room:
+        raise SkelkdError(f"array shape {shape} too large for the pack header")
+    text = text + " " * (room - len(text) - 1) + "\n"
+    return b"\x93NUMPY\x01\x00" + np.uint16(room).tobytes() + text.encode("latin1")
+
+
+class _StreamedArray:
+    """An .npy file written row block by row block; the header is fixed up on close."""
+
+    def __init__(self, path: Path, row_shape: tuple[int, ...], dtype: type):
+        self.path, self.row_shape, self.dtype = path, row_shape, np.dtype(dtype)
+        self.rows = 0
+        self.fh = open(path, "wb")
+        self.fh.write(b"\0" * _HEADER_BYTES)
+
+    def append(self, block: np.ndarray) -> None:
+        block = np.ascontiguousarray(block, dtype=self.dtype).reshape(-1, *self.row_shape)
+        self.fh.write(block.tobytes())
+        self.rows += block.shape[0]
+
+    def close(self) -> None:
+        self.fh.seek(0)
+        self.fh.write(_npy_header((self.rows, *self.row_shape), self.dtype))
+        self.fh.close()
+
+
+def _write_json(path: Path, obj: object) -> None:
+    path.write_text(json.dumps(obj, indent=1, allow_nan=False))
+
+
+class PackWriter:
+    """Stream samples into a new pack without holding them in memory.
+
+    >>> with PackWriter("out.skpack", "coco", class_names=["a", "b"]) as w:  # doctest: +SKIP
+    ...     w.add(sample)
+    ...     w.set_split("default", "train", [0])
+
+    ``archive=True`` writes a zip archive instead of a directory. The target appears
+    only when the ``with`` block ends without error.
+    """
+
+    def __init__(self, path: str | Path, layout: str | Layout, class_names: Sequence[str], *,
+                 coord_dims: int | None = None, description: str = "", source: str = "",
+                 simulated: Mapping | None = None, archive: bool = False,
+                 overwrite: bool = False):
+        self.path = Path(path)
+        self.layout = get_layout(layout)
+        self.class_names = [str(c) for c in class_names]
+        self.coord_dims = coord_dims
+        self.info = {"description": description, "source": source,
+                     "simulated": dict(simulated) if simulated else None}
+        self.archive, self.overwrite = archive, overwrite
+        if self.path.exists() and not overwrite:
+            raise SkelkdError(f"{self.path}: already exists (use overwrite to replace it)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        self._kp: _StreamedArray | None = None
+        self._sc = _StreamedArray(self.tmp / "scores.npy", (self.layout.num_joints,), np.float32)
+        self._index: list[tuple[int, int, int, int]] = []
+        self._columns: dict[str, list] = {c: [] for c in _STANDARD_COLUMNS}
+        self._ids: set[str] = set()
+        self._splits: dict[str, dict[str, list[int]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def add(self, sample: Sample, *, where: str = "sample") -> int:
+        """Append a sample after checking it; returns its index. ``where`` names it in errors."""
+        kp, sc = np.asarray(sample.keypoints), np.asarray(sample.scores)
+        v = self.layout.num_joints
+        if kp.ndim != 4 or kp.shape[2] != v or kp.shape[3] not in (2, 3):
+            raise FormatError(where, "keypoints", f"shape (M, T, {v}, 2 or 3) for layout "
+                              f"'{self.layout.name}'", kp.shape)
+        if kp.shape[0] < 1 or kp.shape[1] < 1:
+            raise FormatError(where, "keypoints", "at least one person and one frame", kp.shape)
+        if sc.shape != kp.shape[:3]:
+            raise FormatError(where, "scores", f"shape {kp.shape[:3]}", sc.shape)
+        if self.coord_dims is None:
+            self.coord_dims = kp.shape[3]
+        if kp.shape[3] != self.coord_dims:
+            raise FormatError(where, "keypoints", f"{self.coord_dims} coordinates per joint as "
+                              "the pack's other samples", kp.shape[3])
+        label = sample.label
+        if isinstance(label, bool) or not isinstance(label, int | np.integer) or not (
+                0 <= label < len(self.class_names)):
+            raise FormatError(where, "label", f"an integer in 0..{len(self.class_names) - 1}",
+                              label)
+        iid = str(sample.instance_id)
+        if not iid:
+            raise FormatError(where, "instance_id", "a non-empty string")
+        if iid in self._ids:
+            raise FormatError(where, "instance_id", "a unique id", f"duplicate '{iid}'")
+        kp, sc = clean_joints(kp, sc)
+        if (sc < 0).any():
+            raise FormatError(where, "scores", "values >= 0", float(sc.min()))
+        if self._kp is None:
+            self._kp = _StreamedArray(self.tmp / "keypoints.npy", (v, self.coord_dims), np.float32)
+        offset = self._kp.rows
+        self._kp.append(kp)
+        self._sc.append(sc)
+        self._index.append((offset, kp.shape[0], kp.shape[1], int(label)))
+        self._ids.add(iid)
+        n = len(self._index) - 1
+        meta = {"instance_id": iid, **{k: _json_value(v) for k, v in sample.meta.items()}}
+        for key in meta:
+            self._columns.setdefault(key, [None] * n)
+        for key, col in self._columns.items():
+            col.append(meta.get(key))
+        return n
+
+    def set_split(self, split: str, subset: str, indices: Iterable[int]) -> None:
+        self._splits.setdefault(split, {})[subset] = sorted(int(i) for i in indices)
+
+    def close(self) -> Path:
+        if not self._index:
+            raise SkelkdError(f"{self.path}: no sample to write")
+        assert self._kp is not None
+        self._kp.close()
+        self._sc.close()
+        np.save(self.tmp / "index.npy", np.asarray(self._index, dtype=np.int64))
+        n = len(self._index)
+        for split, subsets in self._splits.items():
+            for subset, idx in subsets.items():
+                if idx and (idx[0] < 0 or idx[-1] >= n):
+                    raise SkelkdError(f"split '{split}/{subset}' names sample {idx[-1]} of {n}")
+        from .. import __version__
+
+        meta = {"format": FORMAT, "version": VERSION, "layout": self.layout.to_dict(),
+                "coord_dims": self.coord_dims, "class_names": self.class_names,
+                "num_samples": n, "num_rows": self._kp.rows, **self.info,
+                "created_by": f"skelkd {__version__}"}
+        _write_json(self.tmp / "meta.json", meta)
+        _write_json(self.tmp / "samples.json", self._columns)
+        _write_json(self.tmp / "splits.json", self._splits)
+        if self.archive:
+            tmp_zip = self.tmp.with_suffix(".zip")
+            with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_DEFLATED,
+                                 compresslevel=9) as zf:
+                for f in sorted(self.tmp.iterdir()):
+                    zf.write(f, f.name)
+            shutil.rmtree(self.tmp)
+            self._replace(tmp_zip)
+        else:
+            self._replace(self.tmp)
+        return self.path
+
+    def _replace(self, built: Path) -> None:
+        if self.path.exists():
+            old = self.path.with_name(f".{self.path.name}.old")
+            os.replace(self.path, old)
+            os.replace(built, self.path)
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        else:
+            os.replace(built, self.path)
+
+    def abort(self) -> None:
+        for f in (self._kp, self._sc):
+            if f is not None and not f.fh.closed:
+                f.fh.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.with_suffix(".zip").unlink(missing_ok=True)
+
+    def __enter__(self) -> PackWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            try:
+                self.close()
+            except BaseException:
+                self.abort()
+                raise
+        else:
+            self.abort()
+
+
+def _json_value(v: object) -> object:
+    if isinstance(v, np.generic):
+        return v.item()
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    return str(v)
+
+
+class Pack(Sequence[Sample]):
+    """A pack opened for reading. Directory packs are memory-mapped: opening a pack of
+    any size costs only its metadata, and ``pack[i]`` reads one sample from disk.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise SkelkdError(f"{self.path}: no such pack")
+        if self.path.is_dir():
+            self._zip = None
+        else:
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise FormatError(self.path, "(archive)", "a pack directory or zip archive",
+                                  str(exc)) from exc
+        self.meta = self._json("meta.json", dict)
+        self._check_meta()
+        self.layout = self._layout()
+        self.class_names: list[str] = list(self.meta["class_names"])
+        self.coord_dims: int = int(self.meta["coord_dims"])
+        self.index = self._array("index.npy", (None, 4), np.int64)
+        n = len(self.index)
+        if n != self.meta["num_samples"]:
+            raise FormatError(self._where("index.npy"), "rows",
+                              f"{self.meta['num_samples']} (meta.json num_samples)", n)
+        v, c = self.layout.num_joints, self.coord_dims
+        self.keypoints = self._array("keypoints.npy", (None, v, c), np.float32)
+        self.scores = self._array("scores.npy", (None, v), np.float32)
+        rows = len(self.keypoints)
+        if len(self.scores) != rows or rows != self.meta["num_rows"]:
+            raise FormatError(self._where("scores.npy"), "rows",
+                              f"{self.meta['num_rows']} rows in keypoints and scores",
+                              (rows, len(self.scores)))
+        off, persons, frames, labels = self.index.T
+        if n and ((off < 0).any() or (persons < 1).any() or (frames < 1).any()
+                  or (off + persons * frames > rows).any()):
+            raise FormatError(self._where("index.npy"), "offset/persons/frames",
+                              "non-negative offsets and at least one person and frame inside "
+                              "the keypoint rows")
+        if n and ((labels < 0).any() or (labels >= len(self.class_names)).any()):
+            raise FormatError(self._where("index.npy"), "label",
+                              f"0..{len(self.class_names) - 1}",
+                              f"{int(labels.min())}..{int(labels.max())}")
+        self.columns: dict[str, list] = self._json("samples.json", dict)
+        for key, col in self.columns.items():
+            if not isinstance(col, list) or len(col) != n:
+                raise FormatError(self._where("samples.json"), key, f"a list of {n} values")
+        if "instance_id" not in self.columns:
+            raise FormatError(self._where("samples.json"), "instance_id", "a column")
+        ids = self.columns["instance_id"]
+        if len(set(ids)) != n:
+            raise FormatError(self._where("samples.json"), "instance_id", "unique ids")
+        self.splits: dict[str, dict[str, list[int]]] = self._json("splits.json", dict)
+        for split, subsets in self.splits.items():
+            for subset, idx in (subsets.items() if isinstance(subsets, dict) else [(None, 0)]):
+                if not isinstance(idx, list) or any(
+                        not isinstance(i, int) or not 0 <= i < n for i in idx):
+                    raise FormatError(self._where("splits.json"), f"{split}/{subset}",
+                                      f"a list of sample indices in 0..{n - 1}")
+
+    # ------------------------------------------------------------------ reading files
+    def _where(self, name: str) -> str:
+        return f"{self.path}/{name}" if self._zip is None else f"{self.path}[{name}]"
+
+    def _open(self, name: str):
+        try:
+            if self._zip is None:
+                return open(self.path / name, "rb")
+            return io.BytesIO(self._zip.read(name))
+        except (OSError, KeyError) as exc:
+            raise FormatError(self._where(name), "(file)", "a member of the pack",
+                              "missing") from exc
+
+    def _json(self, name: str, kind: type):
+        with self._open(name) as fh:
+            try:
+                obj = json.loads(fh.read().decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise FormatError(self._where(name), "(json)", "valid JSON", str(exc)) from exc
+        if not isinstance(obj, kind):
+            raise FormatError(self._where(name), "(top level)", f"a JSON {kind.__name__}")
+        return obj
+
+    def _array(self, name: str, shape: tuple, dtype: type) -> np.ndarray:
+        try:
+            if self._zip is None:
+                arr = np.load(self.path / name, mmap_mode="r", allow_pickle=False)
+            else:
+                with self._open(name) as fh:
+                    arr = np.load(fh, allow_pickle=False)
+        except FormatError:
+            raise
+        except (ValueError, OSError, EOFError) as exc:
+            raise FormatError(self._where(name), "(array)", "a readable .npy array without "
+                              "pickled objects", str(exc)) from exc
+        if arr.dtype != np.dtype(dtype) or arr.ndim != len(shape) or any(
+                s is not None and a != s for a, s in zip(arr.shape, shape, strict=True)):
+            want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
+            raise FormatError(self._where(name), "(array)", f"{np.dtype(dtype)} of shape {want}",
+                              f"{arr.dtype} {arr.shape}")
+        return arr
+
+    def _check_meta(self) -> None:
+        m, where = self.meta, self._where("meta.json")
+        if m.get("format") != FORMAT:
+            raise FormatError(where, "format", f"'{FORMAT}'", m.get("format"))
+        if m.get("version") != VERSION:
+            raise FormatError(where, "version", f"{VERSION} (this skelkd reads version "
+                              f"{VERSION})", m.get("version"))
+        for key, kind in (("layout", dict), ("class_names", list), ("num_samples", int),
+                          ("num_rows", int), ("coord_dims", int)):
+            if not isinstance(m.get(key), kind):
+                raise FormatError(where, key, f"a JSON {kind.__name__}", m.get(key))
+        if m["coord_dims"] not in (2, 3):
+            raise FormatError(where, "coord_dims", "2 or 3", m["coord_dims"])
+
+    def _layout(self) -> Layout:
+        spec = self.meta["layout"]
+        try:
+            layout = Layout.from_dict(spec, source=self._where("meta.json") + " layout")
+        except LayoutError as exc:
+            raise FormatError(self._where("meta.json"), "layout", "a valid layout",
+                              str(exc)) from exc
+        try:
+            known = get_layout(layout.name)
+        except LayoutError:
+            return layout
+        return known if known.to_dict() == layout.to_dict() else layout
+
+    # ------------------------------------------------------------------ API
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"sample {i} of a pack of {len(self)}")
+        off, m, t, label = (int(x) for x in self.index[i])
+        rows = slice(off, off + m * t)
+        v = self.layout.num_joints
+        kp = np.array(self.keypoints[rows]).reshape(m, t, v, self.coord_dims)
+        sc = np.array(self.scores[rows]).reshape(m, t, v)
+        meta = {k: col[i] for k, col in self.columns.items() if k != "instance_id"}
+        return Sample(kp, sc, label, self.columns["instance_id"][i], self.layout.name, meta)
+
+    def __iter__(self) -> Iterator[Sample]:
+        for i in range(len(self)):
+            yield self[i]
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.index[:, 3])
+
+    @property
+    def num_frames(self) -> np.ndarray:
+        return np.asarray(self.index[:, 2])
+
+    @property
+    def num_persons(self) -> np.ndarray:
+        return np.asarray(self.index[:, 1])
+
+    @property
+    def instance_ids(self) -> list[str]:
+        return self.columns["instance_id"]
+
+    @property
+    def simulated(self) -> dict | None:
+        return self.meta.get("simulated")
+
+    def split_indices(self, split: str | None = None, subset: str | None = None) -> np.ndarray:
+        """Indices of ``split/subset`` (``"xsub", "train"``); every sample if ``split`` is None."""
+        if split is None:
+            return np.arange(len(self))
+        if split not in self.splits:
+            raise SkelkdError(f"{self.path}: no split '{split}'; splits: {sorted(self.splits)}")
+        if subset is None:
+            return np.arange(len(self))
+        if subset not in self.splits[split]:
+            raise SkelkdError(f"{self.path}: split '{split}' has no subset '{subset}'; "
+                              f"subsets: {sorted(self.splits[split])}")
+        return np.asarray(self.splits[split][subset], dtype=np.int64)
+
+    def __repr__(self) -> str:
+        return (f"Pack({str(self.path)!r}, {len(self)} samples, layout={self.layout.name}, "
+                f"C={self.coord_dims}, {len(self.class_names)} classes)")
+
+
+def open_pack(path: str | Path) -> Pack:
+    """Open a pack directory or archive for reading (see :class:`Pack`)."""
+    return Pack(path)
+
+
+def write_pack(path: str | Path, samples: Iterable[Sample], layout: str | Layout,
+               class_names: Sequence[str], splits: Mapping[str, Mapping[str, Iterable[int]]]
+               | None = None, **kwargs) -> Path:
+    """Write ``samples`` to a new pack (see :class:`PackWriter` for the keyword arguments)."""
+    with PackWriter(path, layout, class_names, **kwargs) as w:
+        for s in samples:
+            w.add(s)
+        for split, subsets in (splits or {}).items():
+            for subset, idx in subsets.items():
+                w.set_split(split, subset, idx)
+    return Path(path)
