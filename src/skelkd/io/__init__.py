@@ -7,8 +7,20 @@ from pathlib import Path
 from .pack import Pack, PackWriter, Sample, open_pack, write_pack
 from .readers import RawDataset, get_reader, list_readers
 
-__all__ = ["Pack", "PackWriter", "RawDataset", "Sample", "get_reader", "import_dataset",
-           "list_readers", "open_pack", "write_pack"]
+__all__ = ["Pack", "PackWriter", "RawDataset", "Sample", "embedded_pack", "get_reader",
+           "import_dataset", "list_readers", "open_pack", "write_pack"]
+
+EMBEDDED = {"penn_action": "penn_action.skpack.zip"}
+
+
+def embedded_pack(name: str = "penn_action") -> Pack:
+    """A pack shipped inside skelkd: ``penn_action``, the human-annotated Penn Action
+    joints (Zhang et al., ICCV 2013; see ``resources/PENN_ACTION_NOTICE.md``)."""
+    from ..errors import SkelkdError
+
+    if name not in EMBEDDED:
+        raise SkelkdError(f"no embedded pack '{name}'; embedded: {', '.join(EMBEDDED)}")
+    return open_pack(Path(__file__).resolve().parent.parent / "resources" / EMBEDDED[name])
 
 
 def import_dataset(fmt: str, src: str | Path, out: str | Path, *, progress: bool = True,

@@ -26,11 +26,13 @@ from functools import cached_property
 
 import numpy as np
 
+from ..errors import SkelkdError
+
 PARTS: tuple[str, ...] = ("head", "left_arm", "right_arm", "left_leg", "right_leg")
 """The paper's five body parts, in the order used by part features and the part matrix."""
 
 
-class LayoutError(ValueError):
+class LayoutError(SkelkdError, ValueError):
     """A layout definition that is inconsistent (unknown joint, disconnected graph...)."""
 
 

@@ -16,8 +16,9 @@ from ..pack import Sample
 from . import RawDataset, Reader, class_from_folder, files_in, instance_ids
 
 
-def read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """(1, T, 33, 2) keypoints, (1, T, 33) scores and metadata of one BlazePose .npz."""
+    path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

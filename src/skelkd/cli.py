@@ -1,0 +1,303 @@
+"""The ``skelkd`` command line: thin wrappers that parse options and call the API.
+
+A user mistake (bad file, unknown name, wrong option) prints one ``error:`` line and
+exits with status 2; nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import SkelkdError
+
+
+class _Group(click.Group):
+    """A click group that turns skelkd's user errors into one line and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SkelkdError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="skelkd")
+def main() -> None:
+    """skelkd: action recognition from low-quality skeletons by part-level knowledge
+    distillation (Liu et al., Signal Processing).
+
+    \b
+    Start here:
+      skelkd demo                      the main job on the embedded Penn Action pack
+      skelkd data info                 what the embedded pack holds
+      skelkd data import FORMAT SRC OUT   a raw dataset to a pack
+      skelkd simulate HQ OUT           simulated low-quality skeletons
+    """
+
+
+# ----------------------------------------------------------------------------- layouts
+
+
+@main.command("layouts")
+@click.argument("name", required=False)
+@click.option("--register", "layout_file", type=click.Path(dir_okay=False),
+              help="Check a layout YAML file of your own and show it.")
+def layouts_cmd(name: str | None, layout_file: str | None) -> None:
+    """List the joint layouts, or show one: joints, parts, bones, left/right pairs.
+
+    \b
+    Examples:
+      skelkd layouts
+      skelkd layouts coco
+      skelkd layouts --register my_layout.yaml
+    """
+    from .layouts import PARTS, get_layout, list_layouts, load_layout_file
+
+    if layout_file:
+        name = load_layout_file(layout_file).name
+    if not name:
+        for n in list_layouts():
+            lay = get_layout(n)
+            aliases = f"  (also: {', '.join(lay.aliases)})" if lay.aliases else ""
+            click.echo(f"{n:<14} {lay.num_joints:>2} joints{aliases}")
+        return
+    lay = get_layout(name)
+    click.echo(f"{lay.name}: {lay.description}")
+    click.echo(f"centre: {lay.center}")
+    for i, j in enumerate(lay.joints):
+        part = PARTS[lay.part_of[i]] if lay.part_of[i] >= 0 else "(torso: no part)"
+        click.echo(f"  {i:>2} {j:<20} {part}")
+    click.echo("bones: " + ", ".join(f"{a}-{b}" for a, b in lay.bones))
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@main.group("data", cls=_Group)
+def data_cmd() -> None:
+    """Import raw datasets into packs, and look at packs."""
+
+
+@data_cmd.command("formats")
+def data_formats() -> None:
+    """List the raw formats ``skelkd data import`` reads."""
+    from .io import list_readers
+
+    for r in list_readers():
+        click.echo(f"{r.name:<12} {r.summary}")
+
+
+_READER_OPTIONS = ("trust_pickle", "layout", "coords", "invisible_score", "max_persons")
+
+
+@data_cmd.command("import")
+@click.argument("fmt", metavar="FORMAT")
+@click.argument("src", type=click.Path())
+@click.argument("out", type=click.Path())
+@click.option("--trust-pickle", is_flag=True, default=None,
+              help="pyskl only: allow loading a pickle (it can run code; trusted files only).")
+@click.option("--layout", default=None, help="Layout of the data (pyskl, numpy).")
+@click.option("--coords", type=click.Choice(["3d", "color", "depth"]), default=None,
+              help="ntu only: 3D camera coordinates, colour or depth pixels (default 3d).")
+@click.option("--invisible-score", type=float, default=None,
+              help="penn_action, coco: score of annotated but hidden joints (default 0.5).")
+@click.option("--max-persons", type=int, default=None, help="coco, pifpaf: persons kept.")
+@click.option("--archive", is_flag=True, help="Write a single zip archive instead of a folder.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def data_import(fmt: str, src: str, out: str, archive: bool, overwrite: bool, **options) -> None:
+    """Convert a raw dataset (file or folder) into a pack, keeping its official splits.
+
+    \b
+    Examples:
+      skelkd data import penn_action Penn_Action/labels penn.skpack
+      skelkd data import utd_mhad UTD-MHAD/Skeleton utd.skpack
+      skelkd data import nw_ucla NW-UCLA/all_sqe ucla.skpack
+      skelkd data import ntu nturgb+d_skeletons ntu.skpack --coords 3d
+      skelkd data import pyskl ntu60_3danno.pkl ntu.skpack --trust-pickle
+      skelkd data import blazepose videos/ blaze.skpack
+    See `skelkd data formats` for every FORMAT.
+    """
+    from .io import get_reader, import_dataset
+
+    reader = get_reader(fmt)
+    accepted = inspect.signature(reader.read).parameters
+    given = {k: v for k, v in options.items() if v is not None}
+    for key in given:
+        if key not in accepted:
+            raise SkelkdError(f"format '{fmt}' does not take --{key.replace('_', '-')}")
+    pack = import_dataset(fmt, src, out, overwrite=overwrite, archive=archive, **given)
+    click.echo(f"wrote {pack.path}: {len(pack)} samples, {len(pack.class_names)} classes, "
+               f"layout {pack.layout.name}")
+    for split, subsets in pack.splits.items():
+        click.echo(f"  split {split}: " + ", ".join(f"{k} {len(v)}" for k, v in subsets.items()))
+    for note in getattr(pack, "skipped", []):
+        click.echo(f"  skipped {note}")
+
+
+def _open(path: str | None):
+    from .io import embedded_pack, open_pack
+
+    return embedded_pack() if path is None else open_pack(path)
+
+
+@data_cmd.command("info")
+@click.argument("pack", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def data_info(pack: str | None, as_json: bool) -> None:
+    """Counts per split and class, layout, frame lengths and missing-joint rate of a pack
+    (the embedded Penn Action pack if none is given).
+
+    \b
+    Examples:
+      skelkd data info
+      skelkd data info ntu.skpack --json
+    """
+    from .io.info import describe, format_description
+
+    info = describe(_open(pack))
+    click.echo(json.dumps(info, indent=1) if as_json else format_description(info))
+
+
+def _parse_frames(text: str) -> list[int]:
+    try:
+        frames = [int(f) for f in text.split(",") if f.strip()]
+    except ValueError:
+        raise SkelkdError(f"--frames: expected frame numbers like 0,10,20, got '{text}'") from None
+    if not frames:
+        raise SkelkdError("--frames: give at least one frame number")
+    return frames
+
+
+@data_cmd.command("show")
+@click.argument("pack", required=False)
+@click.option("--index", "index", type=int, default=None, help="Sample index in PACK.")
+@click.option("--instance", default=None, help="Sample instance id (instead of --index).")
+@click.option("--lq", "lq_pack", default=None,
+              help="A low-quality pack to draw the same instance from, below PACK's.")
+@click.option("--simulate", "preset", default=None,
+              help="Draw a simulated low-quality twin with this preset (good, fast, poor).")
+@click.option("--occlusion", type=float, default=0.0, help="Occlusion probability for the "
+              "low-quality row (the paper's OP; per-sequence mode).")
+@click.option("--frames", default="0,10,20,30", show_default=True)
+@click.option("--names", is_flag=True, help="Write joint names.")
+@click.option("--out", type=click.Path(), default="sample.png", show_default=True)
+def data_show(pack: str | None, index: int | None, instance: str | None, lq_pack: str | None,
+              preset: str | None, occlusion: float, frames: str, names: bool, out: str) -> None:
+    """Draw chosen frames of a sample to PNG, high and low quality side by side.
+
+    \b
+    Examples:
+      skelkd data show --index 5 --simulate fast --out hq_lq.png
+      skelkd data show penn.skpack --instance 0001 --lq penn_lq.skpack --frames 0,20,40
+    """
+    from .data.show import show_sample
+
+    path = show_sample(_open(pack), out, index=index, instance=instance,
+                       lq=_open(lq_pack) if lq_pack else None, preset=preset,
+                       occlusion=occlusion, frames=_parse_frames(frames), names=names)
+    click.echo(f"wrote {path}")
+
+
+# ----------------------------------------------------------------------------- simulate
+
+
+def _parse_sets(items: tuple[str, ...]) -> dict:
+    import yaml
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise SkelkdError(f"--set: expected KEY=VALUE, got '{item}'")
+        key, value = item.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise SkelkdError(f"--set {key}: cannot read value '{value}': {exc}") from exc
+    return out
+
+
+@main.command("simulate")
+@click.argument("hq", type=click.Path())
+@click.argument("out", type=click.Path())
+@click.option("--preset", default="fast", show_default=True,
+              help="good, fast or poor (docs/simulator.md).")
+@click.option("--layout", "target", default="coco", show_default=True,
+              help="Layout of the simulated estimator's output.")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False), default=None,
+              help="YAML of simulator parameters (overrides the preset's).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override one parameter, e.g. --set jitter=0.05 (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True)
+def simulate_cmd(hq: str, out: str, preset: str, target: str, params_file: str | None,
+                 sets: tuple[str, ...], seed: int, overwrite: bool) -> None:
+    """Make the SIMULATED low-quality pack a fast 2D pose estimator would give for the
+    high-quality pack HQ (same instance ids, splits and classes).
+
+    \b
+    Examples:
+      skelkd simulate ucla.skpack ucla_lq.skpack --preset fast --layout coco
+      skelkd simulate penn.skpack penn_lq.skpack --preset poor --set swap_rate=0.05
+    """
+    import yaml
+
+    from .data.simulate import get_preset, simulate_pack
+    from .io import open_pack
+    from .layouts import get_layout
+
+    overrides: dict = {"target_layout": get_layout(target).name}
+    if params_file:
+        try:
+            loaded = yaml.safe_load(Path(params_file).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SkelkdError(f"{params_file}: cannot read simulator parameters: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise SkelkdError(f"{params_file}: expected a mapping of simulator parameters")
+        overrides.update(loaded)
+    overrides.update(_parse_sets(sets))
+    try:
+        params = get_preset(preset, **overrides)
+    except TypeError as exc:
+        raise SkelkdError(f"simulator parameters: {exc}") from exc
+    path = simulate_pack(open_pack(hq), out, params, seed=seed, preset=preset,
+                         overwrite=overwrite)
+    click.echo(f"wrote {path} (SIMULATED, preset {preset}, layout {params.target_layout}, "
+               f"seed {seed})")
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+@main.command("demo")
+@click.option("--out", type=click.Path(), default="skelkd-demo", show_default=True,
+              help="Folder for the demo's outputs.")
+@click.option("--preset", default="fast", show_default=True)
+def demo_cmd(out: str, preset: str) -> None:
+    """The main job on the embedded Penn Action pack.
+
+    Today it runs the data part: the embedded pack's summary, its simulated low-quality
+    twin, the high/low-quality pairing at OP 0 and 0.6, and a drawing of one test sample.
+    Training the teacher and the students is not implemented yet (issues 3 and 4).
+
+    \b
+    Example:
+      skelkd demo --out skelkd-demo
+    """
+    from .demo import run_demo
+
+    run_demo(Path(out), preset=preset, echo=click.echo)
+
+
+if __name__ == "__main__":
+    main()
