@@ -1,0 +1,79 @@
+import json
+
+import numpy as np
+import scipy.io
+from click.testing import CliRunner
+
+from skelkd.cli import main
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result
+
+
+def _penn_dir(tmp_path, bad=False):
+    d = tmp_path / "labels"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i, (action, train) in enumerate([("squat", 1), ("bowl", -1), ("squat", -1)]):
+        t = 5
+        scipy.io.savemat(d / f"{i + 1:04d}.mat", {
+            "action": np.array([action]), "pose": np.array(["front"]),
+            "x": rng.uniform(0, 100, (t, 13)), "y": rng.uniform(0, 100, (t, 13)),
+            "visibility": np.ones((t, 13)), "train": np.array([[train]]),
+            "dimensions": np.array([[100, 100, t]]), "nframes": np.array([[t]])})
+    if bad:
+        (d / "0009.mat").write_bytes(b"garbage")
+    return d
+
+
+def test_help_lists_commands():
+    out = run("--help").output
+    for cmd in ("demo", "data", "simulate", "layouts"):
+        assert cmd in out
+    assert "import" in run("data", "--help").output
+    assert "Examples" in run("data", "import", "--help").output
+
+
+def test_import_info_show_simulate(tmp_path):
+    src = _penn_dir(tmp_path)
+    pack = tmp_path / "p.skpack"
+    r = run("data", "import", "penn_action", str(src), str(pack))
+    assert r.exit_code == 0 and "3 samples" in r.output and "train 1" in r.output
+    info = json.loads(run("data", "info", str(pack), "--json").output)
+    assert info["samples"] == 3 and info["splits"]["official"]["test"]["samples"] == 2
+    png = tmp_path / "s.png"
+    r = run("data", "show", str(pack), "--index", "1", "--simulate", "fast", "--occlusion", "0.6",
+            "--frames", "0,2,4", "--out", str(png))
+    assert r.exit_code == 0 and png.stat().st_size > 1000
+    lq = tmp_path / "lq.skpack"
+    r = run("simulate", str(pack), str(lq), "--preset", "poor", "--set", "swap_rate=0.2",
+            "--layout", "openpose")
+    assert r.exit_code == 0 and "SIMULATED" in r.output
+    info = json.loads(run("data", "info", str(lq), "--json").output)
+    assert info["layout"] == "openpose" and info["simulated"]
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    src = _penn_dir(tmp_path, bad=True)
+    out = tmp_path / "p.skpack"
+    r = run("data", "import", "penn_action", str(src), str(out))
+    assert r.exit_code == 2 and "0009.mat" in r.output and "Traceback" not in r.output
+    assert not out.exists() and not any(p.name.startswith(".p.skpack") for p in tmp_path.iterdir())
+    for args, text in [
+        (("data", "import", "nosuch", str(src), str(out)), "unknown format"),
+        (("data", "import", "penn_action", str(src), str(out), "--coords", "3d"), "does not take"),
+        (("data", "info", str(tmp_path / "missing")), "no such pack"),
+        (("simulate", str(tmp_path / "missing"), str(out)), "no such pack"),
+        (("layouts", "nolayout"), "unknown layout"),
+        (("data", "show", "--frames", "a,b"), "--frames"),
+    ]:
+        r = run(*args)
+        assert r.exit_code == 2 and text in r.output and "Traceback" not in r.output, r.output
+
+
+def test_layouts_command(tmp_path):
+    assert "blazepose" in run("layouts").output
+    out = run("layouts", "coco").output
+    assert "left_wrist" in out and "left_arm" in out

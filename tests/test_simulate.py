@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+
+from skelkd.data.calibrate import fit_projection, miss_statistics, pair_statistics
+from skelkd.data.simulate import (
+    SimulatorParams,
+    _bursty,
+    degrade,
+    get_preset,
+    presets,
+    project,
+    simulate_pack,
+    simulate_sample,
+)
+from skelkd.errors import SkelkdError
+from skelkd.io import open_pack
+from skelkd.layouts import get_layout
+
+QUIET = SimulatorParams(jitter=0.0, outlier_rate=0.0, swap_rate=0.0, miss_rate=0.0,
+                        frame_miss_rate=0.0, score_noise=0.0)
+
+
+def test_presets_load_and_are_ordered_by_severity():
+    p = presets()
+    assert set(p) == {"good", "fast", "poor"}
+    for key in ("jitter", "miss_rate", "swap_rate", "outlier_rate"):
+        assert getattr(p["good"], key) <= getattr(p["fast"], key) <= getattr(p["poor"], key)
+    assert get_preset("fast", target_layout="openpose").target_layout == "openpose"
+    with pytest.raises(SkelkdError, match="unknown simulator preset"):
+        get_preset("perfect")
+    with pytest.raises(SkelkdError, match="unknown simulator parameter"):
+        SimulatorParams.from_dict({"jiter": 1})
+
+
+def test_projection_is_an_unmirrored_camera():
+    kp = np.array([[[0.0, 0.0, 2.0], [0.5, 0.0, 2.0], [0.0, 0.5, 2.0], [0.0, 0.0, -1.0]]])
+    xy, sc = project(kp, np.ones(kp.shape[:2]), SimulatorParams(focal=100, image_size=(200, 100)))
+    np.testing.assert_allclose(xy[0, 0], [100, 50])
+    assert xy[0, 1, 0] < 100  # Kinect +X is the sensor's left: image left
+    assert xy[0, 2, 1] < 50  # +Y is up: image up
+    assert sc[0, 3] == 0  # behind the camera: missing
+
+
+def test_simulation_deterministic_and_in_target_layout(make_pack):
+    hq = make_pack("kinect_v1", n=3, c=3)
+    params = get_preset("fast")
+    a = simulate_sample(hq[0], hq.layout, params, seed=0)
+    b = simulate_sample(hq[0], hq.layout, params, seed=0)
+    c = simulate_sample(hq[0], hq.layout, params, seed=1)
+    np.testing.assert_array_equal(a.keypoints, b.keypoints)
+    assert not np.array_equal(a.keypoints, c.keypoints)
+    assert a.layout == "coco" and a.keypoints.shape[-2:] == (17, 2)
+    assert a.instance_id == hq[0].instance_id and a.label == hq[0].label
+
+
+def test_quiet_simulator_is_exact_projection_and_mapping():
+    lay = get_layout("penn_action")
+    rng = np.random.default_rng(0)
+    kp = rng.uniform(0, 300, (1, 10, 13, 2)).astype(np.float32)
+    sc = np.ones((1, 10, 13), np.float32)
+    out, osc = degrade(kp, sc, lay, QUIET, rng)
+    np.testing.assert_allclose(out, kp, atol=1e-3)
+    assert (osc == 1).all()
+
+
+def test_error_and_misses_follow_parameters():
+    lay = get_layout("coco")
+    rng = np.random.default_rng(0)
+    kp = np.tile(rng.uniform(0, 300, (1, 1, 17, 2)), (1, 400, 1, 1)).astype(np.float32)
+    sc = np.ones((1, 400, 17), np.float32)
+    errs = []
+    for jitter in (0.01, 0.04):
+        out, osc = degrade(kp, sc, lay, QUIET.replace(jitter=jitter), np.random.default_rng(1))
+        errs.append(np.median(np.linalg.norm(out - kp, axis=-1)))
+    assert errs[1] / errs[0] == pytest.approx(4, rel=0.1)
+    p = QUIET.replace(miss_rate=0.1, miss_factor={"face": 1, "hands": 1, "feet": 1, "body": 1},
+                      frame_miss_rate=0.05)
+    _, osc = degrade(kp, sc, lay, p, np.random.default_rng(2))
+    frame_lost = (osc == 0).all(-1).mean()
+    assert frame_lost == pytest.approx(0.05, abs=0.03)
+    assert (osc == 0).mean() == pytest.approx(1 - 0.9 * 0.95, abs=0.04)
+
+
+def test_bursty_misses_rate_and_runs():
+    lost = _bursty(np.random.default_rng(0), (200, 300), 0.2, burst=5.0)
+    assert lost.mean() == pytest.approx(0.2, abs=0.02)
+    runs = np.diff(np.flatnonzero(np.diff(np.r_[0, lost[0].astype(int), 0])))[::2]
+    assert runs.mean() > 2.5
+
+
+def test_statistics_identity_and_swap():
+    lay = get_layout("coco")
+    rng = np.random.default_rng(0)
+    hq = rng.uniform(0, 300, (30, 17, 2))
+    ones = np.ones((30, 17))
+    joints = list(lay.joints)
+    same = pair_statistics(hq, ones, hq, ones, lay, joints)
+    assert same["err_median"] == 0 and same["swap"] == 0 and same["miss"] == 0
+    flipped = hq[:, lay.flip_index]
+    assert pair_statistics(hq, ones, flipped, ones, lay, joints)["swap"] == 1
+    half = ones.copy()
+    half[:, :8] = 0.2
+    assert pair_statistics(hq, ones, hq, half, lay, joints)["miss"] == pytest.approx(8 / 17)
+    assert miss_statistics(half, lay)["miss_face"] == 1.0
+
+
+def test_fit_projection_recovers_affine_camera():
+    rng = np.random.default_rng(0)
+    k3 = np.concatenate([rng.normal(size=(20, 12, 2)), rng.uniform(2, 4, (20, 12, 1))], -1)
+    uv = k3[..., :2] / k3[..., 2:]
+    target = uv @ np.array([[-900.0, 5], [3, -880]]).T + [960, 540]
+    proj, resid = fit_projection(k3, np.ones((20, 12)), target, np.ones((20, 12)), range(12))
+    assert resid < 1e-6
+    np.testing.assert_allclose(proj, target, atol=1e-6)
+
+
+def test_simulate_pack_is_marked_simulated(make_pack, tmp_path):
+    hq = make_pack("penn_action", n=5)
+    out = simulate_pack(hq, tmp_path / "lq.skpack", get_preset("poor"), seed=4, preset="poor",
+                        progress=False)
+    lq = open_pack(out)
+    assert lq.simulated["preset"] == "poor" and "SIMULATED" in lq.meta["description"]
+    assert lq.instance_ids == hq.instance_ids and lq.splits == hq.splits
+    assert lq.class_names == hq.class_names

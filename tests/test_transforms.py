@@ -1,0 +1,147 @@
+import numpy as np
+import pytest
+
+from skelkd.data.transforms import (
+    Pipeline,
+    flip,
+    normalize,
+    occlude_joints,
+    occlude_part,
+    pad_persons,
+    rotate,
+    sample_rng,
+    take_frames,
+    temporal_indices,
+    view_rotation,
+)
+from skelkd.layouts import get_layout
+
+from .conftest import random_skeleton
+
+
+def test_temporal_indices_test_mode_is_deterministic_and_spread():
+    idx = temporal_indices(100, 10)
+    assert idx.tolist() == temporal_indices(100, 10).tolist()
+    assert idx.min() >= 0 and idx.max() <= 99 and (np.diff(idx) > 0).all()
+    assert temporal_indices(3, 6).tolist() == [0, 0, 1, 1, 2, 2]
+
+
+def test_temporal_indices_train_mode_random_within_segments():
+    rng = np.random.default_rng(0)
+    a, b = temporal_indices(100, 10, rng), temporal_indices(100, 10, rng)
+    assert a.tolist() != b.tolist()
+    assert ((a // 10) == np.arange(10)).all()
+
+
+def test_short_sequence_padding_mode():
+    idx = temporal_indices(3, 5, short="pad")
+    assert idx.tolist() == [0, 1, 2, -1, -1]
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 1, 3)
+    k2, s2 = take_frames(kp, sc, idx)
+    assert k2.shape[1] == 5 and (s2[:, 3:] == 0).all() and (k2[:, 3:] == 0).all()
+
+
+def test_pad_persons_keeps_most_confident():
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 3, 4)
+    sc[1] = 0.01
+    k2, s2 = pad_persons(kp, sc, 2)
+    np.testing.assert_array_equal(k2, kp[[0, 2]])
+    k3, s3 = pad_persons(kp[:1], sc[:1], 2)
+    assert k3.shape[0] == 2 and (s3[1] == 0).all()
+
+
+def test_normalize_centres_and_scales_by_torso():
+    lay = get_layout("coco")
+    kp, sc = random_skeleton(np.random.default_rng(1), "coco", 1, 10, scale=200)
+    out = normalize(kp, sc, lay)
+    idx = [lay.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+    sh = out[..., idx[:2], :].mean(-2)
+    hp = out[..., idx[2:], :].mean(-2)
+    np.testing.assert_allclose(((sh + hp) / 2).mean(axis=(0, 1)), 0, atol=1e-4)
+    assert np.median(np.linalg.norm(sh - hp, axis=-1)) == pytest.approx(1, rel=1e-4)
+    # scale and translation of the input do not matter
+    np.testing.assert_allclose(normalize(kp * 3 + 50, sc, lay), out, atol=1e-4)
+
+
+def test_view_alignment_removes_camera_rotation():
+    lay = get_layout("kinect_v1")
+    kp, sc = random_skeleton(np.random.default_rng(2), "kinect_v1", 1, 8, c=3)
+    a = np.deg2rad(40)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    base = normalize(kp, sc, lay, align_view=True)
+    turned = normalize(kp @ rot.T, sc, lay, align_view=True)
+    np.testing.assert_allclose(base, turned, atol=1e-4)
+    r = view_rotation(base, sc, lay)
+    np.testing.assert_allclose(r, np.eye(3), atol=1e-4)
+
+
+def test_occlusion_is_deterministic_per_sample_and_seed():
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 2, 50)
+    a = occlude_joints(kp, sc, 0.5, sample_rng(0, "clip1"))
+    b = occlude_joints(kp, sc, 0.5, sample_rng(0, "clip1"))
+    c = occlude_joints(kp, sc, 0.5, sample_rng(0, "clip2"))
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1])
+    hit = a[1] == 0
+    assert (hit == hit[:, :1]).all()  # per-sequence: the same joints in every frame
+    assert (a[0][hit] == 0).all()
+
+
+@pytest.mark.parametrize("mode", ["sequence", "frame"])
+def test_occlusion_rate_matches_probability(mode):
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 1, 40)
+    rates = [float((occlude_joints(kp, sc, 0.6, sample_rng(0, f"k{i}"), mode)[1] == 0).mean())
+             for i in range(300)]
+    assert np.mean(rates) == pytest.approx(0.6, abs=0.03)
+    with pytest.raises(ValueError, match="occlusion mode"):
+        occlude_joints(kp, sc, 0.5, sample_rng(0, "x"), "joint")
+
+
+def test_occlude_part_zeroes_exactly_that_part():
+    lay = get_layout("ntu")
+    kp, sc = random_skeleton(np.random.default_rng(0), "ntu", 1, 5, c=3)
+    k2, s2 = occlude_part(kp, sc, lay, 3)
+    gone = s2[0, 0] == 0
+    assert sorted(np.flatnonzero(gone)) == sorted(lay.part_indices[3])
+    assert (k2[..., list(lay.part_indices[3]), :] == 0).all()
+
+
+def test_flip_twice_is_identity_and_swaps_sides():
+    lay = get_layout("blazepose")
+    kp, sc = random_skeleton(np.random.default_rng(0), "blazepose", 1, 4)
+    k1, s1 = flip(kp, sc, lay)
+    np.testing.assert_allclose(k1[..., lay.index("left_wrist"), 0],
+                               -kp[..., lay.index("right_wrist"), 0])
+    k2, s2 = flip(k1, s1, lay)
+    np.testing.assert_allclose(k2, kp, atol=1e-5)
+
+
+def test_rotate_keeps_missing_joints_at_zero():
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 1, 4)
+    sc[0, 0, 0] = 0
+    out = rotate(kp, sc, 30)
+    assert (out[0, 0, 0] == 0).all()
+    np.testing.assert_allclose(np.linalg.norm(out[0, 1], axis=-1), np.linalg.norm(kp[0, 1], axis=-1),
+                               rtol=1e-5)
+
+
+def test_pipeline_output_and_channels():
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 3, 70)
+    p = Pipeline("coco", num_frames=16, num_persons=2)
+    x = p(kp, sc, "clip")
+    assert x.shape == (2, 16, 17, 3) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, p(kp, sc, "clip"))
+    kp3, sc3 = random_skeleton(np.random.default_rng(0), "ntu", 1, 30, c=3)
+    assert Pipeline("ntu", num_frames=8)(kp3, sc3, "a").shape == (1, 8, 25, 3)
+    assert Pipeline("ntu", num_frames=8, with_score=True).channels(3) == 4
+    train = Pipeline("coco", 16, train=True, rotate_deg=10, flip_prob=0.5, scale_range=(0.9, 1.1))
+    r1 = train(kp, sc, "clip", np.random.default_rng(1))
+    r2 = train(kp, sc, "clip", np.random.default_rng(2))
+    assert r1.shape == (1, 16, 17, 3) and not np.array_equal(r1, r2)
+
+
+def test_pipeline_occlusion_same_for_every_model():
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 1, 40)
+    a = Pipeline("coco", 16, occlusion=0.6)(kp, sc, "clip9")
+    b = Pipeline("coco", 32, occlusion=0.6)(kp, sc, "clip9")
+    assert set(np.flatnonzero(a[0, 0, :, 2] == 0)) == set(np.flatnonzero(b[0, 0, :, 2] == 0))
