@@ -121,8 +121,8 @@ def test_rotate_keeps_missing_joints_at_zero():
     sc[0, 0, 0] = 0
     out = rotate(kp, sc, 30)
     assert (out[0, 0, 0] == 0).all()
-    np.testing.assert_allclose(np.linalg.norm(out[0, 1], axis=-1), np.linalg.norm(kp[0, 1], axis=-1),
-                               rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(out[0, 1], axis=-1),
+                               np.linalg.norm(kp[0, 1], axis=-1), rtol=1e-5)
 
 
 def test_pipeline_output_and_channels():

@@ -15,7 +15,8 @@ def describe(pack: Pack, chunk_rows: int = 1 << 20) -> dict:
     labels = pack.labels
     missing = 0
     for start in range(0, len(pack.scores), chunk_rows):
-        missing += int((np.asarray(pack.scores[start:start + chunk_rows]) <= 0).sum())
+        stop = min(start + chunk_rows, len(pack.scores))
+        missing += int((pack.read_rows("scores", start, stop) <= 0).sum())
     total = len(pack.scores) * pack.layout.num_joints
     frames = pack.num_frames
     per_class = np.bincount(labels, minlength=len(pack.class_names))

@@ -288,9 +288,11 @@ class Pack(Sequence[Sample]):
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._fds: dict[str, int] = {}
         if not self.path.exists():
             raise SkelkdError(f"{self.path}: no such pack")
-        if self.path.is_dir():
+        self.archive = not self.path.is_dir()
+        if not self.archive:
             self._zip = None
         else:
             try:
@@ -342,10 +344,13 @@ class Pack(Sequence[Sample]):
                         not isinstance(i, int) or not 0 <= i < n for i in idx):
                     raise FormatError(self._where("splits.json"), f"{split}/{subset}",
                                       f"a list of sample indices in 0..{n - 1}")
+        if self._zip is not None:  # an archive is read whole; nothing stays open
+            self._zip.close()
+            self._zip = None
 
     # ------------------------------------------------------------------ reading files
     def _where(self, name: str) -> str:
-        return f"{self.path}/{name}" if self._zip is None else f"{self.path}[{name}]"
+        return f"{self.path}/{name}" if not self.archive else f"{self.path}[{name}]"
 
     def _open(self, name: str):
         try:
@@ -425,12 +430,48 @@ class Pack(Sequence[Sample]):
         if not 0 <= i < len(self):
             raise IndexError(f"sample {i} of a pack of {len(self)}")
         off, m, t, label = (int(x) for x in self.index[i])
-        rows = slice(off, off + m * t)
         v = self.layout.num_joints
-        kp = np.array(self.keypoints[rows]).reshape(m, t, v, self.coord_dims)
-        sc = np.array(self.scores[rows]).reshape(m, t, v)
+        kp = self.read_rows("keypoints", off, off + m * t).reshape(m, t, v, self.coord_dims)
+        sc = self.read_rows("scores", off, off + m * t).reshape(m, t, v)
         meta = {k: col[i] for k, col in self.columns.items() if k != "instance_id"}
         return Sample(kp, sc, label, self.columns["instance_id"][i], self.layout.name, meta)
+
+    def read_rows(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of ``keypoints`` or ``scores`` as a new array.
+
+        Directory packs are read with ``pread`` rather than through the memory map, so
+        reading every sample of a pack larger than RAM keeps the process's resident
+        memory small (pages of a memory map count as resident while they stay mapped).
+        """
+        arr = self.keypoints if name == "keypoints" else self.scores
+        if not isinstance(arr, np.memmap):
+            return np.array(arr[start:stop])
+        row = int(np.prod(arr.shape[1:])) * arr.dtype.itemsize
+        if name not in self._fds:
+            self._fds[name] = os.open(self.path / f"{name}.npy", os.O_RDONLY)
+        n = stop - start
+        buf = os.pread(self._fds[name], n * row, arr.offset + start * row)
+        if len(buf) != n * row:
+            raise FormatError(self._where(f"{name}.npy"), "(array)", f"{n} rows at row {start}",
+                              "a truncated file")
+        return np.frombuffer(buf, dtype=arr.dtype).reshape(n, *arr.shape[1:]).copy()
+
+    def close(self) -> None:
+        """Release open file handles (also done when the pack is garbage-collected)."""
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __getstate__(self) -> dict:  # data-loader workers reopen their own handles
+        state = dict(self.__dict__)
+        state["_fds"] = {}
+        return state
 
     def __iter__(self) -> Iterator[Sample]:
         for i in range(len(self)):
