@@ -39,6 +39,19 @@ class Reader:
     pickle: bool = False
 
 
+def one_sample_per_file(files: list[Path], read_file: Callable, layout: str,
+                        class_names: list[str], description: str, **options) -> RawDataset:
+    """A :class:`RawDataset` over files that each hold one sample and its splits;
+    ``read_file(path, **options)`` returns ``(sample, splits)``."""
+
+    def items():
+        for f in files:
+            sample, splits = read_file(f, **options)
+            yield sample, splits, str(f)
+
+    return RawDataset(layout, list(class_names), items(), len(files), description)
+
+
 def files_in(src: Path, pattern: str, what: str) -> list[Path]:
     """Sorted files matching ``pattern`` under ``src`` (or ``src`` itself if it is a file)."""
     src = Path(src)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import FormatError
 from ..pack import Sample
-from . import RawDataset, Reader, files_in
+from . import RawDataset, Reader, files_in, one_sample_per_file
 from .utd_mhad import kinect_scores
 
 # The dataset's action codes a01..a12 skip a07 and a10; the JSON label numbers them 1..10.
@@ -56,15 +56,9 @@ def read_file(path: Path) -> tuple[Sample, dict[str, str]]:
 
 
 def read(src: Path) -> RawDataset:
-    files = files_in(src, "*.json", "NW-UCLA")
-
-    def items():
-        for f in files:
-            sample, splits = read_file(f)
-            yield sample, splits, str(f)
-
-    return RawDataset("kinect_v1", list(CLASSES), items(), len(files),
-                      "Northwestern-UCLA Multiview Kinect V1 3D joints (Wang et al., CVPR 2014)")
+    return one_sample_per_file(files_in(src, "*.json", "NW-UCLA"), read_file, "kinect_v1",
+                               CLASSES, "Northwestern-UCLA Multiview Kinect V1 3D joints "
+                               "(Wang et al., CVPR 2014)")
 
 
 READER = Reader("nw_ucla", "NW-UCLA all_sqe/aAA_sSS_eEE_vVV.json (Kinect V1 3D, 20 joints, SDK "

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import FormatError
 from ..pack import Sample
-from . import RawDataset, Reader, files_in
+from . import RawDataset, Reader, files_in, one_sample_per_file
 from .matfile import load_mat, mat_array, mat_scalar, mat_string
 
 CLASSES = ["baseball_pitch", "baseball_swing", "bench_press", "bowl", "clean_and_jerk",
@@ -48,15 +48,9 @@ def read_clip(path: Path, invisible_score: float = 0.5) -> tuple[Sample, dict[st
 
 
 def read(src: Path, invisible_score: float = 0.5) -> RawDataset:
-    files = files_in(src, "*.mat", "Penn Action label")
-
-    def items():
-        for f in files:
-            sample, splits = read_clip(f, invisible_score)
-            yield sample, splits, str(f)
-
-    return RawDataset("penn_action", list(CLASSES), items(), len(files),
-                      "Penn Action human-annotated 2D joints (Zhang et al., ICCV 2013)")
+    return one_sample_per_file(files_in(src, "*.mat", "Penn Action label"), read_clip,
+                               "penn_action", CLASSES, "Penn Action human-annotated 2D joints "
+                               "(Zhang et al., ICCV 2013)", invisible_score=invisible_score)
 
 
 READER = Reader("penn_action", "Penn Action labels/NNNN.mat (human-annotated 2D, 13 joints; "

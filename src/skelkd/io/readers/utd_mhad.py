@@ -15,7 +15,7 @@ import numpy as np
 
 from ...errors import FormatError
 from ..pack import Sample
-from . import RawDataset, Reader, files_in
+from . import RawDataset, Reader, files_in, one_sample_per_file
 from .matfile import load_mat, mat_array
 
 CLASSES = ["right arm swipe to the left", "right arm swipe to the right", "right hand wave",
@@ -55,15 +55,9 @@ def read_file(path: Path) -> tuple[Sample, dict[str, str]]:
 
 
 def read(src: Path) -> RawDataset:
-    files = [f for f in files_in(src, "*_skeleton.mat", "UTD-MHAD skeleton")]
-
-    def items():
-        for f in files:
-            sample, splits = read_file(f)
-            yield sample, splits, str(f)
-
-    return RawDataset("kinect_v1_utd", list(CLASSES), items(), len(files),
-                      "UTD-MHAD Kinect V1 3D joints (Chen et al., ICIP 2015)")
+    return one_sample_per_file(files_in(src, "*_skeleton.mat", "UTD-MHAD skeleton"), read_file,
+                               "kinect_v1_utd", CLASSES,
+                               "UTD-MHAD Kinect V1 3D joints (Chen et al., ICIP 2015)")
 
 
 READER = Reader("utd_mhad", "UTD-MHAD Skeleton/aA_sS_tT_skeleton.mat (Kinect V1 3D, 20 joints, "
