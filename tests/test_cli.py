@@ -77,3 +77,21 @@ def test_layouts_command(tmp_path):
     assert "blazepose" in run("layouts").output
     out = run("layouts", "coco").output
     assert "left_wrist" in out and "left_arm" in out
+
+
+def test_import_with_a_user_layout_file(tmp_path):
+    layout = tmp_path / "five.yaml"
+    layout.write_text("name: five_points\njoints: [head, left_hand, right_hand, left_foot, "
+                      "right_foot]\nbones: [[0, 1], [0, 2], [0, 3], [0, 4]]\ncenter: 0\n"
+                      "parts: {head: [0], left_arm: [1], right_arm: [2], left_leg: [3], "
+                      "right_leg: [4]}\n")
+    arrays = tmp_path / "arrays"
+    arrays.mkdir()
+    np.save(arrays / "clip.npy", np.ones((4, 5, 2), np.float32))
+    r = run("data", "import", "numpy", str(arrays), str(tmp_path / "u.skpack"), "--layout",
+            str(layout))
+    assert r.exit_code == 0 and "layout five_points" in r.output
+    layout.write_text("name: broken\njoints: [a]\n")
+    r = run("data", "import", "numpy", str(arrays), str(tmp_path / "v.skpack"), "--layout",
+            str(layout))
+    assert r.exit_code == 2 and "five.yaml" in r.output and "missing field" in r.output

@@ -49,6 +49,17 @@ def main() -> None:
 # ----------------------------------------------------------------------------- layouts
 
 
+def _layout_name(value: str | None) -> str | None:
+    """A layout name, or the path of a layout YAML file (registered on the fly)."""
+    from .layouts import get_layout, load_layout_file
+
+    if value is None:
+        return None
+    if value.endswith((".yaml", ".yml", ".json")) or Path(value).is_file():
+        return load_layout_file(value).name
+    return get_layout(value).name
+
+
 @main.command("layouts")
 @click.argument("name", required=False)
 @click.option("--register", "layout_file", type=click.Path(dir_okay=False),
@@ -107,7 +118,8 @@ _READER_OPTIONS = ("trust_pickle", "layout", "coords", "invisible_score", "max_p
 @click.argument("out", type=click.Path())
 @click.option("--trust-pickle", is_flag=True, default=None,
               help="pyskl only: allow loading a pickle (it can run code; trusted files only).")
-@click.option("--layout", default=None, help="Layout of the data (pyskl, numpy).")
+@click.option("--layout", default=None,
+              help="Layout of the data (pyskl, numpy): a name or a layout YAML file.")
 @click.option("--coords", type=click.Choice(["3d", "color", "depth"]), default=None,
               help="ntu only: 3D camera coordinates, colour or depth pixels (default 3d).")
 @click.option("--invisible-score", type=float, default=None,
@@ -132,6 +144,7 @@ def data_import(fmt: str, src: str, out: str, archive: bool, overwrite: bool, **
 
     reader = get_reader(fmt)
     accepted = inspect.signature(reader.read).parameters
+    options["layout"] = _layout_name(options["layout"])
     given = {k: v for k, v in options.items() if v is not None}
     for key in given:
         if key not in accepted:
@@ -233,7 +246,7 @@ def _parse_sets(items: tuple[str, ...]) -> dict:
 @click.option("--preset", default="fast", show_default=True,
               help="good, fast or poor (docs/simulator.md).")
 @click.option("--layout", "target", default="coco", show_default=True,
-              help="Layout of the simulated estimator's output.")
+              help="Layout of the simulated estimator's output (a name or a YAML file).")
 @click.option("--params", "params_file", type=click.Path(dir_okay=False), default=None,
               help="YAML of simulator parameters (overrides the preset's).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
@@ -254,9 +267,8 @@ def simulate_cmd(hq: str, out: str, preset: str, target: str, params_file: str |
 
     from .data.simulate import get_preset, simulate_pack
     from .io import open_pack
-    from .layouts import get_layout
 
-    overrides: dict = {"target_layout": get_layout(target).name}
+    overrides: dict = {"target_layout": _layout_name(target)}
     if params_file:
         try:
             loaded = yaml.safe_load(Path(params_file).read_text()) or {}
