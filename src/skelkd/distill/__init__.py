@@ -1,0 +1,14 @@
+"""Knowledge distillation: the part matrix E (Eq. 12-13) and the losses (Eq. 6-11, KL,
+global multi-sample contrastive)."""
+
+from .losses import (
+           global_msc_loss,
+           kd_kl_loss,
+           multi_sample_contrastive,
+           part_similarity,
+           pmsc_loss,
+)
+from .part_matrix import PartMatrix, occlusion_error_rates, softmax_parts
+
+__all__ = ["PartMatrix", "global_msc_loss", "kd_kl_loss", "multi_sample_contrastive",
+           "occlusion_error_rates", "part_similarity", "pmsc_loss", "softmax_parts"]

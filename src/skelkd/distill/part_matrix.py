@@ -1,0 +1,120 @@
+"""The action-specific part matrix E (Section 3.3.3, Eq. 12 and 13).
+
+With the frozen teacher, each high-quality training sample is classified five more
+times, each time with one body part occluded (its joints zeroed in every frame, as the
+paper's occlusion zeroes coordinates). Eq. 12: E_{c,p} is the share of class-c samples
+misclassified with part p occluded. Eq. 13: a softmax over the five parts.
+
+``temperature`` divides the rates before the softmax (1 = the paper). The rates lie in
+[0, 1], so at temperature 1 the largest weight is at most e times the smallest and E is
+nearly flat; a lower temperature lets important parts stand out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import FormatError
+from ..layouts import PARTS, Layout
+
+
+def occlusion_error_rates(predict, batches, layout: Layout, num_classes: int) -> np.ndarray:
+    """Eq. 12. ``predict(x) -> labels`` is the frozen teacher; ``batches`` yields (x, y)
+    with x (N, M, T, V, C) model inputs and y (N,) labels.
+
+    Returns (num_classes, 5) rates; a class without samples gets 0 for every part.
+    """
+    wrong = np.zeros((num_classes, len(PARTS)))
+    count = np.zeros(num_classes)
+    for x, y in batches:
+        y = torch.as_tensor(y)
+        count += np.bincount(y.numpy(), minlength=num_classes)
+        for p, joints in enumerate(layout.part_indices):
+            occluded = x.clone()
+            occluded[:, :, :, list(joints), :] = 0
+            miss = (predict(occluded).cpu() != y).numpy()
+            wrong[:, p] += np.bincount(y.numpy(), weights=miss, minlength=num_classes)
+    return wrong / np.maximum(count, 1)[:, None]
+
+
+def softmax_parts(rates: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Eq. 13: softmax over the parts of each row (of rates / temperature)."""
+    z = rates / temperature
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class PartMatrix:
+    """E with what it was computed from; saved as JSON beside the teacher."""
+
+    class_names: list[str]
+    rates: np.ndarray  # (C, 5), Eq. 12
+    temperature: float = 1.0
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """(C, 5) E of Eq. 13."""
+        return softmax_parts(self.rates, self.temperature)
+
+    def with_temperature(self, temperature: float) -> PartMatrix:
+        return PartMatrix(self.class_names, self.rates, temperature)
+
+    def tensor(self) -> torch.Tensor:
+        return torch.as_tensor(self.matrix, dtype=torch.float32)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        doc = {"format": "skelkd-part-matrix", "version": 1, "parts": list(PARTS),
+               "class_names": self.class_names, "temperature": self.temperature,
+               "error_rates": self.rates.tolist(), "matrix": self.matrix.tolist()}
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(doc, indent=1))
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> PartMatrix:
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise FormatError(path, "(file)", "a part-matrix JSON file", str(exc)) from exc
+        if not isinstance(doc, dict) or doc.get("format") != "skelkd-part-matrix":
+            raise FormatError(path, "format", "'skelkd-part-matrix'")
+        rates = np.asarray(doc.get("error_rates"), dtype=np.float64)
+        names = doc.get("class_names")
+        if not isinstance(names, list) or rates.shape != (len(names), len(PARTS)):
+            raise FormatError(path, "error_rates", f"a {len(names or [])} x 5 array", rates.shape)
+        return cls(names, rates, float(doc.get("temperature", 1.0)))
+
+    def plot(self, path: str | Path, title: str = "Action-specific part matrix E") -> Path:
+        """A heat map like the paper's Fig. 5 (rows: actions, columns: parts)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from ..viz.skeleton import save_figure
+
+        e = self.matrix
+        fig, ax = plt.subplots(figsize=(5.2, 0.32 * len(self.class_names) + 1.6))
+        im = ax.imshow(e, cmap="Blues", aspect="auto")
+        ax.set_xticks(range(len(PARTS)), [p.replace("_", " ") for p in PARTS], rotation=30,
+                      ha="right", fontsize=8)
+        ax.set_yticks(range(len(self.class_names)), self.class_names, fontsize=7)
+        for c in range(e.shape[0]):
+            for p in range(e.shape[1]):
+                ax.text(p, c, f"{self.rates[c, p]:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if e[c, p] > e.mean() + e.std() else "black")
+        fig.colorbar(im, ax=ax, label=f"E (softmax, temperature {self.temperature:g})")
+        ax.set_title(f"{title}\n(numbers: error rate with the part occluded, Eq. 12)",
+                     fontsize=9)
+        fig.tight_layout()
+        return save_figure(fig, path, dpi=130)

@@ -1,0 +1,42 @@
+"""A recogniser: backbone, global average pooling, C-way classifier (Section 3.2)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import torch
+from torch import nn
+
+from ..layouts import get_layout
+from .backbones import Backbone, ModelSpec
+from .pooling import global_features, part_features, person_mask
+
+
+class Recognizer(nn.Module):
+    """Skeletons (N, M, T, V, C) -> class logits, with the joint features exposed.
+
+    ``forward`` returns logits; :meth:`features` returns logits, the global feature
+    (N, C') and the part features (N, 5, C') in one pass.
+    """
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.layout = get_layout(spec.layout)
+        self.backbone = Backbone(spec.layout, spec.in_channels, spec.num_persons, spec.backbone,
+                                 **spec.overrides)
+        self.dropout = nn.Dropout(spec.dropout)
+        self.fc = nn.Linear(self.backbone.out_channels, spec.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[0]
+
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        feats = self.backbone(x)
+        mask = person_mask(x, self.spec.person_pool)
+        g = global_features(feats, mask)
+        parts = part_features(feats, mask, self.layout)
+        return self.fc(self.dropout(g)), g, parts
+
+    def spec_dict(self) -> dict:
+        return asdict(self.spec)
