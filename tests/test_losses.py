@@ -20,7 +20,7 @@ def literal_pmsc(f_lq, f_hq, y_lq, y_hq, twin, E, w=0.5, tau=1.0):
     """Eq. 6-11 written out with Python loops, one sample and one pair at a time."""
 
     def cos(a, b):
-        return sum(x * y for x, y in zip(a, b)) / (
+        return sum(x * y for x, y in zip(a, b, strict=True)) / (
             math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
 
     def C(i, j):  # Eq. 6 and 7
