@@ -207,6 +207,22 @@ def flip(kp: np.ndarray, sc: np.ndarray, layout: Layout) -> tuple[np.ndarray, np
 # ----------------------------------------------------------------------------- pipeline
 
 
+def scores_vary(pack, indices=None, limit: int = 400) -> bool:
+    """Whether the per-joint scores of (up to ``limit`` evenly spread) samples take more
+    than one value. A score channel that is constant in training carries nothing and
+    breaks input normalisation when a joint is zeroed at test time, so it is not fed."""
+    idx = np.arange(len(pack)) if indices is None else np.asarray(indices)
+    if len(idx) > limit:
+        idx = idx[np.linspace(0, len(idx) - 1, limit).astype(int)]
+    seen: set[float] = set()
+    for i in idx:
+        seen.update(np.unique(pack[int(i)].scores).tolist())
+        if len(seen) > 1:
+            return True
+    return False
+
+
+
 @dataclass
 class Pipeline:
     """What a model sees of a sample, as configuration.
@@ -224,8 +240,8 @@ class Pipeline:
             low-quality dataset.
         rotate_deg, scale_range, flip_prob: training augmentation.
         with_score: append the score channel to the coordinates. Default: on for 2D,
-            off for 3D (a channel that is constant in training breaks the input
-            normalisation, see ``../shared/FINDINGS.md``).
+            off for 3D. Training turns it off where the training scores are constant
+            (:func:`scores_vary`; see ``../shared/FINDINGS.md``).
     """
 
     layout: str | Layout

@@ -195,18 +195,21 @@ class Backbone(nn.Module):
     def out_channels(self) -> int:
         return self.config.out_channels
 
+    def normalize_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The input BatchNorm (``config.input_norm``) on (N, M, T, V, C)."""
+        n, m, t, v, c = x.shape
+        if self.config.input_norm == "joint":
+            y = self.input_norm(x.permute(0, 1, 3, 4, 2).reshape(n, m * v * c, t))
+            return y.view(n, m, v, c, t).permute(0, 1, 3, 4, 2)
+        return self.input_norm(x.reshape(n * m * t * v, c)).view(n, m, t, v, c)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, m, t, v, c = x.shape
         if v != self.layout.num_joints or c != self.in_channels:
             raise SkelkdError(f"backbone for layout '{self.layout.name}' expects (N, M, T, "
                               f"{self.layout.num_joints}, {self.in_channels}) input, got "
                               f"{tuple(x.shape)}")
-        if self.config.input_norm == "joint":
-            y = self.input_norm(x.permute(0, 1, 3, 4, 2).reshape(n, m * v * c, t))
-            y = y.view(n, m, v, c, t).permute(0, 1, 3, 4, 2)
-        else:
-            y = self.input_norm(x.reshape(n * m * t * v, c)).view(n, m, t, v, c)
-        y = y.permute(0, 1, 4, 2, 3).reshape(n * m, c, t, v)
+        y = self.normalize_input(x).permute(0, 1, 4, 2, 3).reshape(n * m, c, t, v)
         for block in self.blocks:
             y = block(y)
         _, c2, t2, _ = y.shape

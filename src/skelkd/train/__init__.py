@@ -1,0 +1,17 @@
+"""Training: Lightning modules for teacher and students, batch construction, and the
+Python API that runs them."""
+
+from .api import (
+    RunConfig,
+    compute_part_matrix,
+    evaluate_at,
+    load_module,
+    train_recognizer,
+    train_student,
+)
+from .modules import DISTILL_MODES, DistillConfig, OptimConfig, RecognizerModule, StudentModule
+from .sampler import ClassAwareBatchSampler
+
+__all__ = ["DISTILL_MODES", "ClassAwareBatchSampler", "DistillConfig", "OptimConfig",
+           "RecognizerModule", "RunConfig", "StudentModule", "compute_part_matrix",
+           "evaluate_at", "load_module", "train_recognizer", "train_student"]

@@ -1,0 +1,232 @@
+"""Training from Python: the teacher, the part matrix, the students, their evaluation.
+
+Lightning runs the loops (devices, precision, checkpoints, logs, progress bars); these
+functions build the data, the module and the trainer from a :class:`RunConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from ..data.dataset import PairedDataset, SkeletonDataset
+from ..data.transforms import Pipeline, scores_vary
+from ..distill.part_matrix import PartMatrix, occlusion_error_rates
+from ..errors import SkelkdError
+from ..evaluate.metrics import evaluate
+from ..io.pack import Pack
+from .modules import DistillConfig, OptimConfig, RecognizerModule, StudentModule
+from .sampler import ClassAwareBatchSampler
+
+
+@dataclass
+class RunConfig:
+    """How to train: data shape, batches, schedule, hardware.
+
+    ``occlusion`` / ``occlusion_mode`` degrade the low-quality training and test data as
+    the paper's OP does (fixed per instance by ``occlusion_seed``, the same for every
+    model). The teacher's high-quality twin is given without augmentation and without
+    occlusion.
+    """
+
+    num_frames: int = 32
+    num_persons: int = 1
+    batch_size: int = 32
+    per_class: int = 4
+    class_aware: bool = True
+    epochs: int = 40
+    seed: int = 0
+    workers: int = 0
+    accelerator: str = "auto"
+    devices: int | str = 1
+    precision: str = "32-true"
+    rotate_deg: float = 10.0
+    scale_range: tuple[float, float] = (0.9, 1.1)
+    flip_prob: float = 0.0
+    occlusion: float = 0.0
+    occlusion_mode: str = "sequence"
+    occlusion_seed: int = 0
+    val_every: int = 10
+    progress: bool = True
+    backbone_overrides: dict = field(default_factory=dict)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+
+def pipeline(pack: Pack, run: RunConfig, *, train: bool, occlusion: float = 0.0,
+             with_score: bool | None = None) -> Pipeline:
+    """What a model sees of ``pack``. ``with_score`` must match the model's input
+    channels (:func:`model_pipeline` takes it from a model)."""
+    kwargs = {}
+    if train:
+        kwargs = {"rotate_deg": run.rotate_deg, "scale_range": tuple(run.scale_range),
+                  "flip_prob": run.flip_prob}
+    return Pipeline(pack.layout, run.num_frames, run.num_persons, train=train,
+                    occlusion=occlusion, occlusion_mode=run.occlusion_mode,
+                    occlusion_seed=run.occlusion_seed, with_score=with_score, **kwargs)
+
+
+def model_pipeline(model: torch.nn.Module, pack: Pack, run: RunConfig, *, train: bool = False,
+                   occlusion: float = 0.0) -> Pipeline:
+    """The pipeline matching a trained model's input channels."""
+    with_score = model.spec.in_channels > pack.coord_dims
+    return pipeline(pack, run, train=train, occlusion=occlusion, with_score=with_score)
+
+
+class _EpochCallback(L.Callback):
+    """Tells the dataset the epoch, so its augmentation differs from epoch to epoch."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def on_train_epoch_start(self, trainer, module) -> None:
+        self.dataset.set_epoch(trainer.current_epoch)
+
+
+def _loader(dataset, labels: np.ndarray, run: RunConfig, train: bool) -> DataLoader:
+    common = {"num_workers": run.workers, "persistent_workers": False}
+    if train and run.class_aware:
+        sampler = ClassAwareBatchSampler(labels, run.batch_size, run.per_class, run.seed)
+        return DataLoader(dataset, batch_sampler=sampler, **common)
+    gen = torch.Generator().manual_seed(run.seed)
+    return DataLoader(dataset, batch_size=run.batch_size, shuffle=train, drop_last=train,
+                      generator=gen if train else None, **common)
+
+
+def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    out.mkdir(parents=True, exist_ok=True)
+    loggers = [CSVLogger(out, name="", version="logs"),
+               TensorBoardLogger(out, name="", version="tensorboard", default_hp_metric=False)]
+    # a last.ckpt at the end of every epoch, whether or not validation runs that epoch
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, save_top_k=0,
+                           every_n_epochs=1, save_on_train_epoch_end=True)
+    return L.Trainer(max_epochs=run.epochs, accelerator=run.accelerator, devices=run.devices,
+                     precision=run.precision, logger=loggers, callbacks=[ckpt, *callbacks],
+                     check_val_every_n_epoch=max(run.val_every, 1), log_every_n_steps=10,
+                     num_sanity_val_steps=0, enable_model_summary=False,
+                     enable_progress_bar=run.progress, deterministic=False)
+
+
+def _spec(pack: Pack, indices: np.ndarray, run: RunConfig, backbone: str, **extra) -> dict:
+    with_score = pack.coord_dims == 2 and scores_vary(pack, indices)
+    return {"layout": pack.layout.name, "in_channels": pack.coord_dims + int(with_score),
+            "num_classes": len(pack.class_names), "num_persons": run.num_persons,
+            "backbone": backbone, "overrides": dict(run.backbone_overrides), **extra}
+
+
+def _optim(run: RunConfig) -> dict:
+    return dataclasses.asdict(run.optim)
+
+
+def load_module(path: str | Path) -> RecognizerModule:
+    """A trained module from a Lightning checkpoint, loaded with ``weights_only=True``
+    (no pickled code is ever run)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise SkelkdError(f"{path}: not a loadable skelkd checkpoint ({exc})") from exc
+    hp = ckpt.get("hyper_parameters", {})
+    cls = StudentModule if "distill" in hp else RecognizerModule
+    module = cls(**hp)
+    module.load_state_dict(ckpt["state_dict"])
+    return module.eval()
+
+
+def train_recognizer(pack: Pack, indices: np.ndarray, run: RunConfig, out: Path,
+                     backbone: str = "stgcn-small", val_indices: np.ndarray | None = None
+                     ) -> RecognizerModule:
+    """Cross-entropy training on one pack (the teacher on high-quality data, Eq. 2)."""
+    L.seed_everything(run.seed, workers=True, verbose=False)
+    module = RecognizerModule(_spec(pack, indices, run, backbone), _optim(run))
+    train_ds = SkeletonDataset(pack, model_pipeline(module.model, pack, run, train=True,
+                                                    occlusion=run.occlusion), indices, run.seed)
+    val = _val_loader(module.model, pack, val_indices, run)
+    trainer = make_trainer(run, out, [_EpochCallback(train_ds)])
+    trainer.fit(module, _loader(train_ds, train_ds.labels, run, True), val,
+                ckpt_path=_resume(out))
+    return module.eval()
+
+
+def _val_loader(model, pack: Pack, indices: np.ndarray | None, run: RunConfig):
+    if indices is None:
+        return None
+    ds = SkeletonDataset(pack, model_pipeline(model, pack, run, occlusion=run.occlusion), indices)
+    return _loader(ds, pack.labels[indices], run, train=False)
+
+
+def _resume(out: Path) -> str | None:
+    last = out / "checkpoints" / "last.ckpt"
+    return str(last) if last.exists() else None
+
+
+def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarray,
+                        run: RunConfig, temperature: float = 1.0) -> PartMatrix:
+    """E (Eq. 12-13) from the frozen teacher on high-quality training samples."""
+    teacher.eval()
+    ds = SkeletonDataset(pack, model_pipeline(teacher, pack, run), indices)
+    loader = DataLoader(ds, batch_size=64, num_workers=run.workers)
+    device = next(teacher.parameters()).device
+
+    @torch.no_grad()
+    def predict(x):
+        return teacher(x.to(device)).argmax(1).cpu()
+
+    rates = occlusion_error_rates(predict, ((b["x"], b["label"]) for b in loader),
+                                  pack.layout, len(pack.class_names))
+    return PartMatrix(list(pack.class_names), rates, temperature)
+
+
+def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, run: RunConfig, out: Path,
+                  teacher: RecognizerModule | None = None, distill: DistillConfig | None = None,
+                  backbone: str = "stgcn-small", hq_fraction: float = 1.0,
+                  val_indices: np.ndarray | None = None) -> StudentModule:
+    """A student on low-quality data, optionally distilled from a frozen teacher."""
+    distill = distill or DistillConfig(mode="none")
+    if distill.mode != "none" and (teacher is None or hq is None):
+        raise SkelkdError(f"distillation '{distill.mode}' needs a teacher and a high-quality pack")
+    L.seed_everything(run.seed, workers=True, verbose=False)
+    use_teacher = distill.mode != "none"
+    teacher_spec = teacher.model.spec_dict() if use_teacher else None
+    module = StudentModule(_spec(lq, indices, run, backbone), teacher_spec, _optim(run),
+                           dataclasses.asdict(distill))
+    hq_pipe = None
+    if use_teacher:
+        module.load_teacher(teacher.model.state_dict())
+        hq_pipe = model_pipeline(teacher.model, hq, run)  # no augmentation, no occlusion
+    train_ds = PairedDataset(lq, hq if use_teacher else None,
+                             model_pipeline(module.model, lq, run, train=True,
+                                            occlusion=run.occlusion),
+                             hq_pipe, indices, hq_fraction, run.seed)
+    val = _val_loader(module.model, lq, val_indices, run)
+    trainer = make_trainer(run, out, [_EpochCallback(train_ds)])
+    trainer.fit(module, _loader(train_ds, train_ds.labels, run, True), val,
+                ckpt_path=_resume(out))
+    return module.eval()
+
+
+def evaluate_at(model: torch.nn.Module, pack: Pack, indices: np.ndarray, run: RunConfig,
+                occlusion: float) -> dict:
+    """Top-1/top-5, per-class accuracy and confusion on ``pack[indices]`` at OP
+    ``occlusion`` (the same occluded data for every model with the same occlusion seed)."""
+    ds = SkeletonDataset(pack, model_pipeline(model, pack, run, occlusion=occlusion), indices)
+    report = evaluate(model, ds, pack.class_names)
+    report["occlusion"] = occlusion
+    return report
+
+
+def write_json(path: Path, obj: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,174 @@
+"""Lightning modules: a recogniser trained with cross-entropy (the teacher, Eq. 2, or a
+student without distillation) and a student trained with L_c + alpha * L_kd (Eq. 4-5)
+under a frozen teacher.
+
+Distillation modes (the paper's Table 4 and our ablation):
+
+``none``          L_c only.
+``kl``            logit distillation, T^2 KL(teacher || student) at temperature T, on the
+                  paired samples (only they have a high-quality input for the teacher).
+``global-msc``    Eq. 8-11 on globally pooled features, no parts, no E.
+``pmsc-uniform``  Eq. 6-11 with uniform part weights (E = 1/5): parts without E.
+``pmsc``          Eq. 6-11 with the part matrix E: the paper's method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from ..distill.losses import global_msc_loss, kd_kl_loss, pmsc_loss
+from ..models import ModelSpec, Recognizer
+
+DISTILL_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
+
+
+@dataclass
+class OptimConfig:
+    """SGD with momentum and step decay: the paper's schedule is lr 0.1, divided by 10 at
+    epochs 30, 40, 50 of 60 (``milestones`` as fractions of ``epochs``: 0.5, 0.667, 0.833)."""
+
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    nesterov: bool = False
+    milestones: tuple[float, ...] = (0.5, 2 / 3, 5 / 6)
+    gamma: float = 0.1
+    warmup_epochs: int = 0
+
+
+@dataclass
+class DistillConfig:
+    mode: str = "pmsc"
+    alpha: float = 1.0
+    w: float = 0.5
+    temperature: float = 1.0
+    kd_temperature: float = 4.0
+    part_matrix: list = field(default_factory=list)  # (num_classes, 5), E of Eq. 13
+
+
+def _optimizers(module: L.LightningModule, cfg: OptimConfig):
+    params = [p for p in module.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                          weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
+    epochs = max(int(module.trainer.max_epochs or 1), 1)
+    steps = [max(1, round(m * epochs)) for m in cfg.milestones]
+    warm = cfg.warmup_epochs
+
+    def factor(epoch: int) -> float:
+        if warm and epoch < warm:
+            return (epoch + 1) / warm
+        return cfg.gamma ** sum(epoch >= s for s in steps)
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+
+
+class RecognizerModule(L.LightningModule):
+    """Cross-entropy training of one recogniser (Eq. 2 for the teacher, Eq. 5 alone for
+    a student without distillation). Batches: ``{"x", "label"}`` or ``{"x_lq", "label"}``."""
+
+    def __init__(self, spec: dict, optim: dict | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = Recognizer(ModelSpec(**spec))
+        self.optim = OptimConfig(**(optim or {}))
+
+    @staticmethod
+    def _inputs(batch: dict) -> torch.Tensor:
+        return batch["x"] if "x" in batch else batch["x_lq"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        logits = self.model(self._inputs(batch))
+        loss = F.cross_entropy(logits, batch["label"])
+        acc = (logits.argmax(1) == batch["label"]).float().mean()
+        self.log_dict({"train/loss": loss, "train/acc": acc}, prog_bar=True,
+                      batch_size=len(logits))
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        logits = self.model(self._inputs(batch))
+        self.log_dict({"val/loss": F.cross_entropy(logits, batch["label"]),
+                       "val/acc": (logits.argmax(1) == batch["label"]).float().mean()},
+                      prog_bar=True, batch_size=len(logits), sync_dist=True)
+
+    def configure_optimizers(self):
+        return _optimizers(self, self.optim)
+
+
+class StudentModule(RecognizerModule):
+    """L_student = L_c + alpha * L_kd (Eq. 4) with a frozen teacher in eval mode.
+
+    Batches come from :class:`skelkd.data.PairedDataset`: ``x_lq``, ``label``,
+    ``paired``, ``x_hq``. Solitary samples count in L_c and, through the class means of
+    Eq. 8, in L_pmsc and L_global-msc.
+    """
+
+    def __init__(self, spec: dict, teacher_spec: dict | None = None, optim: dict | None = None,
+                 distill: dict | None = None):
+        super().__init__(spec, optim)
+        self.distill = DistillConfig(**(distill or {}))
+        if self.distill.mode not in DISTILL_MODES:
+            raise ValueError(f"distillation must be one of {DISTILL_MODES}, "
+                             f"not {self.distill.mode!r}")
+        self.teacher = None
+        if self.distill.mode != "none":
+            if teacher_spec is None:
+                raise ValueError(f"distillation '{self.distill.mode}' needs a teacher")
+            self.teacher = Recognizer(ModelSpec(**teacher_spec))
+            self.teacher.requires_grad_(False)
+            self.teacher.eval()
+        e = torch.as_tensor(self.distill.part_matrix, dtype=torch.float32)
+        if self.distill.mode == "pmsc-uniform" or e.numel() == 0:
+            e = torch.full((spec["num_classes"], 5), 0.2)
+        if self.distill.mode == "pmsc" and not self.distill.part_matrix:
+            raise ValueError("distillation 'pmsc' needs the part matrix E")
+        self.register_buffer("part_matrix", e)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.teacher is not None:
+            self.teacher.eval()  # frozen: BatchNorm statistics and dropout stay off
+        return self
+
+    def load_teacher(self, state_dict: dict) -> None:
+        assert self.teacher is not None
+        self.teacher.load_state_dict(state_dict)
+
+    def distill_loss(self, batch: dict, logits: torch.Tensor, g: torch.Tensor,
+                     parts: torch.Tensor) -> torch.Tensor:
+        paired = batch["paired"].bool()
+        y = batch["label"]
+        twin = torch.cumsum(paired.long(), 0) - 1
+        twin = torch.where(paired, twin, torch.full_like(twin, -1))
+        with torch.no_grad():
+            t_logits, t_g, t_parts = self.teacher.features(batch["x_hq"][paired])
+        d = self.distill
+        if d.mode == "kl":
+            return kd_kl_loss(logits[paired], t_logits, d.kd_temperature)
+        if d.mode == "global-msc":
+            return global_msc_loss(g, t_g, y, y[paired], twin, d.w, d.temperature)
+        return pmsc_loss(parts, t_parts, y, y[paired], twin, self.part_matrix, d.w,
+                         d.temperature)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        logits, g, parts = self.model.features(batch["x_lq"])
+        loss_c = F.cross_entropy(logits, batch["label"])
+        loss = loss_c
+        logs = {"train/loss_c": loss_c,
+                "train/acc": (logits.argmax(1) == batch["label"]).float().mean()}
+        if self.teacher is not None and self.distill.alpha > 0:
+            loss_kd = self.distill_loss(batch, logits, g, parts)
+            loss = loss_c + self.distill.alpha * loss_kd
+            logs["train/loss_kd"] = loss_kd
+        logs["train/loss"] = loss
+        self.log_dict(logs, prog_bar=True, batch_size=len(logits))
+        return loss
+
+

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+import torch
+
+from skelkd.errors import SkelkdError
+from skelkd.layouts import get_layout
+from skelkd.models import (
+    Backbone,
+    ModelSpec,
+    Recognizer,
+    backbone_config,
+    part_features,
+    person_mask,
+)
+
+TINY = {"channels": (8, 16), "strides": (1, 2)}
+
+
+@pytest.mark.parametrize("kind", ["stgcn", "agcn"])
+@pytest.mark.parametrize("layout, c", [("coco", 3), ("ntu", 3), ("blazepose", 3),
+                                       ("kinect_v1", 3), ("penn_action", 3)])
+def test_backbone_interface_every_layout(kind, layout, c):
+    b = Backbone(layout, c, num_persons=2, config=f"{kind}-small", **TINY)
+    out = b(torch.randn(3, 2, 12, get_layout(layout).num_joints, c))
+    assert out.shape == (3, 2, 16, 6, get_layout(layout).num_joints)
+
+
+def test_named_configs():
+    paper = backbone_config("stgcn-paper")
+    assert len(paper.channels) == 9 and paper.channels[0] == 64 and paper.channels[-1] == 256
+    assert paper.strides.count(2) == 2 and paper.temporal_kernel == 9
+    assert len(backbone_config("agcn-paper").channels) == 10
+    with pytest.raises(SkelkdError, match="unknown backbone"):
+        backbone_config("resnet")
+    with pytest.raises(SkelkdError, match="expects"):
+        Backbone("coco", 3, config="stgcn-small", **TINY)(torch.randn(1, 1, 8, 13, 3))
+
+
+def test_edge_importance_is_learned_and_graph_fixed():
+    b = Backbone("coco", 3, config="stgcn-small", **TINY)
+    names = dict(b.named_parameters())
+    assert any("importance" in n for n in names)
+    assert not any("adjacency" in n for n in names)  # a buffer, not trained
+    a = Backbone("coco", 3, config="agcn-small", **TINY)
+    assert any("learned" in n for n in dict(a.named_parameters()))
+
+
+def test_part_features_average_the_parts_joints():
+    lay = get_layout("coco")
+    feats = torch.randn(2, 2, 4, 5, lay.num_joints)
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    out = part_features(feats, mask, lay)
+    assert out.shape == (2, 5, 4)
+    for p, joints in enumerate(lay.part_indices):
+        want0 = feats[0].mean(dim=2)[:, :, list(joints)].mean(dim=(0, 2))
+        want1 = feats[1, 0].mean(dim=1)[:, list(joints)].mean(dim=1)
+        torch.testing.assert_close(out[0, p], want0)
+        torch.testing.assert_close(out[1, p], want1)  # the absent person is left out
+
+
+def test_person_mask_present_and_all():
+    x = torch.zeros(3, 2, 4, 5, 3)
+    x[0, 0, 1, 2, 0] = 1
+    x[1] = 1
+    m = person_mask(x)
+    assert m.tolist() == [[1, 0], [1, 1], [1, 0]]  # an empty input keeps its first slot
+    assert person_mask(x, "all").tolist() == [[1, 1]] * 3
+
+
+def test_channel_input_norm_survives_zeroing_a_constant_channel():
+    """A score that is constant for each joint in training (1 for some joints, 0.5 for
+    others) must not explode when a joint is occluded at test time
+    (``../shared/FINDINGS.md``); per-joint BatchNorm does. (A score constant over all
+    joints is not fed at all: see test_train.py.)"""
+    torch.manual_seed(0)
+    outs = {}
+    for norm in ("channel", "joint"):
+        backbone = Backbone("penn_action", 3, config="stgcn-small", **TINY, input_norm=norm)
+        x = torch.randn(64, 1, 8, 13, 3)
+        x[..., 2] = 1.0
+        x[..., 6:, 2] = 0.5  # each joint's score is constant
+        backbone.train()
+        for _ in range(100):
+            backbone.normalize_input(x)  # settle the running statistics
+        backbone.eval()
+        occluded = x[:4].clone()
+        occluded[:, :, :, [0, 1], :] = 0
+        outs[norm] = backbone.normalize_input(occluded).abs().max().item()
+    assert outs["channel"] < 10 and outs["joint"] > 100
+
+
+def test_recognizer_features_consistent():
+    m = Recognizer(ModelSpec("ntu", 3, 7, num_persons=2, backbone="agcn-small", overrides=TINY))
+    m.eval()
+    x = torch.randn(2, 2, 10, 25, 3)
+    logits, g, parts = m.features(x)
+    torch.testing.assert_close(logits, m(x))
+    assert g.shape == (2, 16) and parts.shape == (2, 5, 16)
+    assert np.isfinite(logits.detach().numpy()).all()
