@@ -54,6 +54,18 @@ def multi_sample_contrastive(phi: torch.Tensor, y_lq: torch.Tensor, y_hq: torch.
 
     Returns a scalar; 0 (with gradient) when no sample has a defined loss.
     """
+    losses, defined = per_sample_contrastive(phi, y_lq, y_hq, twin, w, temperature)
+    if not defined.any():
+        return phi.sum() * 0.0
+    return losses[defined].mean()
+
+
+def per_sample_contrastive(phi: torch.Tensor, y_lq: torch.Tensor, y_hq: torch.Tensor,
+                           twin: torch.Tensor, w: float = 0.5, temperature: float = 1.0
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 8-10 given phi (N, B): each sample's loss l^i (N,) and whether it is defined
+    (N,) bool. Eq. 11 is the mean of the defined ones (data-parallel training sums them
+    across processes first)."""
     b = phi.shape[1]
     logc = phi / temperature  # log C(x_i^L, x_j^H), Eq. 6
     # "log 0": a finite stand-in so that empty sets give exact zeros in the sums below
@@ -79,9 +91,7 @@ def multi_sample_contrastive(phi: torch.Tensor, y_lq: torch.Tensor, y_hq: torch.
     log_num = torch.logaddexp(log_twin, log_cp)  # C(x_i, x_i^H) + w C^P, or w C^P alone
     log_den = torch.logaddexp(log_num, log_cn)
     defined = has_twin | has_pos
-    if not defined.any():
-        return phi.sum() * 0.0
-    return (log_den - log_num)[defined].mean()
+    return torch.where(defined, log_den - log_num, torch.zeros_like(log_num)), defined
 
 
 def pmsc_loss(f_lq: torch.Tensor, f_hq: torch.Tensor, y_lq: torch.Tensor, y_hq: torch.Tensor,

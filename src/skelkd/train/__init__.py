@@ -1,6 +1,7 @@
 """Training: Lightning modules for teacher and students, batch construction, and the
 Python API that runs them."""
 
+from ..config import DistillConfig, OptimConfig
 from .api import (
     RunConfig,
     compute_part_matrix,
@@ -9,7 +10,7 @@ from .api import (
     train_recognizer,
     train_student,
 )
-from .modules import DISTILL_MODES, DistillConfig, OptimConfig, RecognizerModule, StudentModule
+from .modules import DISTILL_MODES, RecognizerModule, StudentModule
 from .sampler import ClassAwareBatchSampler
 
 __all__ = ["DISTILL_MODES", "ClassAwareBatchSampler", "DistillConfig", "OptimConfig",

@@ -17,19 +17,21 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..config import DistillConfig, ExperimentConfig, InputConfig, TrainConfig
 from ..data.dataset import PairedDataset, SkeletonDataset
 from ..data.transforms import Pipeline, scores_vary
 from ..distill.part_matrix import PartMatrix, occlusion_error_rates
 from ..errors import SkelkdError
 from ..evaluate.metrics import evaluate
 from ..io.pack import Pack
-from .modules import DistillConfig, OptimConfig, RecognizerModule, StudentModule
+from .modules import RecognizerModule, StudentModule
 from .sampler import ClassAwareBatchSampler
 
 
 @dataclass
-class RunConfig:
-    """How to train: data shape, batches, schedule, hardware.
+class RunConfig(TrainConfig, InputConfig):
+    """How to train: the ``input`` and ``train`` sections of an experiment
+    (:mod:`skelkd.config`) in one object, plus backbone overrides.
 
     ``occlusion`` / ``occlusion_mode`` degrade the low-quality training and test data as
     the paper's OP does (fixed per instance by ``occlusion_seed``, the same for every
@@ -37,27 +39,13 @@ class RunConfig:
     occlusion.
     """
 
-    num_frames: int = 32
-    num_persons: int = 1
-    batch_size: int = 32
-    per_class: int = 4
-    class_aware: bool = True
-    epochs: int = 40
-    seed: int = 0
-    workers: int = 0
-    accelerator: str = "auto"
-    devices: int | str = 1
-    precision: str = "32-true"
-    rotate_deg: float = 10.0
-    scale_range: tuple[float, float] = (0.9, 1.1)
-    flip_prob: float = 0.0
-    occlusion: float = 0.0
-    occlusion_mode: str = "sequence"
-    occlusion_seed: int = 0
-    val_every: int = 10
-    progress: bool = True
     backbone_overrides: dict = field(default_factory=dict)
-    optim: OptimConfig = field(default_factory=OptimConfig)
+
+    @classmethod
+    def from_experiment(cls, cfg: ExperimentConfig) -> RunConfig:
+        values = {f.name: getattr(section, f.name) for section in (cfg.input, cfg.train)
+                  for f in dataclasses.fields(section)}
+        return cls(**values, backbone_overrides=dict(cfg.model.overrides))
 
 
 def pipeline(pack: Pack, run: RunConfig, *, train: bool, occlusion: float = 0.0,
@@ -111,7 +99,9 @@ def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, save_top_k=0,
                            every_n_epochs=1, save_on_train_epoch_end=True)
     return L.Trainer(max_epochs=run.epochs, accelerator=run.accelerator, devices=run.devices,
-                     precision=run.precision, logger=loggers, callbacks=[ckpt, *callbacks],
+                     num_nodes=run.num_nodes, strategy=run.strategy, precision=run.precision,
+                     gradient_clip_val=run.gradient_clip, logger=loggers,
+                     callbacks=[ckpt, *callbacks],
                      check_val_every_n_epoch=max(run.val_every, 1), log_every_n_steps=10,
                      num_sanity_val_steps=0, enable_model_summary=False,
                      enable_progress_bar=run.progress, deterministic=False)

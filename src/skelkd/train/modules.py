@@ -14,40 +14,15 @@ Distillation modes (the paper's Table 4 and our ablation):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import lightning as L
 import torch
 import torch.nn.functional as F
 
+from ..config import DistillConfig, OptimConfig
 from ..distill.losses import global_msc_loss, kd_kl_loss, pmsc_loss
 from ..models import ModelSpec, Recognizer
 
 DISTILL_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
-
-
-@dataclass
-class OptimConfig:
-    """SGD with momentum and step decay: the paper's schedule is lr 0.1, divided by 10 at
-    epochs 30, 40, 50 of 60 (``milestones`` as fractions of ``epochs``: 0.5, 0.667, 0.833)."""
-
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    nesterov: bool = False
-    milestones: tuple[float, ...] = (0.5, 2 / 3, 5 / 6)
-    gamma: float = 0.1
-    warmup_epochs: int = 0
-
-
-@dataclass
-class DistillConfig:
-    mode: str = "pmsc"
-    alpha: float = 1.0
-    w: float = 0.5
-    temperature: float = 1.0
-    kd_temperature: float = 4.0
-    part_matrix: list = field(default_factory=list)  # (num_classes, 5), E of Eq. 13
 
 
 def _optimizers(module: L.LightningModule, cfg: OptimConfig):

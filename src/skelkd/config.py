@@ -1,0 +1,252 @@
+"""Experiment configuration: one YAML file per experiment, command-line overrides, and
+the resolved configuration saved with every run.
+
+A configuration has five sections (every key optional; defaults below)::
+
+    name: penn_small                  # the run folder's name
+    data:
+      hq: embedded:penn_action        # a pack path, or embedded:NAME
+      lq: null                        # a pack path; null: simulate from hq
+      simulate: {preset: fast, layout: coco, seed: 0}
+      split: official                 # the pack split and its subsets
+      train_subset: train
+      test_subset: test
+      hq_fraction: 1.0                # Table 5: keep HQ twins for this share only
+    model: {backbone: stgcn-small, overrides: {}, person_pool: present}
+    input: {num_frames: 32, num_persons: 1, occlusion: 0.0, ...}   # see InputConfig
+    train: {epochs: 30, batch_size: 32, ...}                       # see TrainConfig
+    distill: {mode: pmsc, alpha: 1.0, w: 0.5, temperature: 1.0, ...}
+    eval: {ops: [0.0, 0.3, 0.6]}
+
+``extends: other.yaml`` starts from another file (relative to this one). Overrides
+are ``section.key=value`` strings (``train.epochs=5``); values are read as YAML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SkelkdError
+
+
+@dataclass
+class DataConfig:
+    hq: str = "embedded:penn_action"
+    lq: str | None = None
+    simulate: dict = field(default_factory=lambda: {"preset": "fast", "layout": "coco",
+                                                    "seed": 0})
+    split: str = "official"
+    train_subset: str = "train"
+    test_subset: str = "test"
+    hq_fraction: float = 1.0
+
+
+@dataclass
+class ModelConfig:
+    backbone: str = "stgcn-small"
+    overrides: dict = field(default_factory=dict)
+    person_pool: str = "present"
+
+
+@dataclass
+class InputConfig:
+    """What the models see: T, M, the paper's occlusion (OP) and training augmentation."""
+
+    num_frames: int = 32
+    num_persons: int = 1
+    occlusion: float = 0.0
+    occlusion_mode: str = "sequence"
+    occlusion_seed: int = 0
+    rotate_deg: float = 10.0
+    scale_range: tuple[float, float] = (0.9, 1.1)
+    flip_prob: float = 0.0
+
+
+@dataclass
+class OptimConfig:
+    """SGD with momentum and step decay: the paper's schedule is lr 0.1, divided by 10 at
+    epochs 30, 40, 50 of 60 (``milestones`` as fractions of ``epochs``: 0.5, 0.667, 0.833)."""
+
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    nesterov: bool = False
+    milestones: tuple[float, ...] = (0.5, 2 / 3, 5 / 6)
+    gamma: float = 0.1
+    warmup_epochs: int = 0
+
+
+@dataclass
+class TrainConfig:
+    """Batches, schedule and hardware (Lightning's accelerator, devices, precision...)."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    per_class: int = 4
+    class_aware: bool = True
+    seed: int = 0
+    workers: int = 0
+    accelerator: str = "auto"
+    devices: Any = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+    gradient_clip: float | None = None
+    val_every: int = 10
+    progress: bool = True
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+
+@dataclass
+class DistillConfig:
+    """The student's distillation (``skelkd.train.modules`` lists the modes)."""
+
+    mode: str = "pmsc"
+    alpha: float = 1.0
+    w: float = 0.5
+    temperature: float = 1.0
+    kd_temperature: float = 4.0
+    part_matrix_temperature: float = 1.0
+    part_matrix: list = field(default_factory=list)  # (num_classes, 5): E, filled in by training
+
+
+@dataclass
+class EvalConfig:
+    ops: tuple[float, ...] = (0.0, 0.3, 0.6)
+    batch_size: int = 64
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    input: InputConfig = field(default_factory=InputConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict:
+        return _plain(dataclasses.asdict(self))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the resolved configuration as YAML (temporary file, then rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        os.replace(tmp, path)
+        return path
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _build(cls, values: dict, where: str):
+    """A dataclass from a dict, recursively; unknown keys and wrong types are errors."""
+    if not isinstance(values, dict):
+        raise SkelkdError(f"{where or 'top level'}: expected a mapping, got "
+                          f"{type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise SkelkdError(f"{where or 'top level'}: unknown key(s) {unknown}; known: "
+                          f"{sorted(fields)}")
+    kwargs = {}
+    for name, value in values.items():
+        default = getattr(cls(), name)
+        key = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value or {}, key)
+        else:
+            kwargs[name] = _coerce(value, default, key)
+    return cls(**kwargs)
+
+
+def _coerce(value, default, key: str):
+    if value is None or default is None:
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise SkelkdError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SkelkdError(f"{key}: expected a number, got {value!r}")
+        return type(default)(value) if isinstance(default, float) or float(value).is_integer() \
+            else value
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple):
+            raise SkelkdError(f"{key}: expected a list, got {value!r}")
+        return tuple(value)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise SkelkdError(f"{key}: expected a string, got {value!r}")
+    if isinstance(default, dict) and not isinstance(value, dict):
+        raise SkelkdError(f"{key}: expected a mapping, got {value!r}")
+    return value
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_yaml(path: Path, seen: tuple = ()) -> dict:
+    path = Path(path)
+    if path.resolve() in seen:
+        raise SkelkdError(f"{path}: 'extends' loops back to itself")
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise SkelkdError(f"{path}: cannot read the configuration: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise SkelkdError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise SkelkdError(f"{path}: a configuration must be a mapping of sections")
+    parent = doc.pop("extends", None)
+    if parent:
+        doc = _merge(read_yaml(path.parent / parent, (*seen, path.resolve())), doc)
+    return doc
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise SkelkdError(f"override '{text}': expected section.key=value")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip().split("."), yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise SkelkdError(f"override '{text}': cannot read the value: {exc}") from exc
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+                ) -> ExperimentConfig:
+    """A configuration from a YAML file (or the defaults) with ``section.key=value``
+    overrides applied; every key is checked."""
+    doc = read_yaml(Path(path)) if path else {}
+    where = str(path) if path else "config"
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = doc
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise SkelkdError(f"override '{text}': '{k}' is not a section")
+        node[keys[-1]] = value
+    try:
+        return _build(ExperimentConfig, doc, "")
+    except SkelkdError as exc:
+        raise SkelkdError(f"{where}: {exc}") from None
