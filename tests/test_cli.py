@@ -95,3 +95,38 @@ def test_import_with_a_user_layout_file(tmp_path):
     r = run("data", "import", "numpy", str(arrays), str(tmp_path / "v.skpack"), "--layout",
             str(layout))
     assert r.exit_code == 2 and "five.yaml" in r.output and "missing field" in r.output
+
+
+def test_train_teacher_student_report(tmp_path, make_pack):
+    hq = make_pack("penn_action", n=24, num_classes=3, name="hq.skpack")
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        f"name: tiny\ndata: {{hq: {hq.path}}}\n"
+        "model: {overrides: {channels: [8, 16], strides: [1, 2]}}\n"
+        "input: {num_frames: 8}\n"
+        "train: {epochs: 1, batch_size: 8, per_class: 2, progress: false}\n"
+        "eval: {ops: [0.0, 0.6]}\n")
+    runs = tmp_path / "runs"
+    r = run("train", "teacher", str(cfg), "--runs", str(runs))
+    assert r.exit_code == 0, r.output
+    assert "top-1" in r.output and (runs / "tiny" / "teacher" / "part_matrix.png").exists()
+    r = run("train", "student", str(cfg), "--runs", str(runs), "--distill", "pmsc", "--op",
+            "0.6", "--set", "distill.temperature=0.2")
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((runs / "tiny" / "student-pmsc-op0.6" / "metrics.json").read_text())
+    assert set(metrics["by_op"]) == {"0", "0.6"} and metrics["environment"]["torch"]
+    saved = (runs / "tiny" / "student-pmsc-op0.6" / "config.yaml").read_text()
+    assert "temperature: 0.2" in saved and "mode: pmsc" in saved
+    r = run("report", str(runs / "tiny"))
+    assert r.exit_code == 0 and "| teacher |" in r.output and "| student | pmsc | 0.6 |" in r.output
+    r = run("part-matrix", str(runs / "tiny" / "teacher"))
+    assert r.exit_code == 0 and "left_arm" in r.output
+
+
+def test_config_errors_are_clear(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: {epoch: 3}\n")
+    r = run("train", "teacher", str(bad), "--runs", str(tmp_path))
+    assert r.exit_code == 2 and "bad.yaml" in r.output and "unknown key(s) ['epoch']" in r.output
+    r = run("train", "student", "--set", "train.epochs=many", "--runs", str(tmp_path))
+    assert r.exit_code == 2 and "train.epochs: expected a number" in r.output

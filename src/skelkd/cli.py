@@ -288,6 +288,142 @@ def simulate_cmd(hq: str, out: str, preset: str, target: str, params_file: str |
                f"seed {seed})")
 
 
+# ----------------------------------------------------------------------------- training
+
+
+def _config(config: str | None, sets: tuple[str, ...], **fixed):
+    from .config import load_config
+
+    overrides = list(sets) + [f"{k}={json.dumps(v)}" for k, v in fixed.items() if v is not None]
+    return load_config(config, overrides)
+
+
+_config_options = [
+    click.argument("config", required=False, type=click.Path(dir_okay=False)),
+    click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
+                 help="Override a configuration value, e.g. --set train.epochs=5 (repeatable)."),
+    click.option("--runs", type=click.Path(file_okay=False), default="runs", show_default=True,
+                 help="Folder of run folders; this run goes to RUNS/<name>."),
+]
+
+
+def config_options(fn):
+    for deco in reversed(_config_options):
+        fn = deco(fn)
+    return fn
+
+
+def _run_dir(runs: str, cfg) -> Path:
+    path = Path(runs) / cfg.name
+    path.mkdir(parents=True, exist_ok=True)
+    cfg.save(path / "config.yaml")
+    return path
+
+
+@main.group("train", cls=_Group)
+def train_cmd() -> None:
+    """Train a teacher on high-quality skeletons, or a student on low-quality ones."""
+
+
+@train_cmd.command("teacher", short_help="Train the teacher on high-quality skeletons, then E.")
+@config_options
+def train_teacher_cmd(config: str | None, sets: tuple[str, ...], runs: str) -> None:
+    """Train the teacher (cross-entropy, Eq. 2) on the high-quality training split,
+    evaluate it, and compute the part matrix E (Eq. 12-13). Resumes an interrupted run
+    from its last checkpoint.
+
+    \b
+    Examples:
+      skelkd train teacher configs/penn_small.yaml
+      skelkd train teacher configs/penn_small.yaml --set train.epochs=5 --set name=quick
+    """
+    from .experiment import train_teacher_run
+
+    cfg = _config(config, sets)
+    report = train_teacher_run(cfg, _run_dir(runs, cfg))
+    click.echo(f"teacher {cfg.name}: top-1 {report['top1']:.2f}, top-5 {report['top5']:.2f} "
+               f"on {report['samples']} high-quality test samples ({report['seconds']:.0f} s)")
+    click.echo(f"part matrix: {Path(runs) / cfg.name / 'teacher' / 'part_matrix.png'}")
+
+
+@train_cmd.command("student", short_help="Train a student on low-quality skeletons.")
+@config_options
+@click.option("--distill", type=click.Choice(["none", "kl", "global-msc", "pmsc-uniform",
+                                              "pmsc"]), default=None,
+              help="Distillation (default: the configuration's distill.mode).")
+@click.option("--op", type=float, default=None,
+              help="Occlusion probability of the low-quality data (input.occlusion).")
+@click.option("--teacher", "teacher_dir", type=click.Path(file_okay=False), default=None,
+              help="Teacher folder (default: RUNS/<name>/teacher).")
+def train_student_cmd(config: str | None, sets: tuple[str, ...], runs: str,
+                      distill: str | None, op: float | None, teacher_dir: str | None) -> None:
+    """Train a student on low-quality skeletons, L_c + alpha * L_kd (Eq. 4), and evaluate
+    it at every OP of eval.ops.
+
+    \b
+    Examples:
+      skelkd train student configs/penn_small.yaml --distill none --op 0.6
+      skelkd train student configs/penn_small.yaml --distill pmsc --op 0.6
+      skelkd train student configs/penn_small.yaml --distill kl --set distill.kd_temperature=2
+    """
+    from .experiment import train_student_run
+
+    cfg = _config(config, sets, **{"distill.mode": distill, "input.occlusion": op})
+    report = train_student_run(cfg, _run_dir(runs, cfg), Path(teacher_dir) if teacher_dir
+                               else None)
+    click.echo(f"student {cfg.distill.mode} trained at OP {cfg.input.occlusion:g}:")
+    for key, r in report["by_op"].items():
+        click.echo(f"  OP {key}: top-1 {r['top1']:.2f}, top-5 {r['top5']:.2f}")
+
+
+@main.command("part-matrix")
+@click.argument("teacher_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--temperature", type=float, default=None,
+              help="Redraw E with this softmax temperature (Eq. 13; 1 = the paper).")
+def part_matrix_cmd(teacher_dir: str, temperature: float | None) -> None:
+    """Show the part matrix E of a trained teacher and redraw its heat map.
+
+    \b
+    Example:
+      skelkd part-matrix runs/penn_small/teacher --temperature 0.2
+    """
+    from .distill.part_matrix import PartMatrix
+    from .layouts import PARTS
+
+    path = Path(teacher_dir) / "part_matrix.json"
+    pm = PartMatrix.load(path)
+    if temperature is not None:
+        pm = pm.with_temperature(temperature)
+        pm.save(path)
+    png = pm.plot(Path(teacher_dir) / "part_matrix.png")
+    click.echo(f"{'class':<28}" + "".join(f"{p:>10}" for p in PARTS))
+    for name, row in zip(pm.class_names, pm.matrix, strict=True):
+        click.echo(f"{name[:28]:<28}" + "".join(f"{v:>10.3f}" for v in row))
+    click.echo(f"heat map: {png}")
+
+
+@main.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True,
+                                                                    file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the table to this markdown file.")
+def report_cmd(run_dirs: tuple[str, ...], out: str | None) -> None:
+    """Compare runs: a table of every teacher and student under the given run folders,
+    mean and standard deviation over seeds.
+
+    \b
+    Examples:
+      skelkd report runs/penn_seed0 runs/penn_seed1 runs/penn_seed2
+      skelkd report runs/* --out comparison.md
+    """
+    from .evaluate.report import comparison_table
+
+    table = comparison_table([Path(r) for r in run_dirs])
+    click.echo(table)
+    if out:
+        Path(out).write_text(table + "\n")
+
+
 # ----------------------------------------------------------------------------- demo
 
 

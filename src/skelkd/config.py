@@ -60,6 +60,7 @@ class InputConfig:
 
     num_frames: int = 32
     num_persons: int = 1
+    short: str = "repeat"
     occlusion: float = 0.0
     occlusion_mode: str = "sequence"
     occlusion_seed: int = 0

@@ -56,7 +56,7 @@ def pipeline(pack: Pack, run: RunConfig, *, train: bool, occlusion: float = 0.0,
     if train:
         kwargs = {"rotate_deg": run.rotate_deg, "scale_range": tuple(run.scale_range),
                   "flip_prob": run.flip_prob}
-    return Pipeline(pack.layout, run.num_frames, run.num_persons, train=train,
+    return Pipeline(pack.layout, run.num_frames, run.num_persons, train=train, short=run.short,
                     occlusion=occlusion, occlusion_mode=run.occlusion_mode,
                     occlusion_seed=run.occlusion_seed, with_score=with_score, **kwargs)
 

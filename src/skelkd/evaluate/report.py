@@ -1,0 +1,56 @@
+"""Comparison tables across runs (``skelkd report``): mean and standard deviation over
+the run folders given (typically one per seed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SkelkdError
+
+
+def collect(run_dirs: list[Path]) -> dict[tuple, list[dict]]:
+    """(model, distillation, trained at OP, evaluated at OP) -> the metrics of each run."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in run_dirs:
+        found = False
+        for sub in sorted(Path(run).iterdir()):
+            metrics = sub / "metrics.json"
+            if not metrics.is_file():
+                continue
+            try:
+                m = json.loads(metrics.read_text())
+            except json.JSONDecodeError as exc:
+                raise SkelkdError(f"{metrics}: not valid JSON ({exc})") from exc
+            found = True
+            if sub.name == "teacher":
+                groups.setdefault(("teacher", "-", "-", 0.0), []).append(m)
+                continue
+            for op, r in m.get("by_op", {}).items():
+                key = ("student", m.get("distill", "?"), m.get("train_occlusion", 0.0), float(op))
+                groups.setdefault(key, []).append(r)
+        if not found:
+            raise SkelkdError(f"{run}: no teacher/ or student-*/ folder with metrics.json")
+    return groups
+
+
+def comparison_table(run_dirs: list[Path]) -> str:
+    groups = collect(run_dirs)
+    lines = ["| model | distillation | trained at OP | tested at OP | top-1 | top-5 | runs |",
+             "|---|---|---|---|---|---|---|"]
+
+    def fmt(values: list[float]) -> str:
+        if len(values) == 1:
+            return f"{values[0]:.2f}"
+        return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
+
+    order = sorted(groups, key=lambda k: (k[0] != "teacher", str(k[2]), k[3], k[1]))
+    for key in order:
+        rows = groups[key]
+        kind, mode, train_op, test_op = key
+        lines.append(f"| {kind} | {mode} | {train_op} | {test_op:g} | "
+                     f"{fmt([r['top1'] for r in rows])} | {fmt([r['top5'] for r in rows])} | "
+                     f"{len(rows)} |")
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""Experiments from configuration: the run folder, the data, the teacher, the part matrix,
+the students and their evaluation, as the CLI and the demo run them.
+
+A run folder (``runs/NAME/``) holds::
+
+    config.yaml                  the resolved configuration of the last command
+    data/                        simulated low-quality packs made for this run
+    teacher/                     checkpoints/last.ckpt, logs/, tensorboard/, config.yaml,
+                                 metrics.json, part_matrix.json, part_matrix.png
+    student-MODE-opOP/           the same for each student, and eval.json (every OP)
+
+Every command writes ``metrics.json`` atomically; ``skelkd report`` reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .config import ExperimentConfig
+from .errors import SkelkdError
+from .io import embedded_pack, open_pack
+from .io.pack import Pack
+
+
+def open_data_pack(ref: str) -> Pack:
+    """``embedded:NAME`` or a pack path."""
+    if ref.startswith("embedded:"):
+        return embedded_pack(ref.split(":", 1)[1])
+    return open_pack(ref)
+
+
+def load_data(cfg: ExperimentConfig, run_dir: Path) -> tuple[Pack, Pack, np.ndarray, np.ndarray]:
+    """The high- and low-quality packs and the training and test indices (of the
+    low-quality pack, which shares the high-quality pack's instance ids and splits when
+    simulated from it)."""
+    from .data.simulate import get_preset, simulate_pack
+
+    hq = open_data_pack(cfg.data.hq)
+    if cfg.data.lq:
+        lq = open_data_pack(cfg.data.lq)
+    else:
+        sim = dict(cfg.data.simulate)
+        preset = sim.pop("preset", "fast")
+        seed = int(sim.pop("seed", 0))
+        layout = sim.pop("layout", "coco")
+        path = run_dir / "data" / f"lq_{preset}_{layout}_seed{seed}.skpack"
+        if not path.exists():
+            simulate_pack(hq, path, get_preset(preset, target_layout=layout, **sim), seed=seed,
+                          preset=preset, progress=cfg.train.progress)
+        lq = open_pack(path)
+    split = cfg.data.split
+    train = lq.split_indices(split, cfg.data.train_subset)
+    test = lq.split_indices(split, cfg.data.test_subset)
+    return hq, lq, train, test
+
+
+def hq_indices(hq: Pack, lq: Pack, lq_indices: np.ndarray) -> np.ndarray:
+    """High-quality pack indices of the instances among ``lq_indices`` that it holds."""
+    pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
+    return np.array(sorted(pos[lq.instance_ids[i]] for i in lq_indices
+                           if lq.instance_ids[i] in pos), dtype=np.int64)
+
+
+def _environment() -> dict:
+    import lightning
+    import torch
+
+    from . import __version__
+
+    return {"skelkd": __version__, "torch": torch.__version__,
+            "lightning": lightning.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "machine": platform.machine()}
+
+
+def _finish(out: Path, cfg: ExperimentConfig, report: dict, start: float) -> dict:
+    from .train.api import write_json
+
+    report["seconds"] = time.time() - start
+    report["seed"] = cfg.train.seed
+    report["environment"] = _environment()
+    write_json(out / "metrics.json", report)
+    return report
+
+
+def train_teacher_run(cfg: ExperimentConfig, run_dir: Path) -> dict:
+    """Train the teacher on the high-quality training split (the paired part when
+    ``data.hq_fraction`` < 1), evaluate it on the high-quality test split, and compute
+    the part matrix E. Resumes from ``teacher/checkpoints/last.ckpt`` if present."""
+    from .data.dataset import keep_fraction
+    from .train.api import RunConfig, compute_part_matrix, evaluate_at, train_recognizer
+
+    start = time.time()
+    out = run_dir / "teacher"
+    cfg.save(out / "config.yaml")
+    hq, lq, train, test = load_data(cfg, run_dir)
+    kept = keep_fraction([lq.instance_ids[i] for i in train], cfg.data.hq_fraction,
+                         cfg.train.seed)
+    hq_train = hq_indices(hq, lq, [i for i in train if lq.instance_ids[i] in kept])
+    hq_test = hq_indices(hq, lq, test)
+    if len(hq_train) == 0:
+        raise SkelkdError(f"{cfg.data.hq}: no high-quality sample matches the training split")
+    run = RunConfig.from_experiment(cfg)
+    run.occlusion = 0.0  # the teacher sees clean high-quality data
+    teacher = train_recognizer(hq, hq_train, run, out, cfg.model.backbone)
+    report = evaluate_at(teacher.model, hq, hq_test, run, 0.0)
+    report["train_samples"] = int(len(hq_train))
+    pm = compute_part_matrix(teacher.model, hq, hq_train, run,
+                             cfg.distill.part_matrix_temperature)
+    pm.save(out / "part_matrix.json")
+    pm.plot(out / "part_matrix.png", f"Part matrix E: {cfg.name} teacher")
+    return _finish(out, cfg, report, start)
+
+
+def student_dir(run_dir: Path, cfg: ExperimentConfig) -> Path:
+    return run_dir / f"student-{cfg.distill.mode}-op{cfg.input.occlusion:g}"
+
+
+def train_student_run(cfg: ExperimentConfig, run_dir: Path,
+                      teacher_dir: Path | None = None) -> dict:
+    """Train a student on the low-quality training split at OP ``input.occlusion`` with
+    ``distill.mode``, and evaluate it at every OP of ``eval.ops``."""
+    from .distill.part_matrix import PartMatrix
+    from .train.api import RunConfig, evaluate_at, load_module, train_student
+
+    start = time.time()
+    out = student_dir(run_dir, cfg)
+    cfg.save(out / "config.yaml")
+    hq, lq, train, test = load_data(cfg, run_dir)
+    run = RunConfig.from_experiment(cfg)
+    teacher, distill = None, cfg.distill
+    if distill.mode != "none":
+        teacher_dir = teacher_dir or run_dir / "teacher"
+        ckpt = teacher_dir / "checkpoints" / "last.ckpt"
+        if not ckpt.exists():
+            raise SkelkdError(f"{teacher_dir}: no trained teacher (run `skelkd train teacher` "
+                              "first)")
+        teacher = load_module(ckpt)
+        pm = PartMatrix.load(teacher_dir / "part_matrix.json")
+        if pm.class_names != list(lq.class_names):
+            raise SkelkdError(f"{teacher_dir}/part_matrix.json: classes differ from {lq.path}")
+        distill.part_matrix = pm.with_temperature(distill.part_matrix_temperature).matrix.tolist()
+    student = train_student(lq, hq, train, run, out, teacher, distill, cfg.model.backbone,
+                            cfg.data.hq_fraction)
+    report = {"train_samples": int(len(train)), "train_occlusion": cfg.input.occlusion,
+              "distill": cfg.distill.mode, "by_op": {}}
+    for op in cfg.eval.ops:
+        report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, run, float(op))
+    main = report["by_op"].get(f"{cfg.input.occlusion:g}") or next(iter(report["by_op"].values()))
+    report["top1"], report["top5"] = main["top1"], main["top5"]
+    return _finish(out, cfg, report, start)
+
+
+def read_metrics(path: Path) -> dict:
+    try:
+        return json.loads((path / "metrics.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SkelkdError(f"{path}: no readable metrics.json ({exc})") from exc
