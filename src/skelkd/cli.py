@@ -299,7 +299,7 @@ def _config(config: str | None, sets: tuple[str, ...], **fixed):
 
 
 _config_options = [
-    click.argument("config", required=False, type=click.Path(dir_okay=False)),
+    click.argument("config", required=False),
     click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
                  help="Override a configuration value, e.g. --set train.epochs=5 (repeatable)."),
     click.option("--runs", type=click.Path(file_okay=False), default="runs", show_default=True,
@@ -334,8 +334,8 @@ def train_teacher_cmd(config: str | None, sets: tuple[str, ...], runs: str) -> N
 
     \b
     Examples:
-      skelkd train teacher configs/penn_small.yaml
-      skelkd train teacher configs/penn_small.yaml --set train.epochs=5 --set name=quick
+      skelkd train teacher penn_small
+      skelkd train teacher my_experiment.yaml --set train.epochs=5 --set name=quick
     """
     from .experiment import train_teacher_run
 
@@ -362,9 +362,9 @@ def train_student_cmd(config: str | None, sets: tuple[str, ...], runs: str,
 
     \b
     Examples:
-      skelkd train student configs/penn_small.yaml --distill none --op 0.6
-      skelkd train student configs/penn_small.yaml --distill pmsc --op 0.6
-      skelkd train student configs/penn_small.yaml --distill kl --set distill.kd_temperature=2
+      skelkd train student penn_small --distill none --op 0.6
+      skelkd train student penn_small --distill pmsc --op 0.6
+      skelkd train student my_experiment.yaml --distill kl --set distill.kd_temperature=2
     """
     from .experiment import train_student_run
 
@@ -428,23 +428,23 @@ def report_cmd(run_dirs: tuple[str, ...], out: str | None) -> None:
 
 
 @main.command("demo")
-@click.option("--out", type=click.Path(), default="skelkd-demo", show_default=True,
-              help="Folder for the demo's outputs.")
-@click.option("--preset", default="fast", show_default=True)
-def demo_cmd(out: str, preset: str) -> None:
-    """The main job on the embedded Penn Action pack.
-
-    Today it runs the data part: the embedded pack's summary, its simulated low-quality
-    twin, the high/low-quality pairing at OP 0 and 0.6, and a drawing of one test sample.
-    Training the teacher and the students is not implemented yet (issues 3 and 4).
+@click.option("--out", type=click.Path(file_okay=False), default="skelkd-demo", show_default=True,
+              help="Report folder (summary.md and figures); the run folder goes inside.")
+@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override the demo configuration, e.g. --set train.epochs=3.")
+def demo_cmd(out: str, sets: tuple[str, ...]) -> None:
+    """The main job, on the embedded Penn Action pack: a teacher on human-annotated
+    joints, the part matrix, a student without and one with part-level distillation on
+    SIMULATED low-quality skeletons, a table like the paper's Table 1 and a report folder.
 
     \b
-    Example:
-      skelkd demo --out skelkd-demo
+    Examples:
+      skelkd demo
+      skelkd demo --out my-demo --set train.epochs=3
     """
     from .demo import run_demo
 
-    run_demo(Path(out), preset=preset, echo=click.echo)
+    run_demo(Path(out), tuple(sets), echo=click.echo)
 
 
 if __name__ == "__main__":

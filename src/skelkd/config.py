@@ -233,11 +233,27 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise SkelkdError(f"override '{text}': cannot read the value: {exc}") from exc
 
 
+PACKAGED = Path(__file__).resolve().parent / "configs"
+
+
+def config_path(name: str | Path) -> Path:
+    """A configuration file: a path, or the name of one shipped in ``skelkd/configs``
+    (``penn_small``, ``demo``, ``paper_schedule``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = PACKAGED / f"{name}.yaml"
+    if shipped.is_file():
+        return shipped
+    known = ", ".join(sorted(p.stem for p in PACKAGED.glob("*.yaml")))
+    raise SkelkdError(f"{name}: no such configuration file (shipped configurations: {known})")
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
                 ) -> ExperimentConfig:
-    """A configuration from a YAML file (or the defaults) with ``section.key=value``
-    overrides applied; every key is checked."""
-    doc = read_yaml(Path(path)) if path else {}
+    """A configuration from a YAML file or a shipped configuration's name (or the
+    defaults) with ``section.key=value`` overrides applied; every key is checked."""
+    doc = read_yaml(config_path(path)) if path else {}
     where = str(path) if path else "config"
     for text in overrides:
         keys, value = parse_override(text)
