@@ -121,6 +121,20 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     assert r.exit_code == 0 and "| teacher |" in r.output and "| student | pmsc | 0.6 |" in r.output
     r = run("part-matrix", str(runs / "tiny" / "teacher"))
     assert r.exit_code == 0 and "left_arm" in r.output
+    student = str(runs / "tiny" / "student-pmsc-op0.6")
+    r = run("evaluate", student, "--ops", "0,0.3")
+    assert r.exit_code == 0 and "| 0.3 |" in r.output
+    assert set(json.loads((runs / "tiny" / "student-pmsc-op0.6" / "eval.json").read_text())[
+        "by_op"]) == {"0", "0.3"}
+    r = run("predict", str(runs / "tiny" / "teacher"), str(hq.path), "--json", "--top", "2")
+    preds = json.loads(r.output)
+    assert r.exit_code == 0 and len(preds) == 24 and len(preds[0]["top"]) == 2
+    assert preds[0]["top"][0]["class"] in hq.class_names
+    r = run("predict", student, str(hq.path))  # Penn Action joints mapped to the COCO student
+    assert r.exit_code == 0 and "1. class" in r.output
+    for fmt, name in (("torchscript", "s.pt"), ("onnx", "s.onnx")):
+        r = run("export", student, str(tmp_path / name), "--format", fmt)
+        assert r.exit_code == 0 and "same top-1: True" in r.output, r.output
 
 
 def test_config_errors_are_clear(tmp_path):

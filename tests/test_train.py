@@ -125,3 +125,17 @@ def test_learns_a_learnable_task(packs, tmp_path):
                     scale_range=(1.0, 1.0))
     model = train_recognizer(hq, np.arange(len(hq)), run, tmp_path / "t")
     assert evaluate_at(model.model, hq, np.arange(len(hq)), run, 0.0)["top1"] > 80
+
+
+def test_class_aware_sampler_shards_across_processes(monkeypatch):
+    labels = np.repeat(np.arange(4), 12)
+    single = list(ClassAwareBatchSampler(labels, 8, per_class=2, seed=3))
+    shards = []
+    for rank in range(2):
+        monkeypatch.setattr(ClassAwareBatchSampler, "_shard", staticmethod(lambda r=rank: (2, r)))
+        s = ClassAwareBatchSampler(labels, 8, per_class=2, seed=3)
+        shards.append(list(s))
+        assert len(s) == len(single) // 2
+    assert shards[0] == single[0::2][: len(shards[0])] and shards[1] == single[1::2][
+        : len(shards[1])]
+    assert not set(sum(shards[0], [])) & set(sum(shards[1], []))

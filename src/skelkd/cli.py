@@ -424,6 +424,129 @@ def report_cmd(run_dirs: tuple[str, ...], out: str | None) -> None:
         Path(out).write_text(table + "\n")
 
 
+# ----------------------------------------------------------------------------- models
+
+
+def _model(path: str):
+    """A trained model and its run configuration, from a run subfolder or a checkpoint."""
+    from .config import load_config
+    from .train.api import load_module
+
+    p = Path(path)
+    module = load_module(p)
+    folder = p if p.is_dir() else p.parent.parent
+    cfg = load_config(folder / "config.yaml") if (folder / "config.yaml").exists() else None
+    return module.model, cfg, folder
+
+
+@main.command("evaluate")
+@click.argument("model_dir")
+@click.option("--pack", default=None, help="Pack to test on (default: the run's test data: "
+              "high quality for a teacher, low quality for a student).")
+@click.option("--split", default=None, help="Split name (default: the run's).")
+@click.option("--subset", default=None, help="Subset (default: the run's test subset).")
+@click.option("--ops", default="0,0.3,0.6", show_default=True,
+              help="Occlusion probabilities to test at.")
+def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: str | None,
+                 ops: str) -> None:
+    """Evaluate a trained model at several occlusion probabilities (the same occluded test
+    data for every model); writes MODEL_DIR/eval.json and prints a table.
+
+    \b
+    Examples:
+      skelkd evaluate runs/penn_small/student-pmsc-op0.6
+      skelkd evaluate runs/penn_small/teacher --ops 0,0.6
+    """
+    from .experiment import load_data, open_data_pack
+    from .train.api import RunConfig, evaluate_at, write_json
+
+    model, cfg, folder = _model(model_dir)
+    try:
+        op_list = [float(v) for v in ops.split(",") if v.strip()]
+    except ValueError:
+        raise SkelkdError(f"--ops: expected numbers like 0,0.3,0.6, got '{ops}'") from None
+    if pack:
+        data = open_data_pack(pack)
+    elif cfg is not None:
+        hq, lq, _, _ = load_data(cfg, folder.parent)
+        data = hq if folder.name == "teacher" else lq
+    else:
+        raise SkelkdError(f"{model_dir}: no config.yaml beside the model; pass --pack")
+    split = split or (cfg.data.split if cfg else None)
+    subset = subset or (cfg.data.test_subset if cfg else None)
+    idx = data.split_indices(split, subset)
+    run = RunConfig.from_experiment(cfg) if cfg else RunConfig()
+    results = {f"{op:g}": evaluate_at(model, data, idx, run, op) for op in op_list}
+    write_json(folder / "eval.json", {"pack": str(data.path), "split": split, "subset": subset,
+                                      "by_op": results})
+    click.echo(f"{model_dir} on {data.path} ({split}/{subset}, {len(idx)} samples)")
+    click.echo("| OP | top-1 | top-5 |\n|---|---|---|")
+    for op, r in results.items():
+        click.echo(f"| {op} | {r['top1']:.2f} | {r['top5']:.2f} |")
+
+
+@main.command("predict")
+@click.argument("model_dir")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--format", "fmt", default=None,
+              help="Reader of raw INPUTS (see `skelkd data formats`); packs need none.")
+@click.option("--layout", default=None, help="Layout of numpy inputs.")
+@click.option("--top", type=int, default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def predict_cmd(model_dir: str, inputs: tuple[str, ...], fmt: str | None, layout: str | None,
+                top: int, as_json: bool) -> None:
+    """Top actions for skeleton files or packs, with class names and probabilities.
+    Inputs in another layout than the model's are mapped by landmark names.
+
+    \b
+    Examples:
+      skelkd predict runs/penn_small/student-pmsc-op0.6 clip_blazepose.npz
+      skelkd predict runs/penn_small/teacher penn.skpack --json
+    """
+    from .predict import predict, read_samples
+
+    model, cfg, _ = _model(model_dir)
+    frames = cfg.input.num_frames if cfg else 32
+    options = {"layout": _layout_name(layout)} if layout else {}
+    results = []
+    for item in inputs:
+        results += predict(model, read_samples(item, fmt, **options), frames, top)
+    if as_json:
+        click.echo(json.dumps(results, indent=1))
+        return
+    for r in results:
+        click.echo(f"{r['instance_id']} ({r['frames']} frames)")
+        for k, t in enumerate(r["top"], 1):
+            click.echo(f"  {k}. {t['class']:<32} {100 * t['probability']:6.2f}%")
+
+
+@main.command("export")
+@click.argument("model_dir")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), default="onnx",
+              show_default=True)
+@click.option("--frames", type=int, default=None,
+              help="Input length T (default: the run's input.num_frames).")
+def export_cmd(model_dir: str, out: str, fmt: str, frames: int | None) -> None:
+    """Export a trained model to ONNX or TorchScript and check it: the exported model is
+    run beside PyTorch on the same input and the largest difference printed.
+
+    \b
+    Examples:
+      skelkd export runs/penn_small/student-pmsc-op0.6 student.onnx
+      skelkd export runs/penn_small/teacher teacher.pt --format torchscript
+    """
+    from .export import export_model
+
+    model, cfg, _ = _model(model_dir)
+    t = frames or (cfg.input.num_frames if cfg else 32)
+    r = export_model(model, Path(out), fmt, t)
+    click.echo(f"wrote {r['path']} ({fmt}, input (N, {model.spec.num_persons}, {t}, V, "
+               f"{model.spec.in_channels})); checked against PyTorch: max |difference| "
+               f"{r['max_abs_diff']:.2e} (logits up to {r['max_abs_logit']:.2f}), same top-1: "
+               f"{r['same_top1']}")
+
+
 # ----------------------------------------------------------------------------- demo
 
 

@@ -228,3 +228,5 @@ class ModelSpec:
     overrides: dict = field(default_factory=dict)
     dropout: float = 0.0
     person_pool: str = "present"
+    class_names: list = field(default_factory=list)
+    coord_dims: int = 0  # 2 or 3; in_channels - coord_dims is the score channel (0 or 1)

@@ -104,6 +104,7 @@ def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
                      callbacks=[ckpt, *callbacks],
                      check_val_every_n_epoch=max(run.val_every, 1), log_every_n_steps=10,
                      num_sanity_val_steps=0, enable_model_summary=False,
+                     use_distributed_sampler=False,  # our batch sampler shards itself
                      enable_progress_bar=run.progress, deterministic=False)
 
 
@@ -111,7 +112,8 @@ def _spec(pack: Pack, indices: np.ndarray, run: RunConfig, backbone: str, **extr
     with_score = pack.coord_dims == 2 and scores_vary(pack, indices)
     return {"layout": pack.layout.name, "in_channels": pack.coord_dims + int(with_score),
             "num_classes": len(pack.class_names), "num_persons": run.num_persons,
-            "backbone": backbone, "overrides": dict(run.backbone_overrides), **extra}
+            "backbone": backbone, "overrides": dict(run.backbone_overrides),
+            "class_names": list(pack.class_names), "coord_dims": pack.coord_dims, **extra}
 
 
 def _optim(run: RunConfig) -> dict:
@@ -119,8 +121,13 @@ def _optim(run: RunConfig) -> dict:
 
 
 def load_module(path: str | Path) -> RecognizerModule:
-    """A trained module from a Lightning checkpoint, loaded with ``weights_only=True``
-    (no pickled code is ever run)."""
+    """A trained module from a Lightning checkpoint (or a run folder holding
+    ``checkpoints/last.ckpt``), loaded with ``weights_only=True``: no pickled code runs."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoints" / "last.ckpt"
+    if not path.is_file():
+        raise SkelkdError(f"{path}: no such checkpoint")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

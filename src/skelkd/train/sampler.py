@@ -44,7 +44,23 @@ class ClassAwareBatchSampler(Sampler[list[int]]):
             chunks += [idx[i:i + self.per_class] for i in range(0, len(idx), self.per_class)]
         return chunks
 
+    @staticmethod
+    def _shard() -> tuple[int, int]:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_world_size(), dist.get_rank()
+        return 1, 0
+
     def __iter__(self) -> Iterator[list[int]]:
+        """This process's batches: under data parallelism, every ``world``-th batch of the
+        epoch's order, so the processes see disjoint batches of the same epoch."""
+        world, rank = self._shard()
+        for k, batch in enumerate(self._batches()):
+            if k % world == rank and k < len(self) * world:
+                yield batch
+
+    def _batches(self) -> Iterator[list[int]]:
         rng = np.random.default_rng((self.seed, self.epoch))
         chunks = self._chunks(rng)
         order = rng.permutation(len(chunks))
@@ -59,4 +75,5 @@ class ClassAwareBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         n = len(self.labels)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        batches = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return batches // self._shard()[0]

@@ -1,0 +1,98 @@
+"""Exporting a trained recogniser to TorchScript or ONNX, verified by running the
+exported model beside PyTorch (``skelkd export``).
+
+The exported model maps (N, M, T, V, C) inputs to (N, num_classes) logits; N is dynamic
+in ONNX. ONNX export and its check need the ``export`` extra (onnx, onnxscript,
+onnxruntime).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import SkelkdError
+
+
+def example_input(model: torch.nn.Module, num_frames: int, batch: int = 2,
+                  seed: int = 0) -> torch.Tensor:
+    spec = model.spec
+    from .layouts import get_layout
+
+    g = torch.Generator().manual_seed(seed)
+    v = get_layout(spec.layout).num_joints
+    return torch.randn(batch, spec.num_persons, num_frames, v, spec.in_channels, generator=g)
+
+
+def _replace(tmp: Path, out: Path) -> Path:
+    os.replace(tmp, out)
+    return out
+
+
+def export_torchscript(model: torch.nn.Module, out: Path, num_frames: int) -> Path:
+    model.eval()
+    tmp = out.with_name(f".{out.name}.tmp")
+    with torch.no_grad():
+        traced = torch.jit.trace(model, example_input(model, num_frames))
+    traced.save(str(tmp))
+    return _replace(tmp, out)
+
+
+def export_onnx(model: torch.nn.Module, out: Path, num_frames: int) -> Path:
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError as exc:
+        raise SkelkdError("ONNX export needs the export extra: pip install 'skelkd[export]' "
+                          f"({exc})") from exc
+    model.eval()
+    tmp = out.with_name(f".{out.name}.tmp.onnx")
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    with torch.no_grad():
+        torch.onnx.export(model, (example_input(model, num_frames),), str(tmp), dynamo=True,
+                          input_names=["skeletons"], output_names=["logits"],
+                          dynamic_shapes=({0: batch},), verbose=False)
+    return _replace(tmp, out)
+
+
+def run_exported(path: Path, fmt: str, x: torch.Tensor) -> np.ndarray:
+    if fmt == "torchscript":
+        loaded = torch.jit.load(str(path))
+        with torch.no_grad():
+            return loaded(x).numpy()
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise SkelkdError("checking an ONNX export needs onnxruntime (pip install "
+                          f"'skelkd[export]'): {exc}") from exc
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+
+
+def export_model(model: torch.nn.Module, out: Path, fmt: str, num_frames: int,
+                 check_batch: int = 3) -> dict:
+    """Export ``model`` and compare the exported model's logits with PyTorch's on an
+    input of another batch size than the export's example. Returns the check's figures;
+    raises if they differ by more than 1e-4 (relative to the logits' scale)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "torchscript":
+        export_torchscript(model, out, num_frames)
+    elif fmt == "onnx":
+        export_onnx(model, out, num_frames)
+    else:
+        raise SkelkdError(f"export format must be torchscript or onnx, not '{fmt}'")
+    x = example_input(model, num_frames, batch=check_batch, seed=1)
+    with torch.no_grad():
+        want = model(x).numpy()
+    got = run_exported(out, fmt, x)
+    diff = float(np.abs(got - want).max())
+    scale = float(np.abs(want).max()) or 1.0
+    result = {"path": str(out), "format": fmt, "max_abs_diff": diff, "max_abs_logit": scale,
+              "same_top1": bool((got.argmax(1) == want.argmax(1)).all())}
+    if diff > 1e-4 * max(scale, 1.0):
+        raise SkelkdError(f"{out}: exported model differs from PyTorch by {diff:.2e}")
+    return result
