@@ -1,115 +1,71 @@
 """The method on the embedded Penn Action pack, small CPU configuration.
 
-    python benchmarks/method_penn.py [--out runs/method_penn] [--epochs 30] [--seeds 0]
+    python benchmarks/method_penn.py [--runs runs/method_penn] [--epochs 30] [--seeds 0]
 
-High quality: the human-annotated joints (13, Penn Action layout). Low quality:
-SIMULATED by the 'fast' preset in the COCO layout (heterogeneous, the paper's Penn
-setting). Trains the teacher, computes the part matrix E, then students without and
-with part-level distillation at OP 0 and 0.6 (per-sequence occlusion), each evaluated
-on the official test split at its OP. Every finished run keeps its metrics JSON, so a
-rerun skips it; the table is rebuilt from those files. Writes ``OUT/results.md``.
+Runs the shipped ``penn_small`` configuration through the same functions as
+``skelkd train``: high quality is the human annotation (13 joints), low quality is
+SIMULATED by the 'fast' preset in the COCO layout (the paper's heterogeneous Penn
+setting). Per seed: the teacher and E, then students trained and tested at each OP:
+without distillation, with L_pmsc in the paper's form (tau = 1) and with tau = 0.1.
+Finished runs are skipped on a rerun (their metrics.json is kept); the comparison table
+is rebuilt from those files into ``RUNS/results.md``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from pathlib import Path
 
-import numpy as np
+from skelkd.config import load_config
+from skelkd.evaluate.report import comparison_table
+from skelkd.experiment import student_dir, train_student_run, train_teacher_run
 
-from skelkd.data import get_preset, simulate_pack
-from skelkd.distill import PartMatrix
-from skelkd.io import embedded_pack, open_pack
-from skelkd.train import (
-    DistillConfig,
-    RunConfig,
-    compute_part_matrix,
-    evaluate_at,
-    load_module,
-    train_recognizer,
-    train_student,
-)
-from skelkd.train.api import write_json
-
-STUDENTS = {  # name: DistillConfig fields
-    "none": {"mode": "none"},
-    "pmsc": {"mode": "pmsc", "alpha": 1.0, "temperature": 1.0},
-    "pmsc-tau0.1": {"mode": "pmsc", "alpha": 1.0, "temperature": 0.1},
+STUDENTS = {  # variant: (suffix of the run folder, overrides)
+    "none": ("", ["distill.mode=none"]),
+    "pmsc-tau0.1": ("-tau0.1", ["distill.mode=pmsc", "distill.temperature=0.1"]),
+    "pmsc": ("", ["distill.mode=pmsc", "distill.temperature=1.0"]),
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="runs/method_penn")
+    ap.add_argument("--runs", default="runs/method_penn")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--ops", type=float, nargs="+", default=[0.0, 0.6])
+    ap.add_argument("--ops", type=float, nargs="+", default=[0.6, 0.0])
     ap.add_argument("--students", nargs="+", default=list(STUDENTS), choices=list(STUDENTS))
-    ap.add_argument("--backbone", default="stgcn-small")
-    ap.add_argument("--preset", default="fast")
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    hq = embedded_pack()
-    lq_path = out / f"penn_lq_{args.preset}.skpack"
-    if not lq_path.exists():
-        simulate_pack(hq, lq_path, get_preset(args.preset, target_layout="coco"), seed=0,
-                      preset=args.preset)
-    lq = open_pack(lq_path)
-    train, test = hq.split_indices("official", "train"), hq.split_indices("official", "test")
-    rows = []
+    runs = Path(args.runs)
+    folders = []
     for seed in args.seeds:
-        run = RunConfig(epochs=args.epochs, seed=seed, progress=False, val_every=1000)
-        tdir = out / f"seed{seed}" / "teacher"
-        if not (tdir / "metrics.json").exists():
-            t0 = time.time()
-            teacher = train_recognizer(hq, train, run, tdir, args.backbone)
-            report = evaluate_at(teacher.model, hq, test, run, 0.0)
-            report["seconds"] = time.time() - t0
-            report["train_samples_per_s"] = args.epochs * len(train) / report["seconds"]
-            pm = compute_part_matrix(teacher.model, hq, train, run)
-            pm.save(tdir / "part_matrix.json")
-            pm.plot(tdir / "part_matrix.png", "Part matrix E, Penn Action teacher")
-            write_json(tdir / "metrics.json", report)
-        teacher = load_module(tdir / "checkpoints" / "last.ckpt")
-        pm = PartMatrix.load(tdir / "part_matrix.json")
-        t_report = json.loads((tdir / "metrics.json").read_text())
-        rows.append(("teacher (human joints)", seed, 0.0, t_report))
+        base = [f"train.epochs={args.epochs}", f"train.seed={seed}", "train.progress=false",
+                "eval.ops=[0.0, 0.6]"]
+        name = f"penn_small_seed{seed}"
+        cfg = load_config("penn_small", [*base, f"name={name}"])
+        run_dir = runs / name
+        if not (run_dir / "teacher" / "metrics.json").exists():
+            r = train_teacher_run(cfg, run_dir)
+            print(f"seed {seed} teacher: top-1 {r['top1']:.2f} ({r['seconds']:.0f} s)", flush=True)
         for op in args.ops:
-            for name in args.students:
-                sdir = out / f"seed{seed}" / f"student-{name}-op{op:g}"
-                if not (sdir / "metrics.json").exists():
-                    t0 = time.time()
-                    cfg = DistillConfig(**STUDENTS[name], part_matrix=pm.matrix.tolist())
-                    srun = RunConfig(epochs=args.epochs, seed=seed, progress=False,
-                                     val_every=1000, occlusion=op)
-                    student = train_student(lq, hq, train, srun, sdir, teacher, cfg,
-                                            args.backbone)
-                    report = evaluate_at(student.model, lq, test, srun, op)
-                    report["seconds"] = time.time() - t0
-                    report["train_samples_per_s"] = args.epochs * len(train) / report["seconds"]
-                    write_json(sdir / "metrics.json", report)
-                rows.append((f"student {name}", seed, op,
-                             json.loads((sdir / "metrics.json").read_text())))
-    lines = ["# The method on Penn Action (small CPU configuration)", "",
-             f"Generated by `python benchmarks/method_penn.py --epochs {args.epochs} --seeds "
-             f"{' '.join(map(str, args.seeds))}`. Low-quality data is SIMULATED (preset "
-             f"'{args.preset}', COCO layout); high quality is the human annotation. "
-             f"Backbone {args.backbone}, T = 32, batch 32, class-aware batches.", "",
-             "| model | seed | OP | top-1 | top-5 | train samples/s |", "|---|---|---|---|---|---|"]
-    for name, seed, op, r in rows:
-        lines.append(f"| {name} | {seed} | {op:g} | {r['top1']:.2f} | {r['top5']:.2f} | "
-                     f"{r.get('train_samples_per_s', float('nan')):.0f} |")
-    summary = {}
-    for name, _, op, r in rows:
-        summary.setdefault((name, op), []).append(r["top1"])
-    lines += ["", "| model | OP | mean top-1 | seeds |", "|---|---|---|---|"]
-    for (name, op), vals in summary.items():
-        lines.append(f"| {name} | {op:g} | {np.mean(vals):.2f} | {len(vals)} |")
-    (out / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+            for variant in args.students:
+                suffix, overrides = STUDENTS[variant]
+                scfg = load_config("penn_small", [*base, f"name={name}{suffix}",
+                                                  f"input.occlusion={op}", *overrides])
+                sdir = runs / scfg.name
+                if (student_dir(sdir, scfg) / "metrics.json").exists():
+                    continue
+                r = train_student_run(scfg, sdir, run_dir / "teacher")
+                print(f"seed {seed} student {variant} OP {op:g}: top-1 {r['top1']:.2f} "
+                      f"({r['seconds']:.0f} s)", flush=True)
+        folders += [runs / name] + [runs / f"{name}{s}" for s, _ in STUDENTS.values() if s]
+    table = comparison_table([f for f in dict.fromkeys(folders) if f.exists()])
+    text = ("# The method on Penn Action, small CPU configuration\n\n"
+            f"Generated by `python benchmarks/method_penn.py --epochs {args.epochs} --seeds "
+            f"{' '.join(map(str, args.seeds))}`. High quality: human-annotated joints; low "
+            "quality: SIMULATED ('fast' preset, COCO layout). Folders ending in -tau0.1 hold "
+            "the students with contrastive temperature 0.1.\n\n" + table + "\n")
+    (runs / "results.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,20 @@ def train_teacher_run(cfg: ExperimentConfig, run_dir: Path) -> dict:
     return _finish(out, cfg, report, start)
 
 
+def distill_label(cfg: ExperimentConfig) -> str:
+    """The distillation mode with the settings that differ from the defaults, for tables:
+    ``pmsc``, ``pmsc temperature=0.1``..."""
+    from .config import DistillConfig
+
+    d, default = cfg.distill, DistillConfig()
+    if d.mode == "none":
+        return "none"
+    keys = {"kl": ("alpha", "kd_temperature"), "global-msc": ("alpha", "w", "temperature")}
+    keys = keys.get(d.mode, ("alpha", "w", "temperature", "part_matrix_temperature"))
+    extra = [f"{k}={getattr(d, k):g}" for k in keys if getattr(d, k) != getattr(default, k)]
+    return " ".join([d.mode, *extra])
+
+
 def student_dir(run_dir: Path, cfg: ExperimentConfig) -> Path:
     return run_dir / f"student-{cfg.distill.mode}-op{cfg.input.occlusion:g}"
 
@@ -147,7 +161,7 @@ def train_student_run(cfg: ExperimentConfig, run_dir: Path,
     student = train_student(lq, hq, train, run, out, teacher, distill, cfg.model.backbone,
                             cfg.data.hq_fraction)
     report = {"train_samples": int(len(train)), "train_occlusion": cfg.input.occlusion,
-              "distill": cfg.distill.mode, "by_op": {}}
+              "distill": distill_label(cfg), "by_op": {}}
     for op in cfg.eval.ops:
         report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, run, float(op))
     main = report["by_op"].get(f"{cfg.input.occlusion:g}") or next(iter(report["by_op"].values()))

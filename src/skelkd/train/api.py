@@ -69,13 +69,17 @@ def model_pipeline(model: torch.nn.Module, pack: Pack, run: RunConfig, *, train:
 
 
 class _EpochCallback(L.Callback):
-    """Tells the dataset the epoch, so its augmentation differs from epoch to epoch."""
+    """Tells the dataset and the batch sampler the epoch, so augmentation and batch order
+    change from epoch to epoch, reproducibly (Lightning sets the epoch of a loader's
+    sampler, not of a custom batch sampler)."""
 
-    def __init__(self, dataset):
-        self.dataset = dataset
+    def __init__(self, loader: DataLoader):
+        self.loader = loader
 
     def on_train_epoch_start(self, trainer, module) -> None:
-        self.dataset.set_epoch(trainer.current_epoch)
+        self.loader.dataset.set_epoch(trainer.current_epoch)
+        if hasattr(self.loader.batch_sampler, "set_epoch"):
+            self.loader.batch_sampler.set_epoch(trainer.current_epoch)
 
 
 def _loader(dataset, labels: np.ndarray, run: RunConfig, train: bool) -> DataLoader:
@@ -148,9 +152,7 @@ def train_recognizer(pack: Pack, indices: np.ndarray, run: RunConfig, out: Path,
     train_ds = SkeletonDataset(pack, model_pipeline(module.model, pack, run, train=True,
                                                     occlusion=run.occlusion), indices, run.seed)
     val = _val_loader(module.model, pack, val_indices, run)
-    trainer = make_trainer(run, out, [_EpochCallback(train_ds)])
-    trainer.fit(module, _loader(train_ds, train_ds.labels, run, True), val,
-                ckpt_path=_resume(out))
+    _fit(module, train_ds, val, run, out)
     return module.eval()
 
 
@@ -159,6 +161,13 @@ def _val_loader(model, pack: Pack, indices: np.ndarray | None, run: RunConfig):
         return None
     ds = SkeletonDataset(pack, model_pipeline(model, pack, run, occlusion=run.occlusion), indices)
     return _loader(ds, pack.labels[indices], run, train=False)
+
+
+def _fit(module: L.LightningModule, train_ds, val, run: RunConfig, out: Path) -> None:
+    """Fit with Lightning, resuming from ``out/checkpoints/last.ckpt`` when it exists."""
+    loader = _loader(train_ds, train_ds.labels, run, True)
+    make_trainer(run, out, [_EpochCallback(loader)]).fit(module, loader, val,
+                                                         ckpt_path=_resume(out))
 
 
 def _resume(out: Path) -> str | None:
@@ -205,9 +214,7 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, run: RunConfig
                                             occlusion=run.occlusion),
                              hq_pipe, indices, hq_fraction, run.seed)
     val = _val_loader(module.model, lq, val_indices, run)
-    trainer = make_trainer(run, out, [_EpochCallback(train_ds)])
-    trainer.fit(module, _loader(train_ds, train_ds.labels, run, True), val,
-                ckpt_path=_resume(out))
+    _fit(module, train_ds, val, run, out)
     return module.eval()
 
 
