@@ -144,3 +144,16 @@ def test_config_errors_are_clear(tmp_path):
     assert r.exit_code == 2 and "bad.yaml" in r.output and "unknown key(s) ['epoch']" in r.output
     r = run("train", "student", "--set", "train.epochs=many", "--runs", str(tmp_path))
     assert r.exit_code == 2 and "train.epochs: expected a number" in r.output
+
+
+def test_demo_end_to_end_tiny(tmp_path):
+    """The demo's whole path on the embedded pack, with a tiny model and one epoch."""
+    out = tmp_path / "demo"
+    r = run("demo", "--out", str(out), "--set", "train.epochs=1", "--set", "train.progress=false",
+            "--set", "input.num_frames=8",
+            "--set", "model.overrides={channels: [8, 16], strides: [1, 2]}")
+    assert r.exit_code == 0, r.output
+    assert "| Student (w/ KD) |" in r.output and "| Teacher |" in r.output
+    for name in ("summary.md", "part_matrix.png", "accuracy.png", "sample.png", "config.yaml"):
+        assert (out / name).stat().st_size > 100, name
+    assert "SIMULATED" in (out / "summary.md").read_text()
