@@ -139,3 +139,18 @@ def test_class_aware_sampler_shards_across_processes(monkeypatch):
     assert shards[0] == single[0::2][: len(shards[0])] and shards[1] == single[1::2][
         : len(shards[1])]
     assert not set(sum(shards[0], [])) & set(sum(shards[1], []))
+
+
+def test_teacher_cache_gives_the_same_training(packs, tmp_path):
+    hq, lq = packs
+    train = hq.split_indices("official", "train")
+    teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t")
+    pm = compute_part_matrix(teacher.model, hq, train, _run())
+    cfg = DistillConfig(mode="pmsc", part_matrix=pm.matrix.tolist())
+    a = train_student(lq, hq, train, _run(cache_teacher=True), tmp_path / "a", teacher, cfg,
+                      hq_fraction=0.75)
+    b = train_student(lq, hq, train, _run(cache_teacher=False), tmp_path / "b", teacher, cfg,
+                      hq_fraction=0.75)
+    for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values(),
+                           strict=True):
+        torch.testing.assert_close(va, vb, atol=1e-5, rtol=1e-4, msg=k)

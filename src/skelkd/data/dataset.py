@@ -84,6 +84,8 @@ class PairedDataset(Dataset):
         indices: low-quality samples to use (a split); all by default.
         hq_fraction: keep high-quality data for only this fraction of the instances
             (chosen by :func:`keep_fraction` with ``seed``); the others become solitary.
+        load_hq: read and transform the twin (``x_hq``); off when the teacher's
+            features of every twin are computed once beforehand (``hq_index`` suffices).
         seed: fixes the fraction's choice and the training randomness.
 
     Items: ``x_lq``, ``label``, ``paired`` (bool), ``x_hq`` (zeros when not paired),
@@ -92,12 +94,13 @@ class PairedDataset(Dataset):
 
     def __init__(self, lq: Pack, hq: Pack | None, lq_pipeline: Pipeline,
                  hq_pipeline: Pipeline | None = None, indices: Sequence[int] | None = None,
-                 hq_fraction: float = 1.0, seed: int = 0):
+                 hq_fraction: float = 1.0, seed: int = 0, load_hq: bool = True):
         self.low = SkeletonDataset(lq, lq_pipeline, indices, seed)
+        self.load_hq = load_hq
         self.hq, self.hq_pipeline = hq, hq_pipeline
         self.twin = np.full(len(self.low), -1, dtype=np.int64)
         if hq is not None:
-            if hq_pipeline is None:
+            if hq_pipeline is None and load_hq:
                 raise SkelkdError("a high-quality pack needs a high-quality pipeline")
             if list(hq.class_names) != list(lq.class_names):
                 raise SkelkdError(f"{hq.path} and {lq.path}: class lists differ; pairing "
@@ -114,9 +117,11 @@ class PairedDataset(Dataset):
                             f"instance '{iid}': label {lq.labels[self.low.indices[i]]} in "
                             f"{lq.path} but {hq.labels[k]} in {hq.path}")
                     self.twin[i] = k
-            c_hq = hq_pipeline.channels(hq.coord_dims)
-            self._hq_zeros = torch.zeros(hq_pipeline.num_persons, hq_pipeline.num_frames,
-                                         hq.layout.num_joints, c_hq)
+            self._hq_zeros = torch.zeros(0)
+            if load_hq:
+                self._hq_zeros = torch.zeros(hq_pipeline.num_persons, hq_pipeline.num_frames,
+                                             hq.layout.num_joints,
+                                             hq_pipeline.channels(hq.coord_dims))
         else:
             self.kept_ids = set()
             self._hq_zeros = torch.zeros(0)
@@ -145,7 +150,7 @@ class PairedDataset(Dataset):
         k = int(self.twin[i])
         out = {"x_lq": item["x"], "label": item["label"], "index": item["index"],
                "paired": k >= 0, "hq_index": k, "x_hq": self._hq_zeros}
-        if k >= 0:
+        if k >= 0 and self.load_hq:
             assert self.hq is not None and self.hq_pipeline is not None
             s = self.hq[k]
             rng = self.low.rng(int(item["index"]) + (1 << 40))

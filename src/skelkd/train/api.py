@@ -40,6 +40,7 @@ class RunConfig(TrainConfig, InputConfig):
     """
 
     backbone_overrides: dict = field(default_factory=dict)
+    cache_teacher: bool = True  # the teacher's outputs once per twin (its input is fixed)
 
     @classmethod
     def from_experiment(cls, cfg: ExperimentConfig) -> RunConfig:
@@ -209,10 +210,15 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, run: RunConfig
     if use_teacher:
         module.load_teacher(teacher.model.state_dict())
         hq_pipe = model_pipeline(teacher.model, hq, run)  # no augmentation, no occlusion
+    cache = use_teacher and run.cache_teacher
     train_ds = PairedDataset(lq, hq if use_teacher else None,
                              model_pipeline(module.model, lq, run, train=True,
                                             occlusion=run.occlusion),
-                             hq_pipe, indices, hq_fraction, run.seed)
+                             hq_pipe, indices, hq_fraction, run.seed, load_hq=not cache)
+    if cache:
+        twins = np.unique(train_ds.twin[train_ds.twin >= 0])
+        module.cache_teacher(DataLoader(SkeletonDataset(hq, hq_pipe, twins), batch_size=64,
+                                        num_workers=run.workers))
     val = _val_loader(module.model, lq, val_indices, run)
     _fit(module, train_ds, val, run, out)
     return module.eval()

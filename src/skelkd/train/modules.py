@@ -117,12 +117,41 @@ class StudentModule(RecognizerModule):
         assert self.teacher is not None
         self.teacher.load_state_dict(state_dict)
 
+    def cache_teacher(self, loader) -> None:
+        """Compute the frozen teacher's logits, global and part features of every
+        high-quality sample once (``loader`` yields ``{"x", "index"}`` of the high-quality
+        pack); training then looks them up by ``hq_index`` instead of running the teacher.
+        Valid because the teacher's input is neither augmented nor occluded. Kept out of
+        checkpoints (recomputed on resume)."""
+        assert self.teacher is not None
+        self.teacher.eval()
+        rows: dict[int, tuple] = {}
+        with torch.no_grad():
+            for batch in loader:
+                logits, g, parts = self.teacher.features(batch["x"])
+                for k, i in enumerate(batch["index"].tolist()):
+                    rows[i] = (logits[k], g[k], parts[k])
+        size = max(rows) + 1 if rows else 0
+        for name, j in (("cache_logits", 0), ("cache_global", 1), ("cache_parts", 2)):
+            first = next(iter(rows.values()))[j] if rows else torch.zeros(0)
+            table = first.new_zeros((size, *first.shape))
+            for i, row in rows.items():
+                table[i] = row[j]
+            self.register_buffer(name, table, persistent=False)
+
+    def teacher_outputs(self, batch: dict, paired: torch.Tensor):
+        """The teacher's logits, global and part features of the batch's twins."""
+        if getattr(self, "cache_parts", None) is not None:
+            idx = batch["hq_index"][paired]
+            return self.cache_logits[idx], self.cache_global[idx], self.cache_parts[idx]
+        with torch.no_grad():
+            return self.teacher.features(batch["x_hq"][paired])
+
     def distill_loss(self, batch: dict, logits: torch.Tensor, g: torch.Tensor,
                      parts: torch.Tensor) -> torch.Tensor:
         paired = batch["paired"].bool()
         y = batch["label"]
-        with torch.no_grad():
-            t_logits, t_g, t_parts = self.teacher.features(batch["x_hq"][paired])
+        t_logits, t_g, t_parts = self.teacher_outputs(batch, paired)
         d = self.distill
         if d.mode == "kl":
             return kd_kl_loss(logits[paired], t_logits, d.kd_temperature)
