@@ -111,7 +111,9 @@ class DistillConfig:
     mode: str = "pmsc"
     alpha: float = 1.0
     w: float = 0.5
-    temperature: float = 1.0
+    # 0.1, not the paper's 1: with tau = 1 every similarity of Eq. 6 lies in [1, e] and
+    # the loss barely moves; measured on Penn Action (docs/design.md, item 11)
+    temperature: float = 0.1
     kd_temperature: float = 4.0
     part_matrix_temperature: float = 1.0
     part_matrix: list = field(default_factory=list)  # (num_classes, 5): E, filled in by training

@@ -117,17 +117,17 @@ def train_teacher_run(cfg: ExperimentConfig, run_dir: Path) -> dict:
 
 
 def distill_label(cfg: ExperimentConfig) -> str:
-    """The distillation mode with the settings that differ from the defaults, for tables:
-    ``pmsc``, ``pmsc temperature=0.1``..."""
+    """The distillation in a table: the mode, its temperature, and the other settings
+    that differ from the defaults (``pmsc tau=0.1``, ``kl T=4 alpha=2``...)."""
     from .config import DistillConfig
 
     d, default = cfg.distill, DistillConfig()
     if d.mode == "none":
         return "none"
-    keys = {"kl": ("alpha", "kd_temperature"), "global-msc": ("alpha", "w", "temperature")}
-    keys = keys.get(d.mode, ("alpha", "w", "temperature", "part_matrix_temperature"))
-    extra = [f"{k}={getattr(d, k):g}" for k in keys if getattr(d, k) != getattr(default, k)]
-    return " ".join([d.mode, *extra])
+    parts = [d.mode, f"T={d.kd_temperature:g}" if d.mode == "kl" else f"tau={d.temperature:g}"]
+    keys = ("alpha",) if d.mode == "kl" else ("alpha", "w", "part_matrix_temperature")
+    parts += [f"{k}={getattr(d, k):g}" for k in keys if getattr(d, k) != getattr(default, k)]
+    return " ".join(parts)
 
 
 def student_dir(run_dir: Path, cfg: ExperimentConfig) -> Path:

@@ -28,12 +28,23 @@ def collect(run_dirs: list[Path]) -> dict[tuple, list[dict]]:
             if sub.name == "teacher":
                 groups.setdefault(("teacher", "-", "-", 0.0), []).append(m)
                 continue
+            label = _label(sub) or m.get("distill", "?")
             for op, r in m.get("by_op", {}).items():
-                key = ("student", m.get("distill", "?"), m.get("train_occlusion", 0.0), float(op))
+                key = ("student", label, m.get("train_occlusion", 0.0), float(op))
                 groups.setdefault(key, []).append(r)
         if not found:
             raise SkelkdError(f"{run}: no teacher/ or student-*/ folder with metrics.json")
     return groups
+
+
+def _label(folder: Path) -> str | None:
+    """The distillation label from the run's saved configuration (explicit about every
+    setting that matters), when the folder has one."""
+    from ..config import load_config
+    from ..experiment import distill_label
+
+    cfg = folder / "config.yaml"
+    return distill_label(load_config(cfg)) if cfg.exists() else None
 
 
 def comparison_table(run_dirs: list[Path]) -> str:
