@@ -44,7 +44,7 @@ def _accuracy_plot(teacher: dict, students: dict[str, dict], ops, path: Path) ->
 
     from .viz.skeleton import save_figure
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
     width = 0.35
     x = np.arange(len(ops))
     for k, (mode, label) in enumerate((("none", "student w/o KD"), ("pmsc", "student w/ KD"))):
@@ -57,7 +57,7 @@ def _accuracy_plot(teacher: dict, students: dict[str, dict], ops, path: Path) ->
     ax.set_ylabel("top-1 accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_title("Penn Action test split, SIMULATED low-quality skeletons", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
     fig.tight_layout()
     return save_figure(fig, path)
 

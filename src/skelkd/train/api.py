@@ -93,9 +93,25 @@ def _loader(dataset, labels: np.ndarray, run: RunConfig, train: bool) -> DataLoa
                       generator=gen if train else None, **common)
 
 
+def _quiet_lightning() -> None:
+    """Silence Lightning's notices that are expected here (a frozen teacher in eval mode,
+    no validation loader, tips about hosted services); warnings that matter still show."""
+    import logging
+    import warnings
+
+    for message in (".*no `val_dataloader`.*", ".*module\\(s\\) in eval mode.*",
+                    ".*LeafSpec.*", ".*smaller than the logging interval.*",
+                    ".*does not have many workers.*"):
+        warnings.filterwarnings("ignore", message=message)
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    _quiet_lightning()
 
     out.mkdir(parents=True, exist_ok=True)
     loggers = [CSVLogger(out, name="", version="logs"),
