@@ -116,8 +116,10 @@ def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
     out.mkdir(parents=True, exist_ok=True)
     loggers = [CSVLogger(out, name="", version="logs"),
                TensorBoardLogger(out, name="", version="tensorboard", default_hp_metric=False)]
-    # a last.ckpt at the end of every epoch, whether or not validation runs that epoch
-    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, save_top_k=0,
+    # a checkpoint at the end of every epoch, whether or not validation runs that epoch
+    # (the latest as epoch=E-step=S.ckpt, copied to last.ckpt, which resuming reads;
+    # Lightning writes last.ckpt only when it has saved another checkpoint that step)
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, save_top_k=1,
                            every_n_epochs=1, save_on_train_epoch_end=True)
     return L.Trainer(max_epochs=run.epochs, accelerator=run.accelerator, devices=run.devices,
                      num_nodes=run.num_nodes, strategy=run.strategy, precision=run.precision,
