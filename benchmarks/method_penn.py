@@ -8,7 +8,7 @@ SIMULATED by the 'fast' preset in the COCO layout (the paper's heterogeneous Pen
 setting). Per seed: the teacher and E, then students trained and tested at each OP:
 without distillation, with L_pmsc in the paper's form (tau = 1) and with tau = 0.1.
 Finished runs are skipped on a rerun (their metrics.json is kept); the comparison table
-is rebuilt from those files into ``RUNS/results.md``.
+is rebuilt from those files into ``RUNS/results.md`` and ``docs/method_penn.md``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--ops", type=float, nargs="+", default=[0.6, 0.0])
     ap.add_argument("--students", nargs="+", default=list(STUDENTS), choices=list(STUDENTS))
+    ap.add_argument("--doc", default="docs/method_penn.md",
+                    help="Also write the table here ('' to skip).")
     args = ap.parse_args()
     runs = Path(args.runs)
     folders = []
@@ -65,6 +67,8 @@ def main() -> None:
             "quality: SIMULATED ('fast' preset, COCO layout). Folders ending in -tau0.1 hold "
             "the students with contrastive temperature 0.1.\n\n" + table + "\n")
     (runs / "results.md").write_text(text)
+    if args.doc:
+        Path(args.doc).write_text(text)
     print(text)
 
 

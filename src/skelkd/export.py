@@ -9,6 +9,7 @@ onnxruntime).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,9 @@ def _replace(tmp: Path, out: Path) -> Path:
 def export_torchscript(model: torch.nn.Module, out: Path, num_frames: int) -> Path:
     model.eval()
     tmp = out.with_name(f".{out.name}.tmp")
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # TorchScript is deprecated in favour of torch.export / ONNX; still asked for
+        warnings.simplefilter("ignore", DeprecationWarning)
         traced = torch.jit.trace(model, example_input(model, num_frames))
     traced.save(str(tmp))
     return _replace(tmp, out)
@@ -60,7 +63,9 @@ def export_onnx(model: torch.nn.Module, out: Path, num_frames: int) -> Path:
 
 def run_exported(path: Path, fmt: str, x: torch.Tensor) -> np.ndarray:
     if fmt == "torchscript":
-        loaded = torch.jit.load(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            loaded = torch.jit.load(str(path))
         with torch.no_grad():
             return loaded(x).numpy()
     try:

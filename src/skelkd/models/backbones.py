@@ -205,7 +205,7 @@ class Backbone(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, m, t, v, c = x.shape
-        if v != self.layout.num_joints or c != self.in_channels:
+        if not torch.jit.is_tracing() and (v != self.layout.num_joints or c != self.in_channels):
             raise SkelkdError(f"backbone for layout '{self.layout.name}' expects (N, M, T, "
                               f"{self.layout.num_joints}, {self.in_channels}) input, got "
                               f"{tuple(x.shape)}")

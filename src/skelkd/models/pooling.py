@@ -38,8 +38,11 @@ def global_features(feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return _over_persons(feats.mean(dim=3), mask).mean(dim=-1)
 
 
-def part_features(feats: torch.Tensor, mask: torch.Tensor, layout: Layout) -> torch.Tensor:
+def part_features(feats: torch.Tensor, mask: torch.Tensor,
+                  layout: Layout | torch.Tensor) -> torch.Tensor:
     """(N, M, C, T, V) joint features -> (N, 5, C) part features f_{i,p} (Section 3.3.1):
-    the mean over time, persons and the joints of each of the layout's five parts."""
-    pmat = torch.as_tensor(layout.part_matrix(), dtype=feats.dtype, device=feats.device)
+    the mean over time, persons and the joints of each of the layout's five parts.
+    ``layout`` may be given as its (5, V) part-averaging matrix."""
+    pmat = layout if isinstance(layout, torch.Tensor) else torch.as_tensor(
+        layout.part_matrix(), dtype=feats.dtype, device=feats.device)
     return torch.einsum("ncv,pv->npc", _over_persons(feats.mean(dim=3), mask), pmat)

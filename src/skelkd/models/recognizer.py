@@ -27,6 +27,8 @@ class Recognizer(nn.Module):
                                  **spec.overrides)
         self.dropout = nn.Dropout(spec.dropout)
         self.fc = nn.Linear(self.backbone.out_channels, spec.num_classes)
+        self.register_buffer("part_pool", torch.from_numpy(self.layout.part_matrix()),
+                             persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)[0]
@@ -35,7 +37,7 @@ class Recognizer(nn.Module):
         feats = self.backbone(x)
         mask = person_mask(x, self.spec.person_pool)
         g = global_features(feats, mask)
-        parts = part_features(feats, mask, self.layout)
+        parts = part_features(feats, mask, self.part_pool.to(feats.dtype))
         return self.fc(self.dropout(g)), g, parts
 
     def spec_dict(self) -> dict:
