@@ -541,7 +541,8 @@ def export_cmd(model_dir: str, out: str, fmt: str, frames: int | None) -> None:
     model, cfg, _ = _model(model_dir)
     t = frames or (cfg.input.num_frames if cfg else 32)
     r = export_model(model, Path(out), fmt, t)
-    click.echo(f"wrote {r['path']} ({fmt}, input (N, {model.spec.num_persons}, {t}, V, "
+    v = model.layout.num_joints
+    click.echo(f"wrote {r['path']} ({fmt}, input (N, {model.spec.num_persons}, {t}, {v}, "
                f"{model.spec.in_channels})); checked against PyTorch: max |difference| "
                f"{r['max_abs_diff']:.2e} (logits up to {r['max_abs_logit']:.2f}), same top-1: "
                f"{r['same_top1']}")

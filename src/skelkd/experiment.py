@@ -14,7 +14,6 @@ Every command writes ``metrics.json`` atomically; ``skelkd report`` reads them.
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
@@ -168,9 +167,3 @@ def train_student_run(cfg: ExperimentConfig, run_dir: Path,
     report["top1"], report["top5"] = main["top1"], main["top5"]
     return _finish(out, cfg, report, start)
 
-
-def read_metrics(path: Path) -> dict:
-    try:
-        return json.loads((path / "metrics.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SkelkdError(f"{path}: no readable metrics.json ({exc})") from exc

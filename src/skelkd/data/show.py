@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import SkelkdError
 from ..io.pack import Pack
+from ..layouts import get_layout
 from ..viz.skeleton import draw_frames
 from .simulate import get_preset, simulate_sample
 from .transforms import occlude_joints, sample_rng
@@ -39,8 +40,6 @@ def show_sample(pack: Pack, out: str | Path, *, index: int | None = None,
         panels.append((f"{tag}{lq.layout.name}", t.keypoints, t.scores, lq.layout))
     if preset is not None:
         sim = simulate_sample(s, pack.layout, get_preset(preset), seed=0)
-        from ..layouts import get_layout
-
         panels.append((f"SIMULATED '{preset}' {sim.layout}", sim.keypoints, sim.scores,
                        get_layout(sim.layout)))
     if occlusion > 0:
