@@ -8,8 +8,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from skelkd.distill.distributed import gather_high_quality, global_mean
-from skelkd.distill.losses import part_similarity, per_sample_contrastive, pmsc_loss
+from skelkd.distill.distributed import gather_high_quality
+from skelkd.distill.losses import pmsc_loss
 
 
 def _global_batch(n=12, classes=3, c=6):
@@ -27,8 +27,7 @@ def _local_loss(f_lq, f_hq, y, paired, e, temperature):
     t_feats, y_hq, offset = gather_high_quality(f_hq[paired], y[paired])
     twin = torch.cumsum(paired.long(), 0) - 1 + offset
     twin = torch.where(paired, twin, torch.full_like(twin, -1))
-    phi = part_similarity(f_lq, t_feats, e[y])
-    return global_mean(*per_sample_contrastive(phi, y, y_hq, twin, 0.5, temperature))
+    return pmsc_loss(f_lq, t_feats, y, y_hq, twin, e, 0.5, temperature)
 
 
 def _worker(rank, world, init_file, temperature, out_file):

@@ -29,6 +29,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .distributed import global_mean
+
 
 def part_similarity(f_lq: torch.Tensor, f_hq: torch.Tensor, weights: torch.Tensor
                     ) -> torch.Tensor:
@@ -50,14 +52,11 @@ def part_similarity(f_lq: torch.Tensor, f_hq: torch.Tensor, weights: torch.Tenso
 def multi_sample_contrastive(phi: torch.Tensor, y_lq: torch.Tensor, y_hq: torch.Tensor,
                              twin: torch.Tensor, w: float = 0.5, temperature: float = 1.0
                              ) -> torch.Tensor:
-    """Eq. 8-11 given phi (N, B): the mean loss over samples with a defined loss.
-
-    Returns a scalar; 0 (with gradient) when no sample has a defined loss.
+    """Eq. 8-11 given phi (N, B): the mean loss over samples with a defined loss, taken
+    over the global batch under data parallelism (:func:`global_mean`; in one process,
+    the plain mean). Returns a scalar; 0 (with gradient) when no loss is defined.
     """
-    losses, defined = per_sample_contrastive(phi, y_lq, y_hq, twin, w, temperature)
-    if not defined.any():
-        return phi.sum() * 0.0
-    return losses[defined].mean()
+    return global_mean(*per_sample_contrastive(phi, y_lq, y_hq, twin, w, temperature))
 
 
 def per_sample_contrastive(phi: torch.Tensor, y_lq: torch.Tensor, y_hq: torch.Tensor,

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from ..config import DistillConfig, OptimConfig
-from ..distill.distributed import gather_high_quality, global_mean
-from ..distill.losses import kd_kl_loss, part_similarity, per_sample_contrastive
+from ..distill.distributed import gather_high_quality
+from ..distill.losses import global_msc_loss, kd_kl_loss, pmsc_loss
 from ..models import ModelSpec, Recognizer
 
 DISTILL_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
@@ -156,15 +156,13 @@ class StudentModule(RecognizerModule):
         if d.mode == "kl":
             return kd_kl_loss(logits[paired], t_logits, d.kd_temperature)
         # contrast with the high-quality batches of every process (distill/distributed.py)
-        t_feats = t_g[:, None] if d.mode == "global-msc" else t_parts
+        t_feats = t_g if d.mode == "global-msc" else t_parts
         t_feats, y_hq, offset = gather_high_quality(t_feats, y[paired])
         twin = torch.cumsum(paired.long(), 0) - 1 + offset
         twin = torch.where(paired, twin, torch.full_like(twin, -1))
         if d.mode == "global-msc":
-            phi = part_similarity(g[:, None], t_feats, g.new_ones(len(g), 1))
-        else:
-            phi = part_similarity(parts, t_feats, self.part_matrix[y])
-        return global_mean(*per_sample_contrastive(phi, y, y_hq, twin, d.w, d.temperature))
+            return global_msc_loss(g, t_feats, y, y_hq, twin, d.w, d.temperature)
+        return pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w, d.temperature)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits, g, parts = self.model.features(batch["x_lq"])
