@@ -81,10 +81,10 @@ def _sample_plot(hq, lq, test, models: dict, run, op: float, path: Path) -> Path
     idx = int(test[i])
     s_hq = hq[hq.instance_ids.index(lq.instance_ids[idx])]
     s_lq = lq[idx]
-    from .data.transforms import occlude_joints, sample_rng
+    from .data.transforms import occlude_instance
 
-    kp, sc = occlude_joints(s_lq.keypoints, s_lq.scores, op,
-                            sample_rng(run.occlusion_seed, s_lq.instance_id, "occlusion"))
+    kp, sc = occlude_instance(s_lq.keypoints, s_lq.scores, op, run.occlusion_seed,
+                              s_lq.instance_id, run.occlusion_mode)
     names = lq.class_names
     text = "; ".join(f"{'w/ KD' if m == 'pmsc' else 'w/o KD'}: {names[int(p[i].argmax())]} "
                      f"({100 * float(p[i].max()):.0f}%)" for m, p in preds.items())

@@ -10,7 +10,7 @@ from ..io.pack import Pack
 from ..layouts import get_layout
 from ..viz.skeleton import draw_frames
 from .simulate import get_preset, simulate_sample
-from .transforms import occlude_joints, sample_rng
+from .transforms import occlude_instance
 
 
 def find_instance(pack: Pack, instance: str) -> int:
@@ -44,8 +44,7 @@ def show_sample(pack: Pack, out: str | Path, *, index: int | None = None,
                        get_layout(sim.layout)))
     if occlusion > 0:
         label, kp, sc, layout = panels[-1]
-        kp, sc = occlude_joints(kp, sc, occlusion,
-                                sample_rng(occlusion_seed, s.instance_id, "occlusion"))
+        kp, sc = occlude_instance(kp, sc, occlusion, occlusion_seed, s.instance_id)
         panels.append((f"{label}, OP {occlusion:g}", kp, sc, layout))
     title = (f"instance {s.instance_id}: {pack.class_names[s.label]} "
              f"({s.num_frames} frames)")

@@ -169,6 +169,13 @@ def occlude_joints(kp: np.ndarray, sc: np.ndarray, prob: float, rng: np.random.G
         sc.dtype)
 
 
+def occlude_instance(kp: np.ndarray, sc: np.ndarray, prob: float, seed: int, key: str,
+                     mode: str = "sequence") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`occlude_joints` with the generator fixed by (seed, instance id): the one
+    occlusion every model, every drawing and every run sees for that instance."""
+    return occlude_joints(kp, sc, prob, sample_rng(seed, key, "occlusion"), mode)
+
+
 def occlude_part(kp: np.ndarray, sc: np.ndarray, layout: Layout,
                  part: int) -> tuple[np.ndarray, np.ndarray]:
     """Occlude every joint of part ``part`` (in :data:`PARTS` order) in all frames (Eq. 12)."""
@@ -274,9 +281,8 @@ class Pipeline:
         layout = self.layout
         assert isinstance(layout, Layout)
         if self.occlusion > 0:  # before cropping, so the occluded joints don't depend on it
-            kp, sc = occlude_joints(kp, sc, self.occlusion,
-                                    sample_rng(self.occlusion_seed, key, "occlusion"),
-                                    self.occlusion_mode)
+            kp, sc = occlude_instance(kp, sc, self.occlusion, self.occlusion_seed, key,
+                                      self.occlusion_mode)
         idx = temporal_indices(kp.shape[1], self.num_frames, rng if self.train else None,
                                self.short)
         kp, sc = take_frames(kp, sc, idx)
