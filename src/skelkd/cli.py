@@ -402,6 +402,47 @@ def part_matrix_cmd(teacher_dir: str, temperature: float | None) -> None:
     click.echo(f"heat map: {png}")
 
 
+@main.command("reproduce")
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--quick", is_flag=True, help="A smoke run: one seed, OP 0 and 0.6, 1-2 epochs.")
+@click.option("--runs", type=click.Path(file_okay=False), default=None,
+              help="Folder of the runs (default: runs/reproduce, runs/reproduce-quick).")
+@click.option("--doc", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the results (default: RUNS/RESULTS.md); figures go to "
+                   "the folder 'results' beside it.")
+@click.option("--dataset", "datasets", multiple=True, type=click.Choice(["penn", "ucla", "utd"]),
+              help="Only these datasets (repeatable; default: all three).")
+@click.option("--workers", type=int, default=None,
+              help="Runs side by side, each in its own process (default: one per CPU core, "
+                   "at most 8).")
+@click.option("--report-only", is_flag=True, help="Train nothing: rebuild the document from "
+                                                  "the finished runs.")
+def reproduce_cmd(data_dir: str, quick: bool, runs: str | None, doc: str | None,
+                  datasets: tuple[str, ...], workers: int | None, report_only: bool) -> None:
+    """Reproduce the paper's experiments (Tables 1, 2, 4, 5) on the real datasets in
+    DATA_DIR (penn_action/labels, nw_ucla/all_sqe, utd_mhad/Skeleton) with SIMULATED
+    low-quality skeletons, and write RESULTS.md with its figures. Finished runs are
+    kept and skipped, so an interrupted reproduction resumes.
+
+    \b
+    Examples:
+      skelkd reproduce ../shared/data --quick
+      skelkd reproduce ../shared/data --doc docs/RESULTS.md
+      skelkd reproduce ../shared/data --doc docs/RESULTS.md --report-only
+    """
+    import os
+
+    from .reproduce import DATASETS, reproduce
+
+    profile = "quick" if quick else "full"
+    runs = runs or f"runs/reproduce{'-quick' if quick else ''}"
+    workers = workers or min(os.cpu_count() or 1, 8)
+    command = "skelkd reproduce DATA_DIR" + (" --quick" if quick else "") + (
+        f" --doc {doc}" if doc else "")
+    reproduce(data_dir, runs, doc, profile, tuple(datasets) or tuple(DATASETS), report_only,
+              workers, command, echo=click.echo)
+
+
 @main.command("report")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True,
                                                                     file_okay=False))

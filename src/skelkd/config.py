@@ -12,6 +12,7 @@ A configuration has five sections (every key optional; defaults below)::
       train_subset: train
       test_subset: test
       hq_fraction: 1.0                # Table 5: keep HQ twins for this share only
+      student_data: all               # Table 5: 'all' LQ training data or only 'paired'
     model: {backbone: stgcn-small, overrides: {}, person_pool: present}
     input: {num_frames: 32, num_persons: 1, occlusion: 0.0, ...}   # see InputConfig
     train: {epochs: 30, batch_size: 32, ...}                       # see TrainConfig
@@ -45,6 +46,7 @@ class DataConfig:
     train_subset: str = "train"
     test_subset: str = "test"
     hq_fraction: float = 1.0
+    student_data: str = "all"  # 'paired': the student trains on the instances with HQ only
 
 
 @dataclass
@@ -64,6 +66,9 @@ class InputConfig:
     occlusion: float = 0.0
     occlusion_mode: str = "sequence"
     occlusion_seed: int = 0
+    # 3D only: rotate each sequence to the body's own axes, removing the camera's view
+    # (cross-view protocols such as NW-UCLA's test on a camera never seen in training)
+    align_view: bool = True
     rotate_deg: float = 10.0
     scale_range: tuple[float, float] = (0.9, 1.1)
     flip_prob: float = 0.0

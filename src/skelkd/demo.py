@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .config import load_config
 
@@ -63,35 +62,17 @@ def _accuracy_plot(teacher: dict, students: dict[str, dict], ops, path: Path) ->
 
 
 def _sample_plot(hq, lq, test, models: dict, run, op: float, path: Path) -> Path:
-    """One test sample, high and low quality at OP ``op``, with both students' top-1."""
-    from .data.dataset import SkeletonDataset
-    from .train.api import model_pipeline
-    from .viz.skeleton import draw_frames
+    """One test sample (among the first 200) that distillation fixed, in high and low
+    quality at OP ``op``, with both students' top-1."""
+    from .evaluate.changed import changed_predictions, draw_changed, test_probabilities
 
-    preds = {}
-    for mode, model in models.items():
-        ds = SkeletonDataset(lq, model_pipeline(model, lq, run, occlusion=op), test)
-        x = torch.stack([ds[i]["x"] for i in range(min(len(ds), 200))])
-        with torch.no_grad():
-            preds[mode] = torch.softmax(model(x), dim=1)
-    labels = lq.labels[test[: len(preds["none"])]]
-    right = {m: (p.argmax(1).numpy() == labels) for m, p in preds.items()}
-    changed = np.flatnonzero(right["pmsc"] & ~right["none"])
-    i = int(changed[0]) if len(changed) else 0
-    idx = int(test[i])
-    s_hq = hq[hq.instance_ids.index(lq.instance_ids[idx])]
-    s_lq = lq[idx]
-    from .data.transforms import occlude_instance
-
-    kp, sc = occlude_instance(s_lq.keypoints, s_lq.scores, op, run.occlusion_seed,
-                              s_lq.instance_id, run.occlusion_mode)
-    names = lq.class_names
-    text = "; ".join(f"{'w/ KD' if m == 'pmsc' else 'w/o KD'}: {names[int(p[i].argmax())]} "
-                     f"({100 * float(p[i].max()):.0f}%)" for m, p in preds.items())
-    frames = np.linspace(0, s_hq.num_frames - 1, 4).astype(int).tolist()
-    return draw_frames([("human annotation", s_hq.keypoints, s_hq.scores, hq.layout),
-                        (f"SIMULATED low quality, OP {op:g}", kp, sc, lq.layout)], frames, path,
-                       title=f"test sample {s_lq.instance_id}, true: {names[s_lq.label]}\n{text}")
+    test = test[:200]
+    probs = {label: test_probabilities(models[mode], lq, test, run, op)
+             for mode, label in (("none", "w/o KD"), ("pmsc", "w/ KD"))}
+    fixed, _ = changed_predictions(probs["w/o KD"], probs["w/ KD"], lq.labels[test])
+    i = int(fixed[0]) if len(fixed) else 0
+    return draw_changed(hq, lq, int(test[i]), {k: p[i] for k, p in probs.items()}, run, op,
+                        path, "SIMULATED low quality")
 
 
 def run_demo(out: Path, overrides: tuple[str, ...] = (), runs: Path | None = None,

@@ -65,6 +65,17 @@ def hq_indices(hq: Pack, lq: Pack, lq_indices: np.ndarray) -> np.ndarray:
                            if lq.instance_ids[i] in pos), dtype=np.int64)
 
 
+def paired_instances(cfg: ExperimentConfig, hq: Pack, lq: Pack, train: np.ndarray) -> set[str]:
+    """Instance ids of the training split whose high-quality twin is kept: those in the
+    high-quality pack, ``data.hq_fraction`` of them chosen by the seed (the same choice
+    as :class:`~skelkd.data.PairedDataset` makes)."""
+    from .data.dataset import keep_fraction
+
+    in_hq = set(hq.instance_ids)
+    return keep_fraction([lq.instance_ids[i] for i in train if lq.instance_ids[i] in in_hq],
+                         cfg.data.hq_fraction, cfg.train.seed)
+
+
 def _environment() -> dict:
     import lightning
     import torch
@@ -90,15 +101,13 @@ def train_teacher_run(cfg: ExperimentConfig, run_dir: Path) -> dict:
     """Train the teacher on the high-quality training split (the paired part when
     ``data.hq_fraction`` < 1), evaluate it on the high-quality test split, and compute
     the part matrix E. Resumes from ``teacher/checkpoints/last.ckpt`` if present."""
-    from .data.dataset import keep_fraction
     from .train.api import RunConfig, compute_part_matrix, evaluate_at, train_recognizer
 
     start = time.time()
     out = run_dir / "teacher"
     cfg.save(out / "config.yaml")
     hq, lq, train, test = load_data(cfg, run_dir)
-    kept = keep_fraction([lq.instance_ids[i] for i in train], cfg.data.hq_fraction,
-                         cfg.train.seed)
+    kept = paired_instances(cfg, hq, lq, train)
     hq_train = hq_indices(hq, lq, [i for i in train if lq.instance_ids[i] in kept])
     hq_test = hq_indices(hq, lq, test)
     if len(hq_train) == 0:
@@ -130,7 +139,24 @@ def distill_label(cfg: ExperimentConfig) -> str:
 
 
 def student_dir(run_dir: Path, cfg: ExperimentConfig) -> Path:
-    return run_dir / f"student-{cfg.distill.mode}-op{cfg.input.occlusion:g}"
+    """``student-MODE-opOP``, with ``-paired`` when it trains on the paired part only."""
+    paired = "-paired" if cfg.data.student_data == "paired" else ""
+    return run_dir / f"student-{cfg.distill.mode}-op{cfg.input.occlusion:g}{paired}"
+
+
+def student_train_indices(cfg: ExperimentConfig, hq: Pack, lq: Pack,
+                          train: np.ndarray) -> tuple[np.ndarray, float]:
+    """The student's training indices and the high-quality fraction to pair them with:
+    all of ``train`` and ``data.hq_fraction`` (``data.student_data: all``), or only the
+    instances the teacher was given (``paired``: the same choice as the teacher's, by
+    seed), then all of them paired."""
+    mode = cfg.data.student_data
+    if mode == "all":
+        return train, cfg.data.hq_fraction
+    if mode != "paired":
+        raise SkelkdError(f"data.student_data must be 'all' or 'paired', not {mode!r}")
+    kept = paired_instances(cfg, hq, lq, train)
+    return np.array([i for i in train if lq.instance_ids[i] in kept], dtype=np.int64), 1.0
 
 
 def train_student_run(cfg: ExperimentConfig, run_dir: Path,
@@ -157,8 +183,9 @@ def train_student_run(cfg: ExperimentConfig, run_dir: Path,
         if pm.class_names != list(lq.class_names):
             raise SkelkdError(f"{teacher_dir}/part_matrix.json: classes differ from {lq.path}")
         distill.part_matrix = pm.with_temperature(distill.part_matrix_temperature).matrix.tolist()
+    train, hq_fraction = student_train_indices(cfg, hq, lq, train)
     student = train_student(lq, hq, train, run, out, teacher, distill, cfg.model.backbone,
-                            cfg.data.hq_fraction)
+                            hq_fraction)
     report = {"train_samples": int(len(train)), "train_occlusion": cfg.input.occlusion,
               "distill": distill_label(cfg), "by_op": {}}
     for op in cfg.eval.ops:

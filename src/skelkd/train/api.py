@@ -59,7 +59,8 @@ def pipeline(pack: Pack, run: RunConfig, *, train: bool, occlusion: float = 0.0,
                   "flip_prob": run.flip_prob}
     return Pipeline(pack.layout, run.num_frames, run.num_persons, train=train, short=run.short,
                     occlusion=occlusion, occlusion_mode=run.occlusion_mode,
-                    occlusion_seed=run.occlusion_seed, with_score=with_score, **kwargs)
+                    occlusion_seed=run.occlusion_seed, align_view=run.align_view,
+                    with_score=with_score, **kwargs)
 
 
 def model_pipeline(model: torch.nn.Module, pack: Pack, run: RunConfig, *, train: bool = False,
@@ -136,7 +137,8 @@ def _spec(pack: Pack, indices: np.ndarray, run: RunConfig, backbone: str, **extr
     return {"layout": pack.layout.name, "in_channels": pack.coord_dims + int(with_score),
             "num_classes": len(pack.class_names), "num_persons": run.num_persons,
             "backbone": backbone, "overrides": dict(run.backbone_overrides),
-            "class_names": list(pack.class_names), "coord_dims": pack.coord_dims, **extra}
+            "class_names": list(pack.class_names), "coord_dims": pack.coord_dims,
+            "align_view": bool(run.align_view and pack.coord_dims == 3), **extra}
 
 
 def _optim(run: RunConfig) -> dict:
