@@ -508,7 +508,7 @@ def _accuracy_figure(profile: Profile, runs: Path, datasets: tuple[str, ...],
         ax.set_xlabel("occlusion probability OP (train and test)")
         ax.set_xticks(ops)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, loc="lower left")
+        ax.legend(fontsize=6, loc="best")
     axes[0, 0].set_ylabel("top-1 accuracy (%)")
     fig.tight_layout()
     return save_figure(fig, path, dpi=130)
@@ -621,8 +621,14 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                   *[f"| {name} | {acc:.2f} |" for name, acc in PUBLISHED_UCLA],
                   f"| ours ({cfg.model.backbone}, one stream) | {t.fmt()} |", "",
                   "We found no published single-stream ST-GCN figure on NW-UCLA to quote; "
-                  "the closest are the CTR-GCN figures above (a stronger GCN, 65+ epochs, "
-                  "52-frame windows). The shortfall is discussed in the closing section.", ""]
+                  "the closest are the CTR-GCN figures above (a stronger GCN, 65 epochs, "
+                  "52-frame windows, 4 times our backbone's width). What we found and fixed: "
+                  "without rotating each 3D sequence to the body's own axes the teacher "
+                  "sees view 3 from an angle it never trained on and loses many points "
+                  "(`input.align_view`, docs/design.md item 27; measured by "
+                  "`benchmarks/ucla_teacher.py`, docs/ucla_teacher.md), and a short schedule "
+                  "costs several more. What remains is the price of the small CPU configuration "
+                  "(see the differences below).", ""]
 
     figures = ["## Figures", ""]
     if datasets:
