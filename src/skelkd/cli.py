@@ -291,6 +291,87 @@ def simulate_cmd(hq: str, out: str, preset: str, target: str, params_file: str |
 # ----------------------------------------------------------------------------- training
 
 
+@main.command("calibrate")
+@click.argument("hq", type=click.Path())
+@click.argument("lq", type=click.Path())
+@click.option("--out", type=click.Path(dir_okay=False), default="simulator_params.yaml",
+              show_default=True, help="Fitted simulator parameters (for `skelkd simulate "
+                                      "--params`).")
+@click.option("--match", type=click.Choice(["auto", "id", "order"]), default="auto",
+              show_default=True, help="Pair samples by instance id, or by position (auto: by "
+                                      "id when the packs share any).")
+@click.option("--sides", type=click.Choice(["auto", "same", "swapped"]), default="auto",
+              show_default=True, help="Left/right convention of LQ relative to HQ (auto: "
+                                      "try both, keep the better fit).")
+@click.option("--seeds", type=int, default=8, show_default=True,
+              help="Simulator runs averaged per pair.")
+@click.option("--doc", type=click.Path(dir_okay=False), default=None,
+              help="Also write the table as Markdown here.")
+def calibrate_cmd(hq: str, lq: str, out: str, match: str, sides: str, seeds: int,
+                  doc: str | None) -> None:
+    """Measure a low-quality estimator (pack LQ) against high-quality joints of the same
+    instances (pack HQ): error per joint group relative to body height, miss rates and
+    swap rate; fit simulator parameters that reproduce them; and show the statistics of
+    data simulated with the fitted parameters beside the real ones.
+
+    HQ may be 3D (a perspective projection to LQ's pixels is fitted) or 2D (used as is,
+    or through a fitted 2D affine map when its coordinates differ), in any layout that
+    shares joint names with LQ.
+
+    \b
+    Examples:
+      skelkd calibrate kinect.skpack blazepose.skpack --out my_estimator.yaml
+      skelkd simulate hq.skpack lq_sim.skpack --params my_estimator.yaml
+    """
+    import yaml
+
+    from .data.calibrate import calibrate_packs
+    from .io import open_pack
+
+    swap = {"auto": None, "same": False, "swapped": True}[sides]
+    cal = calibrate_packs(open_pack(hq), open_pack(lq), match=match, swap_sides=swap,
+                          seeds=tuple(range(seeds)))
+    for p in cal.pairs:
+        tried = ", ".join(f"{'swapped' if s else 'same'} sides {r:.1f} px"
+                          for s, r in p["residual_px"].items())
+        click.echo(f"{p['name']}: {p['hq2d'].shape[0]} frames, projection {p['projection']}, "
+                   f"median residual {tried}; kept {'swapped' if p['swap_sides'] else 'same'}")
+    lines = cal.table()
+    click.echo("\n".join(lines))
+    text = ("# Simulator parameters fitted by `skelkd calibrate` "
+            f"({Path(hq).name} vs {Path(lq).name})\n"
+            + yaml.safe_dump(_rounded(cal.params.to_dict()), sort_keys=True))
+    _write_text(Path(out), text)
+    if doc:
+        _write_text(Path(doc), "\n".join([f"# Calibration of {lq} against {hq}", "",
+                                          "Errors are distances over body height; misses: "
+                                          "score below 0.5 where the high-quality joint "
+                                          "exists.", "", *lines, ""]))
+    click.echo(f"wrote {out}" + (f" and {doc}" if doc else ""))
+
+
+def _rounded(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, float):
+            out[k] = round(v, 5)
+        elif isinstance(v, dict):
+            out[k] = {a: round(float(b), 4) for a, b in v.items()}
+        else:
+            out[k] = v
+    return out
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write atomically: a temporary file beside ``path``, then rename."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def _config(config: str | None, sets: tuple[str, ...], **fixed):
     from .config import load_config
 
@@ -526,32 +607,66 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
         click.echo(f"| {op} | {r['top1']:.2f} | {r['top5']:.2f} |")
 
 
+DEMO_STUDENT = Path("skelkd-demo") / "runs" / "demo" / "student-pmsc-op0.6"
+
+
+def _is_model(path: str) -> bool:
+    p = Path(path)
+    return p.suffix == ".ckpt" or (p / "checkpoints" / "last.ckpt").is_file()
+
+
 @main.command("predict")
-@click.argument("model_dir")
 @click.argument("inputs", nargs=-1, required=True)
+@click.option("--model", "model_path", default=None,
+              help="Run folder or checkpoint of the model (default: the first INPUT when it "
+                   f"is one, else the demo's student, {DEMO_STUDENT}).")
 @click.option("--format", "fmt", default=None,
-              help="Reader of raw INPUTS (see `skelkd data formats`); packs need none.")
+              help="Reader of raw INPUTS (see `skelkd data formats`); packs and videos need "
+                   "none.")
 @click.option("--layout", default=None, help="Layout of numpy inputs.")
 @click.option("--top", type=int, default=5, show_default=True)
+@click.option("--window", type=int, default=64, show_default=True,
+              help="Videos: frames per sliding window.")
+@click.option("--stride", type=int, default=32, show_default=True,
+              help="Videos: frames between window starts.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
+              show_default=True, help="Videos: folder for the annotated PNG strips.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def predict_cmd(model_dir: str, inputs: tuple[str, ...], fmt: str | None, layout: str | None,
-                top: int, as_json: bool) -> None:
-    """Top actions for skeleton files or packs, with class names and probabilities.
-    Inputs in another layout than the model's are mapped by landmark names.
+def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None,
+                layout: str | None, top: int, window: int, stride: int, out_dir: str,
+                as_json: bool) -> None:
+    """Top actions for skeleton files, packs or videos, with class names and
+    probabilities. Inputs in another layout than the model's are mapped by landmark
+    names. A video (or a directory of frames) is run through BlazePose first (the
+    `video` extra); its actions are given over the clip and over sliding windows, and an
+    annotated PNG strip (skeleton on frames, predictions written on them) is saved.
 
     \b
     Examples:
+      skelkd predict clip.mp4                       (the demo's student)
       skelkd predict runs/penn_small/student-pmsc-op0.6 clip_blazepose.npz
-      skelkd predict runs/penn_small/teacher penn.skpack --json
+      skelkd predict --model runs/x/student-pmsc-op0 penn.skpack --json
     """
     from .predict import predict, read_samples
+    from .video import is_video
 
-    model, cfg, _ = _model(model_dir)
+    if model_path is None and len(inputs) > 1 and _is_model(inputs[0]):
+        model_path, inputs = inputs[0], inputs[1:]
+    if model_path is None:
+        if not _is_model(str(DEMO_STUDENT)):
+            raise SkelkdError(f"no model given and no demo student at {DEMO_STUDENT}: run "
+                              "`skelkd demo` first or pass --model")
+        model_path = str(DEMO_STUDENT)
+    model, cfg, _ = _model(model_path)
     frames = cfg.input.num_frames if cfg else 32
     options = {"layout": _layout_name(layout)} if layout else {}
     results = []
     for item in inputs:
-        results += predict(model, read_samples(item, fmt, **options), frames, top)
+        if is_video(item):
+            results.append(_predict_video(model, item, frames, top, window, stride,
+                                          Path(out_dir)))
+        else:
+            results += predict(model, read_samples(item, fmt, **options), frames, top)
     if as_json:
         click.echo(json.dumps(results, indent=1))
         return
@@ -559,6 +674,72 @@ def predict_cmd(model_dir: str, inputs: tuple[str, ...], fmt: str | None, layout
         click.echo(f"{r['instance_id']} ({r['frames']} frames)")
         for k, t in enumerate(r["top"], 1):
             click.echo(f"  {k}. {t['class']:<32} {100 * t['probability']:6.2f}%")
+        for w in r.get("windows", []):
+            best = w["top"][0]
+            click.echo(f"    frames {w['start']:>4}-{w['end']:<4} {best['class']:<32} "
+                       f"{100 * best['probability']:6.2f}%")
+        if "annotated" in r:
+            click.echo(f"  annotated: {r['annotated']} (BlazePose at {r['extract_fps']:.1f} "
+                       "frames/s)")
+
+
+def _predict_video(model, path: str, frames: int, top: int, window: int, stride: int,
+                   out_dir: Path) -> dict:
+    """Extract, predict over the clip and over windows, draw the annotated strip."""
+    from .layouts import get_layout
+    from .predict import predict, predict_windows
+    from .video import extract, open_clip, to_sample
+    from .viz.skeleton import draw_strip
+
+    count = open_clip(path).count
+    e = extract(path, keep_every=max(1, count // 6))
+    if e.found == 0:
+        raise SkelkdError(f"{path}: no person found in any of its {len(e.scores)} frames")
+    sample = to_sample(e)
+    result = predict(model, [sample], frames, top)[0]
+    result["windows"] = predict_windows(model, sample, frames, window, stride, top)
+    result["extract_fps"] = e.speed
+    result["person_found"] = e.found
+
+    def caption(t: int) -> str:
+        if e.scores[t].max() == 0:
+            return "no person"
+        w = next(w for w in reversed(result["windows"]) if w["start"] <= t)
+        b = w["top"][0]
+        return f"{b['class']} {100 * b['probability']:.0f}%"
+
+    clip_top = ", ".join(f"{t['class']} {100 * t['probability']:.0f}%" for t in result["top"][:3])
+    out = draw_strip(e.frames, e.keypoints, e.scores, get_layout("blazepose"),
+                     [caption(t) for t, _ in e.frames], out_dir / f"{e.path.stem}_predicted.png",
+                     title=f"{e.path.name}: {clip_top} (whole clip); under each frame: its "
+                           f"{window}-frame window")
+    result["annotated"] = str(out)
+    return result
+
+
+@main.command("extract")
+@click.argument("videos", nargs=-1, required=True)
+@click.argument("out", type=click.Path())
+@click.option("--label", default=None, help="Class name of the clips (default: unlabelled).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def extract_cmd(videos: tuple[str, ...], out: str, label: str | None, overwrite: bool) -> None:
+    """Run BlazePose (MediaPipe 0.10.21, offline; the `video` extra) on each video (or
+    directory of frames) and write one pack: BlazePose layout, 33 joints, pixel
+    coordinates with scores; a frame without a person is all zeros with score 0.
+
+    \b
+    Examples:
+      skelkd extract clip.mp4 clips.skpack
+      skelkd extract videos/*.mp4 frames_dir/ clips.skpack --label walking
+    """
+    from .video import extract_to_pack
+
+    path, results = extract_to_pack(videos, out, label=label, overwrite=overwrite,
+                                    echo=click.echo)
+    frames = sum(len(e.scores) for e in results)
+    seconds = sum(e.seconds for e in results)
+    click.echo(f"wrote {path}: {len(results)} clips, {frames} frames, "
+               f"{frames / max(seconds, 1e-9):.1f} frames/s overall")
 
 
 @main.command("export")

@@ -61,3 +61,24 @@ def predict(model: torch.nn.Module, samples: list[Sample], num_frames: int, top:
                     "top": [{"class": names[i], "index": int(i), "probability": float(prob[i])}
                             for i in best]})
     return out
+
+
+def predict_windows(model: torch.nn.Module, sample: Sample, num_frames: int, window: int,
+                    stride: int, top: int = 5,
+                    class_names: list[str] | None = None) -> list[dict]:
+    """:func:`predict` on sliding windows of ``window`` frames every ``stride`` frames
+    (one window when the clip is shorter): ``start``, ``end`` and ``top`` per window."""
+    if window < 1 or stride < 1:
+        raise SkelkdError(f"window ({window}) and stride ({stride}) must be positive")
+    t = sample.num_frames
+    starts = list(range(0, max(t - window, 0) + 1, stride))
+    if starts[-1] + window < t:
+        starts.append(t - window)
+    out = []
+    for s in starts:
+        e = min(s + window, t)
+        part = Sample(sample.keypoints[:, s:e], sample.scores[:, s:e], sample.label,
+                      f"{sample.instance_id}[{s}:{e}]", sample.layout, sample.meta)
+        r = predict(model, [part], num_frames, top, class_names)[0]
+        out.append({"start": s, "end": e, "top": r["top"]})
+    return out

@@ -17,6 +17,7 @@ share by name:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -186,3 +187,158 @@ def fit_parameters(pairs: Sequence[tuple[np.ndarray, np.ndarray, Layout, str]],
             swap_rate=float(np.clip(params.swap_rate + target["swap"] - sim["swap"], 0, 0.3)))
     return params
 
+
+
+# ----------------------------------------------------------------------------- packs
+
+STAT_COLUMNS = [("err_median", "median err"), ("err_mean", "mean err"), ("err_p90", "p90 err"),
+                ("err_median_hands", "median err hands"), ("err_median_feet", "median err feet"),
+                ("miss", "miss"), ("miss_hands", "miss hands"), ("frame_miss", "frame miss"),
+                ("swap", "swap")]
+
+
+def align_pair(hq_kp: np.ndarray, hq_sc: np.ndarray, hq_layout: Layout, lq_kp: np.ndarray,
+               lq_sc: np.ndarray, lq_layout: Layout, swap_sides: bool | None = None,
+               fit_2d: bool | None = None) -> dict:
+    """One high-/low-quality pair (one person: (T, V, C) and (T, V)) brought into the
+    low-quality pixel space and the high-quality layout.
+
+    The low-quality joints are re-expressed in the high-quality layout under both
+    left/right conventions (``swap_sides=None``) and the better fitting one is kept. A
+    3D high-quality side is projected by a fitted affine map of (X/Z, Y/Z); a 2D one is
+    used as is, or mapped by a fitted 2D affine map when that halves the residual
+    (``fit_2d=None``: different image coordinates) or when ``fit_2d`` is True.
+
+    Returns ``hq2d``, ``hq_sc``, ``lq`` and ``lq_sc`` (in the high-quality layout),
+    ``swap_sides``, ``projection`` ("perspective affine", "2D affine" or "none") and
+    ``residual_px`` (median over the shared joints) of each convention tried.
+    """
+    t = min(hq_kp.shape[0], lq_kp.shape[0])
+    hq_kp, hq_sc, lq_kp, lq_sc = hq_kp[:t], hq_sc[:t], lq_kp[:t], lq_sc[:t]
+    joints = [hq_layout.index(j) for j in common_joints(hq_layout, lq_layout)]
+    if not joints:
+        raise ValueError(f"layouts {hq_layout.name} and {lq_layout.name} share no joint")
+    tried = {}
+    for swap in ((False, True) if swap_sides is None else (bool(swap_sides),)):
+        m, msc = match_lq(lq_kp, lq_sc, lq_layout, hq_layout, swap_sides=swap)
+        if hq_kp.shape[-1] == 3:
+            proj, resid = fit_projection(hq_kp, hq_sc, m, msc, joints)
+            how = "perspective affine"
+        else:
+            proj, resid, how = _fit_2d(hq_kp, hq_sc, m, msc, joints, fit_2d)
+        tried[swap] = (resid, proj, how, m, msc)
+    swap = min(tried, key=lambda s: tried[s][0])
+    resid, proj, how, m, msc = tried[swap]
+    return {"hq2d": proj, "hq_sc": hq_sc, "lq": m, "lq_sc": msc, "swap_sides": swap,
+            "projection": how, "residual_px": {s: float(v[0]) for s, v in tried.items()}}
+
+
+def _fit_2d(hq: np.ndarray, hq_sc: np.ndarray, lq: np.ndarray, lq_sc: np.ndarray,
+            joints: Sequence[int], fit: bool | None) -> tuple[np.ndarray, float, str]:
+    ok = (hq_sc > 0) & (lq_sc > 0)
+    sel = np.zeros(ok.shape, dtype=bool)
+    sel[:, list(joints)] = True
+    ok &= sel
+    if not ok.any():
+        raise ValueError("no frame has a joint present on both sides")
+    direct = float(np.median(np.linalg.norm(hq[ok] - lq[ok], axis=-1)))
+    if fit is False:
+        return hq.astype(np.float64), direct, "none"
+    feats = np.concatenate([hq, np.ones((*hq.shape[:-1], 1))], axis=-1)
+    coef, *_ = np.linalg.lstsq(feats[ok], lq[ok], rcond=None)
+    fitted = float(np.median(np.linalg.norm(feats[ok] @ coef - lq[ok], axis=-1)))
+    if fit or fitted < 0.5 * direct:
+        return feats @ coef, fitted, "2D affine"
+    return hq.astype(np.float64), direct, "none"
+
+
+@dataclass
+class Calibration:
+    """What ``skelkd calibrate`` measured and fitted."""
+
+    pairs: list[dict]  # per pair: instance ids, alignment, real and simulated statistics
+    misses: dict  # miss statistics of all low-quality output
+    params: SimulatorParams  # fitted simulator parameters (in the low-quality layout)
+    simulated: dict  # statistics of the fitted simulator, averaged over the pairs
+    real: dict  # real statistics averaged over the pairs
+
+    def table(self) -> list[str]:
+        """Markdown rows: each pair real / simulated, then the averages."""
+        def row(label: str, stats: dict) -> str:
+            return f"| {label} | " + " | ".join(_fmt(stats.get(k, np.nan))
+                                                for k, _ in STAT_COLUMNS) + " |"
+
+        lines = ["| pair | " + " | ".join(c for _, c in STAT_COLUMNS) + " |",
+                 "|---" * (len(STAT_COLUMNS) + 1) + "|"]
+        for p in self.pairs:
+            lines.append(row(f"{p['name']}: real", p["real"]))
+            lines.append(row(f"{p['name']}: simulated, fitted", p["simulated"]))
+        if len(self.pairs) > 1:
+            lines += [row("mean: real", self.real), row("mean: simulated, fitted",
+                                                        self.simulated)]
+        return lines
+
+
+def _fmt(v: float) -> str:
+    return "n/a" if not np.isfinite(v) else f"{v:.3f}"
+
+
+def pair_instances(hq, lq, match: str = "auto") -> list[tuple[int, int]]:
+    """(hq index, lq index) of the instances to compare: by instance id, or by position
+    (``match="order"``, or ``"auto"`` when no id is shared and the packs are the same
+    size: separately imported files of one clip get different ids)."""
+    from ..errors import SkelkdError
+
+    if match not in ("auto", "id", "order"):
+        raise SkelkdError(f"match must be 'auto', 'id' or 'order', not {match!r}")
+    pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
+    by_id = [(pos[iid], k) for k, iid in enumerate(lq.instance_ids) if iid in pos]
+    if match == "id" or (match == "auto" and by_id):
+        if not by_id:
+            raise SkelkdError(f"{hq.path} and {lq.path}: no instance id in common")
+        return by_id
+    if len(hq) != len(lq):
+        raise SkelkdError(f"{hq.path} ({len(hq)} samples) and {lq.path} ({len(lq)}): no "
+                          "instance id in common and different sizes, so they cannot be "
+                          "paired by order")
+    return [(k, k) for k in range(len(hq))]
+
+
+def calibrate_packs(hq, lq, *, match: str = "auto", swap_sides: bool | None = None,
+                    fit_2d: bool | None = None, seeds: Sequence[int] = tuple(range(8)),
+                    base: SimulatorParams | None = None,
+                    miss_threshold: float = 0.5) -> Calibration:
+    """Measure the low-quality pack ``lq`` against the high-quality pack ``hq`` (first
+    person of each pair), fit simulator parameters that reproduce the measurements, and
+    measure the fitted simulator on the same high-quality joints."""
+    from ..errors import SkelkdError
+
+    pairs = []
+    for hi, li in pair_instances(hq, lq, match):
+        h, low = hq[hi], lq[li]
+        try:
+            a = align_pair(h.keypoints[0], h.scores[0], hq.layout, low.keypoints[0],
+                           low.scores[0], lq.layout, swap_sides, fit_2d)
+        except ValueError as exc:
+            raise SkelkdError(f"{hq.path} '{h.instance_id}' vs {lq.path} '{low.instance_id}': "
+                              f"{exc}") from exc
+        name = h.instance_id if h.instance_id == low.instance_id else (
+            f"{h.instance_id} / {low.instance_id}")
+        a["name"] = name
+        a["real"] = pair_statistics(a["hq2d"], a["hq_sc"], a["lq"], a["lq_sc"], hq.layout,
+                                    common_joints(hq.layout, lq.layout), miss_threshold)
+        a["miss_alone"] = miss_statistics(low.scores[0], lq.layout, miss_threshold)
+        pairs.append(a)
+    misses = {k: _nanmean([p["miss_alone"][k] for p in pairs]) for k in pairs[0]["miss_alone"]}
+    base = base or SimulatorParams(target_layout=lq.layout.name)
+    base = base.replace(target_layout=lq.layout.name)
+    fit_input = [(p["hq2d"], p["hq_sc"], hq.layout, p["name"]) for p in pairs]
+    params = fit_parameters(fit_input, [p["real"] for p in pairs], misses, base, lq.layout,
+                            seeds)
+    for p in pairs:
+        p["simulated"] = simulated_statistics(p["hq2d"], p["hq_sc"], hq.layout, lq.layout,
+                                              params, seeds, p["name"], miss_threshold)
+    keys = pairs[0]["real"].keys()
+    real = {k: _nanmean([p["real"][k] for p in pairs]) for k in keys}
+    sim = {k: _nanmean([p["simulated"][k] for p in pairs]) for k in keys}
+    return Calibration(pairs, misses, params, sim, real)

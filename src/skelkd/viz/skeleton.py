@@ -125,3 +125,31 @@ def save_figure(fig, out: str | Path, dpi: int = 120) -> Path:
         plt.close(fig)
         tmp.unlink(missing_ok=True)
     return out
+
+
+def draw_strip(frames: Sequence[tuple[int, np.ndarray]], keypoints: np.ndarray,
+               scores: np.ndarray, layout: Layout, captions: Sequence[str], out: str | Path, *,
+               title: str = "", dpi: int = 110) -> Path:
+    """Video frames in a row with one person's skeleton drawn on each: ``frames`` are
+    (frame index, RGB image); keypoints (T, V, 2) pixels and scores (T, V) of the clip;
+    one caption per frame."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(frames)
+    h, w = frames[0][1].shape[:2]
+    fig, axes = plt.subplots(1, n, figsize=(2.4 * n * w / max(h, 1) + 0.4, 3.2), squeeze=False)
+    for ax, (t, rgb), caption in zip(axes[0], frames, captions, strict=True):
+        ax.imshow(rgb)
+        draw_skeleton(ax, keypoints[t], scores[t], layout, linewidth=1.5)
+        ax.set_xlim(0, w)
+        ax.set_ylim(h, 0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"frame {t}\n{caption}", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, out, dpi=dpi)

@@ -1,0 +1,96 @@
+"""Video in: clear answers without the optional extra or for bad inputs, sliding-window
+prediction, the annotated strip, and (with MediaPipe installed) extraction of a real
+video matching the BlazePose output shipped beside it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from skelkd.cli import main
+from skelkd.io.pack import Sample
+from skelkd.layouts import get_layout
+from skelkd.models import ModelSpec, Recognizer
+from skelkd.predict import predict_windows
+from skelkd.video import is_video
+from skelkd.viz.skeleton import draw_strip
+
+from .conftest import needs_shared, random_skeleton
+
+HAVE_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
+HAVE_CV2 = importlib.util.find_spec("cv2") is not None
+
+
+def test_what_counts_as_a_video(tmp_path):
+    assert is_video(tmp_path / "clip.MP4") and is_video(tmp_path / "a.avi")
+    assert not is_video(tmp_path / "clip.npz")
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    assert not is_video(frames)
+    (frames / "00001.png").write_bytes(b"")
+    assert is_video(frames)
+
+
+@pytest.mark.parametrize("name", ["broken.mp4", "missing.mp4"])
+def test_bad_videos_get_one_line_errors_and_no_output(tmp_path, name):
+    if name == "broken.mp4":
+        (tmp_path / name).write_text("not a video")
+    out = tmp_path / "out.skpack"
+    r = CliRunner().invoke(main, ["extract", str(tmp_path / name), str(out)])
+    assert r.exit_code == 2
+    assert "Traceback" not in r.output and r.output.startswith("error:")
+    if not HAVE_MEDIAPIPE:
+        assert "skelkd[video]" in r.output  # the extra is named
+    elif name == "broken.mp4":
+        assert "not a video" in r.output
+    else:
+        assert "no such file" in r.output
+    assert not out.exists()
+
+
+@pytest.mark.skipif(HAVE_MEDIAPIPE, reason="checks the message shown when the extra is absent")
+def test_extraction_without_the_extra_names_it(tmp_path):
+    from skelkd.errors import SkelkdError
+    from skelkd.video import extract
+
+    with pytest.raises(SkelkdError, match=r"pip install \"skelkd\[video\]\""):
+        extract(tmp_path / "clip.mp4")
+
+
+def test_sliding_windows_cover_the_clip():
+    torch.manual_seed(0)
+    model = Recognizer(ModelSpec("blazepose", 3, 4, 1, "stgcn-tiny",
+                                 class_names=["a", "b", "c", "d"], coord_dims=2)).eval()
+    kp, sc = random_skeleton(np.random.default_rng(0), "blazepose", 1, 100)
+    s = Sample(kp, sc, 0, "clip", "blazepose")
+    wins = predict_windows(model, s, 16, window=40, stride=25, top=2)
+    assert [(w["start"], w["end"]) for w in wins] == [(0, 40), (25, 65), (50, 90), (60, 100)]
+    assert all(len(w["top"]) == 2 for w in wins)
+    short = predict_windows(model, Sample(kp[:, :10], sc[:, :10], 0, "c", "blazepose"), 16,
+                            window=40, stride=25)
+    assert [(w["start"], w["end"]) for w in short] == [(0, 10)]
+
+
+def test_annotated_strip_is_drawn(tmp_path):
+    kp, sc = random_skeleton(np.random.default_rng(1), "blazepose", 1, 12)
+    frames = [(t, np.zeros((48, 64, 3), np.uint8)) for t in (0, 5, 11)]
+    out = draw_strip(frames, kp[0], sc[0], get_layout("blazepose"), ["x", "y", "z"],
+                     tmp_path / "strip.png", title="t")
+    assert out.stat().st_size > 1000
+
+
+@pytest.mark.skipif(not (HAVE_MEDIAPIPE and HAVE_CV2), reason="needs the video extra")
+def test_real_video_extraction_matches_the_shipped_blazepose_output(tmp_path):
+    videos = needs_shared("videos")
+    from skelkd.video import extract
+
+    e = extract(videos / "ta_chi.mp4", progress=False)
+    with np.load(videos / "stgcn_ta_chi_blazepose.npz") as z:
+        ref = z["keypoints_xy"]
+    n = min(len(ref), len(e.keypoints))
+    assert n > 100 and e.found > 0.9
+    assert np.median(np.linalg.norm(ref[:n] - e.keypoints[:n], axis=-1)) < 2.0
