@@ -1,3 +1,4 @@
+import hashlib
 import json
 import zipfile
 
@@ -37,7 +38,9 @@ def test_round_trip_multi_person_variable_length(tmp_path, archive):
 def test_meta_fields_are_documented_json(tmp_path, make_pack):
     pack = make_pack()
     meta = json.loads((pack.path / "meta.json").read_text())
-    assert meta["format"] == "skelkd-pack" and meta["version"] == 1
+    assert meta["format"] == "skelkd-pack" and meta["version"] == 2
+    assert set(meta["checksums"]) == {"keypoints.npy", "scores.npy", "index.npy",
+                                      "samples.json", "splits.json"}
     assert meta["layout"]["name"] == "coco" and meta["coord_dims"] == 2
 
 
@@ -103,9 +106,65 @@ def test_corrupt_packs_named_errors(tmp_path, make_pack):
         open_pack(pack.path)
 
 
+def test_corrupted_data_is_detected_when_first_read(tmp_path, make_pack):
+    pack = make_pack(n=6)
+    path = pack.path / "keypoints.npy"
+    raw = bytearray(path.read_bytes())
+    raw[-3] ^= 0x5A  # one flipped byte in the last sample's data; sizes unchanged
+    path.write_bytes(bytes(raw))
+    damaged = open_pack(pack.path)  # opening stays cheap: the big arrays are not hashed
+    with pytest.raises(FormatError, match=r"keypoints.npy: field 'block 0.*corrupted"):
+        damaged[5]
+    with pytest.raises(FormatError, match="corrupted"):
+        open_pack(pack.path).verify()
+
+
+@pytest.mark.parametrize("member", ["samples.json", "splits.json", "index.npy"])
+def test_edited_members_are_detected_on_open(tmp_path, make_pack, member):
+    pack = make_pack(n=6)
+    path = pack.path / member
+    if member == "index.npy":
+        index = np.load(path)
+        index[0, 3] = 1 - index[0, 3]  # another valid label
+        np.save(path, index)
+    else:
+        doc = json.loads(path.read_text())
+        text = json.dumps(doc).replace("inst000", "instXYZ") if member == "samples.json" else (
+            json.dumps({"official": {"train": [0], "test": [1]}}))
+        path.write_text(text)
+    with pytest.raises(FormatError, match=f"{member}: field '\\(checksum\\)'"):
+        open_pack(pack.path)
+
+
+def test_corrupted_archive_is_detected(tmp_path, make_pack):
+    pack = make_pack(n=6, archive=True, name="a.skpack.zip")
+    raw = bytearray(pack.path.read_bytes())
+    start = raw.find(b"keypoints.npy") + 200
+    raw[start] ^= 0xFF
+    pack.path.write_bytes(bytes(raw))
+    with pytest.raises(FormatError, match="a.skpack.zip"):
+        open_pack(pack.path)
+
+
+def test_version_1_packs_without_checksums_still_open(tmp_path, make_pack):
+    pack = make_pack(n=4)
+    meta = json.loads((pack.path / "meta.json").read_text())
+    meta["version"] = 1
+    del meta["checksums"]
+    (pack.path / "meta.json").write_text(json.dumps(meta))
+    old = open_pack(pack.path)
+    assert len(old) == 4 and old[3].num_frames > 0
+    old.verify()  # nothing to check
+
+
 def test_pickled_arrays_refused(tmp_path, make_pack):
     pack = make_pack()
     np.save(pack.path / "index.npy", np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    # a crafted pack would carry a matching checksum: the pickle must be refused anyway
+    meta = json.loads((pack.path / "meta.json").read_text())
+    meta["checksums"]["index.npy"] = hashlib.sha256(
+        (pack.path / "index.npy").read_bytes()).hexdigest()
+    (pack.path / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(FormatError, match="index.npy.*pickled"):
         open_pack(pack.path)
 

@@ -30,6 +30,7 @@ end, so an interrupted or failed write leaves nothing half-written.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -46,7 +47,9 @@ from ..errors import FormatError, SkelkdError
 from ..layouts import Layout, LayoutError, get_layout
 
 FORMAT = "skelkd-pack"
-VERSION = 1
+VERSION = 2  # 2: meta.json carries checksums; version 1 packs (no checksums) still open
+READABLE_VERSIONS = (1, 2)
+BLOCK_BYTES = 1 << 24  # checksum block of the large arrays (16 MiB), verified on first read
 _HEADER_BYTES = 128  # fixed .npy header size, so arrays can be streamed before their shape is known
 _STANDARD_COLUMNS = ("instance_id", "subject", "view", "camera", "source_file")
 
@@ -103,28 +106,64 @@ def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
     return b"\x93NUMPY\x01\x00" + np.uint16(room).tobytes() + text.encode("latin1")
 
 
+class _BlockHasher:
+    """SHA-256 of each ``BLOCK_BYTES`` block of a byte stream."""
+
+    def __init__(self, block_bytes: int = BLOCK_BYTES):
+        self.block_bytes, self.digests = block_bytes, []
+        self._h, self._fill = hashlib.sha256(), 0
+
+    def update(self, data: bytes) -> None:
+        view = memoryview(data)
+        while len(view):
+            take = min(len(view), self.block_bytes - self._fill)
+            self._h.update(view[:take])
+            self._fill += take
+            view = view[take:]
+            if self._fill == self.block_bytes:
+                self.digests.append(self._h.hexdigest())
+                self._h, self._fill = hashlib.sha256(), 0
+
+    def finish(self) -> dict:
+        if self._fill:
+            self.digests.append(self._h.hexdigest())
+            self._h, self._fill = hashlib.sha256(), 0
+        return {"block_bytes": self.block_bytes, "sha256": self.digests}
+
+
 class _StreamedArray:
-    """An .npy file written row block by row block; the header is fixed up on close."""
+    """An .npy file written row block by row block; the header is fixed up on close.
+    The data (after the header) is hashed block by block as it is written."""
 
     def __init__(self, path: Path, row_shape: tuple[int, ...], dtype: type):
         self.path, self.row_shape, self.dtype = path, row_shape, np.dtype(dtype)
         self.rows = 0
+        self.hasher = _BlockHasher()
         self.fh = open(path, "wb")
         self.fh.write(b"\0" * _HEADER_BYTES)
 
     def append(self, block: np.ndarray) -> None:
         block = np.ascontiguousarray(block, dtype=self.dtype).reshape(-1, *self.row_shape)
-        self.fh.write(block.tobytes())
+        data = block.tobytes()
+        self.fh.write(data)
+        self.hasher.update(data)
         self.rows += block.shape[0]
 
-    def close(self) -> None:
+    def close(self) -> dict:
+        """Write the header; returns the data's block checksums."""
         self.fh.seek(0)
         self.fh.write(_npy_header((self.rows, *self.row_shape), self.dtype))
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
         self.fh.close()
+        return self.hasher.finish()
 
 
-def _write_json(path: Path, obj: object) -> None:
-    path.write_text(json.dumps(obj, indent=1, allow_nan=False))
+def _write_json(path: Path, obj: object) -> str:
+    """Write JSON; returns the SHA-256 of the bytes written."""
+    data = json.dumps(obj, indent=1, allow_nan=False).encode("utf-8")
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
 
 
 class PackWriter:
@@ -214,9 +253,10 @@ class PackWriter:
         if not self._index:
             raise SkelkdError(f"{self.path}: no sample to write")
         assert self._kp is not None
-        self._kp.close()
-        self._sc.close()
+        checksums = {"keypoints.npy": self._kp.close(), "scores.npy": self._sc.close()}
         np.save(self.tmp / "index.npy", np.asarray(self._index, dtype=np.int64))
+        checksums["index.npy"] = hashlib.sha256(
+            (self.tmp / "index.npy").read_bytes()).hexdigest()
         n = len(self._index)
         for split, subsets in self._splits.items():
             for subset, idx in subsets.items():
@@ -228,9 +268,10 @@ class PackWriter:
                 "coord_dims": self.coord_dims, "class_names": self.class_names,
                 "num_samples": n, "num_rows": self._kp.rows, **self.info,
                 "created_by": f"skelkd {__version__}"}
+        checksums["samples.json"] = _write_json(self.tmp / "samples.json", self._columns)
+        checksums["splits.json"] = _write_json(self.tmp / "splits.json", self._splits)
+        meta["checksums"] = checksums
         _write_json(self.tmp / "meta.json", meta)
-        _write_json(self.tmp / "samples.json", self._columns)
-        _write_json(self.tmp / "splits.json", self._splits)
         if self.archive:
             tmp_zip = self.tmp.with_suffix(".zip")
             with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_DEFLATED,
@@ -300,8 +341,11 @@ class Pack(Sequence[Sample]):
             except (zipfile.BadZipFile, OSError) as exc:
                 raise FormatError(self.path, "(archive)", "a pack directory or zip archive",
                                   str(exc)) from exc
+        self._sums: dict = {}
+        self._verified: dict[str, set[int]] = {}
         self.meta = self._json("meta.json", dict)
         self._check_meta()
+        self._sums = self.meta.get("checksums") or {}
         self.layout = self._layout()
         self.class_names: list[str] = list(self.meta["class_names"])
         self.coord_dims: int = int(self.meta["coord_dims"])
@@ -318,6 +362,10 @@ class Pack(Sequence[Sample]):
             raise FormatError(self._where("scores.npy"), "rows",
                               f"{self.meta['num_rows']} rows in keypoints and scores",
                               (rows, len(self.scores)))
+        for name in ("keypoints", "scores"):
+            self._check_block_count(name)
+            if self.archive:  # read whole anyway: verify every block now
+                self._check_blocks(name, 0, self._data_bytes(name))
         off, persons, frames, labels = self.index.T
         if n and ((off < 0).any() or (persons < 1).any() or (frames < 1).any()
                   or (off + persons * frames > rows).any()):
@@ -360,18 +408,34 @@ class Pack(Sequence[Sample]):
         except (OSError, KeyError) as exc:
             raise FormatError(self._where(name), "(file)", "a member of the pack",
                               "missing") from exc
+        except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+            raise FormatError(self._where(name), "(archive)", "an intact zip member",
+                              f"{exc}: the archive is corrupted") from exc
+
+    def _verify_bytes(self, name: str, data: bytes) -> None:
+        """Compare a small member's bytes with its checksum in meta.json (version 2)."""
+        want = self._sums.get(name)
+        if want is not None and hashlib.sha256(data).hexdigest() != want:
+            raise FormatError(self._where(name), "(checksum)",
+                              "the SHA-256 recorded in meta.json",
+                              "different bytes: the file is corrupted or was edited")
 
     def _json(self, name: str, kind: type):
         with self._open(name) as fh:
-            try:
-                obj = json.loads(fh.read().decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise FormatError(self._where(name), "(json)", "valid JSON", str(exc)) from exc
+            data = fh.read()
+        self._verify_bytes(name, data)
+        try:
+            obj = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(self._where(name), "(json)", "valid JSON", str(exc)) from exc
         if not isinstance(obj, kind):
             raise FormatError(self._where(name), "(top level)", f"a JSON {kind.__name__}")
         return obj
 
     def _array(self, name: str, shape: tuple, dtype: type) -> np.ndarray:
+        if name in self._sums and isinstance(self._sums[name], str):  # small: verify whole
+            with self._open(name) as fh:
+                self._verify_bytes(name, fh.read())
         try:
             if self._zip is None:
                 arr = np.load(self.path / name, mmap_mode="r", allow_pickle=False)
@@ -394,9 +458,12 @@ class Pack(Sequence[Sample]):
         m, where = self.meta, self._where("meta.json")
         if m.get("format") != FORMAT:
             raise FormatError(where, "format", f"'{FORMAT}'", m.get("format"))
-        if m.get("version") != VERSION:
-            raise FormatError(where, "version", f"{VERSION} (this skelkd reads version "
-                              f"{VERSION})", m.get("version"))
+        if m.get("version") not in READABLE_VERSIONS:
+            raise FormatError(where, "version", "one of " + ", ".join(map(str, READABLE_VERSIONS))
+                              + f" (this skelkd writes version {VERSION})", m.get("version"))
+        if m["version"] >= 2 and not isinstance(m.get("checksums"), dict):
+            raise FormatError(where, "checksums", "a JSON object (pack version 2)",
+                              m.get("checksums"))
         for key, kind in (("layout", dict), ("class_names", list), ("num_samples", int),
                           ("num_rows", int), ("coord_dims", int)):
             if not isinstance(m.get(key), kind):
@@ -447,14 +514,64 @@ class Pack(Sequence[Sample]):
         if not isinstance(arr, np.memmap):
             return np.array(arr[start:stop])
         row = int(np.prod(arr.shape[1:])) * arr.dtype.itemsize
-        if name not in self._fds:
-            self._fds[name] = os.open(self.path / f"{name}.npy", os.O_RDONLY)
+        self._check_blocks(name, start * row, stop * row)
         n = stop - start
-        buf = os.pread(self._fds[name], n * row, arr.offset + start * row)
+        buf = os.pread(self._fd(name), n * row, arr.offset + start * row)
         if len(buf) != n * row:
             raise FormatError(self._where(f"{name}.npy"), "(array)", f"{n} rows at row {start}",
                               "a truncated file")
         return np.frombuffer(buf, dtype=arr.dtype).reshape(n, *arr.shape[1:]).copy()
+
+    def _fd(self, name: str) -> int:
+        if name not in self._fds:
+            self._fds[name] = os.open(self.path / f"{name}.npy", os.O_RDONLY)
+        return self._fds[name]
+
+    def _data_bytes(self, name: str) -> int:
+        arr = self.keypoints if name == "keypoints" else self.scores
+        return int(arr.size) * arr.dtype.itemsize
+
+    def _check_block_count(self, name: str) -> None:
+        info = self._sums.get(f"{name}.npy")
+        if info is None:
+            return
+        bb, total = int(info["block_bytes"]), self._data_bytes(name)
+        if len(info["sha256"]) != -(-total // bb):
+            raise FormatError(self._where(f"{name}.npy"), "(checksum)",
+                              f"{len(info['sha256'])} blocks of {bb} bytes (meta.json)",
+                              f"{total} bytes of data: the file was truncated or replaced")
+
+    def _check_blocks(self, name: str, lo: int, hi: int) -> None:
+        """Verify (once per pack handle) the checksum of every block of ``name``'s data
+        that bytes ``lo:hi`` touch: a corrupted pack is detected when the damaged part
+        is first read, without hashing a large pack on open."""
+        info = self._sums.get(f"{name}.npy")
+        if info is None or hi <= lo:
+            return
+        bb, sums = int(info["block_bytes"]), info["sha256"]
+        done = self._verified.setdefault(name, set())
+        total = self._data_bytes(name)
+        arr = self.keypoints if name == "keypoints" else self.scores
+        for b in range(lo // bb, (hi - 1) // bb + 1):
+            if b in done:
+                continue
+            length = min(bb, total - b * bb)
+            if isinstance(arr, np.memmap):
+                buf = os.pread(self._fd(name), length, arr.offset + b * bb)
+            else:
+                buf = arr.reshape(-1).view(np.uint8)[b * bb: b * bb + length].tobytes()
+            if len(buf) != length or hashlib.sha256(buf).hexdigest() != sums[b]:
+                raise FormatError(self._where(f"{name}.npy"), f"block {b} (data bytes "
+                                  f"{b * bb}..{b * bb + length})",
+                                  "the SHA-256 recorded in meta.json",
+                                  "different data: the file is corrupted")
+            done.add(b)
+
+    def verify(self) -> None:
+        """Check every checksum now (``skelkd data info --verify``); version 1 packs have
+        none to check."""
+        for name in ("keypoints", "scores"):
+            self._check_blocks(name, 0, self._data_bytes(name))
 
     def close(self) -> None:
         """Release open file handles (also done when the pack is garbage-collected)."""
