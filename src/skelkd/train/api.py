@@ -24,6 +24,7 @@ from ..distill.part_matrix import PartMatrix, occlusion_error_rates
 from ..errors import SkelkdError
 from ..evaluate.metrics import evaluate
 from ..io.pack import Pack
+from .checkpoint import SafeCheckpointIO, read_checkpoint
 from .modules import RecognizerModule, StudentModule
 from .sampler import ClassAwareBatchSampler
 
@@ -125,6 +126,7 @@ def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
     return L.Trainer(max_epochs=run.epochs, accelerator=run.accelerator, devices=run.devices,
                      num_nodes=run.num_nodes, strategy=run.strategy, precision=run.precision,
                      gradient_clip_val=run.gradient_clip, logger=loggers,
+                     plugins=[SafeCheckpointIO()],  # atomic, stamped, verified checkpoints
                      callbacks=[ckpt, *callbacks],
                      check_val_every_n_epoch=max(run.val_every, 1), log_every_n_steps=10,
                      num_sanity_val_steps=0, enable_model_summary=False,
@@ -151,12 +153,7 @@ def load_module(path: str | Path) -> RecognizerModule:
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoints" / "last.ckpt"
-    if not path.is_file():
-        raise SkelkdError(f"{path}: no such checkpoint")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise SkelkdError(f"{path}: not a loadable skelkd checkpoint ({exc})") from exc
+    ckpt = read_checkpoint(path)
     hp = ckpt.get("hyper_parameters", {})
     cls = StudentModule if "distill" in hp else RecognizerModule
     module = cls(**hp)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from ..config import DistillConfig, OptimConfig
 from ..distill.distributed import gather_high_quality
 from ..distill.losses import global_msc_loss, kd_kl_loss, pmsc_loss
+from ..errors import SkelkdError
 from ..models import ModelSpec, Recognizer
 
 DISTILL_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
@@ -63,10 +64,24 @@ class RecognizerModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits = self.model(self._inputs(batch))
         loss = F.cross_entropy(logits, batch["label"])
+        self._check_finite({"loss": loss})
         acc = (logits.argmax(1) == batch["label"]).float().mean()
         self.log_dict({"train/loss": loss, "train/acc": acc}, prog_bar=True,
                       batch_size=len(logits))
         return loss
+
+    def _check_finite(self, losses: dict) -> None:
+        """Stop on a NaN or infinite loss, before it reaches the weights: the run ends
+        with one clear error and the last good checkpoint stays as it was."""
+        bad = {k: float(v.detach()) for k, v in losses.items() if not torch.isfinite(v).all()}
+        if not bad:
+            return
+        where = getattr(getattr(self.trainer, "checkpoint_callback", None), "dirpath", None)
+        raise SkelkdError(
+            f"non-finite training loss ({', '.join(f'{k} = {v}' for k, v in bad.items())}) at "
+            f"epoch {self.current_epoch}, step {self.global_step}: training stopped; the last "
+            f"good checkpoint is kept{f' in {where}' if where else ''}. Check the data for "
+            "NaN/inf values, or lower the learning rate")
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         logits = self.model(self._inputs(batch))
@@ -175,6 +190,7 @@ class StudentModule(RecognizerModule):
             loss = loss_c + self.distill.alpha * loss_kd
             logs["train/loss_kd"] = loss_kd
         logs["train/loss"] = loss
+        self._check_finite({k: v for k, v in logs.items() if "loss" in k})
         self.log_dict(logs, prog_bar=True, batch_size=len(logits))
         return loss
 
