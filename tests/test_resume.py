@@ -1,0 +1,71 @@
+"""A training process killed with SIGKILL at random points, several times, and resumed
+ends with the same weights and metrics as an uninterrupted run of the same seed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from .test_train import _class_motion_pack
+
+KILLS = 3
+
+
+def _command(cfg, runs, name):
+    return [sys.executable, "-m", "skelkd.cli", "train", "teacher", str(cfg), "--runs",
+            str(runs), "--set", f"name={name}"]
+
+
+def _final(run):
+    ckpt = torch.load(run / "teacher" / "checkpoints" / "last.ckpt", weights_only=True)
+    metrics = json.loads((run / "teacher" / "metrics.json").read_text())
+    keep = ("top1", "top5", "per_class", "confusion", "samples", "train_samples")
+    return ckpt["state_dict"], {k: metrics[k] for k in keep}
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path):
+    pack = _class_motion_pack(tmp_path / "hq.skpack", "kinect_v1", 20, 3, n=96)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "data": {"hq": str(pack.path), "simulate": {"preset": "fast", "layout": "coco",
+                                                     "seed": 0}},
+        "model": {"backbone": "stgcn-tiny", "overrides": {"channels": [8, 16],
+                                                          "strides": [1, 2]}},
+        "input": {"num_frames": 12, "rotate_deg": 5.0},
+        "train": {"epochs": 8, "batch_size": 12, "per_class": 4, "seed": 5,
+                  "progress": False}}))
+    runs = tmp_path / "runs"
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    subprocess.run(_command(cfg, runs, "straight"), check=True, **quiet)
+
+    rng = np.random.default_rng(0)
+    ckpt = runs / "killed" / "teacher" / "checkpoints" / "last.ckpt"
+    kills = []
+    for _ in range(KILLS):
+        proc = subprocess.Popen(_command(cfg, runs, "killed"), **quiet)
+        before = ckpt.stat().st_mtime_ns if ckpt.exists() else 0
+        while proc.poll() is None and not (ckpt.exists() and ckpt.stat().st_mtime_ns > before):
+            time.sleep(0.02)
+        if proc.poll() is not None:
+            break  # finished before it could be killed
+        time.sleep(float(rng.uniform(0.0, 0.6)))  # anywhere in the next epoch or checkpoint
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills.append(torch.load(ckpt, weights_only=True)["epoch"])
+    assert len(kills) == KILLS, f"only {len(kills)} kills landed before the run finished"
+    subprocess.run(_command(cfg, runs, "killed"), check=True, **quiet)
+
+    (wa, ma), (wb, mb) = _final(runs / "straight"), _final(runs / "killed")
+    assert ma == mb
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
