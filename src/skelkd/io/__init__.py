@@ -23,6 +23,31 @@ def embedded_pack(name: str = "penn_action") -> Pack:
     return open_pack(Path(__file__).resolve().parent.parent / "resources" / EMBEDDED[name])
 
 
+def _guarded(items, src):
+    """The reader's items, with an unforeseen failure on odd content (a reader bug, not
+    a user mistake) turned into an error naming the file: a last line of defence behind
+    the readers' own field checks, which the fuzz tests keep exercising."""
+    from ..errors import FormatError, SkelkdError
+
+    last = None
+    it = iter(items)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except SkelkdError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError,
+                OverflowError) as exc:
+            place = f"{src} (the file after {last})" if last else str(src)
+            raise FormatError(place, "(unexpected content)",
+                              "a file this reader understands",
+                              f"{type(exc).__name__}: {exc}") from exc
+        last = item[2]
+        yield item
+
+
 def import_dataset(fmt: str, src: str | Path, out: str | Path, *, progress: bool = True,
                    overwrite: bool = False, archive: bool = False, **options) -> Pack:
     """Convert a raw dataset into a pack with one call (``skelkd data import``).
@@ -42,8 +67,9 @@ def import_dataset(fmt: str, src: str | Path, out: str | Path, *, progress: bool
     splits: dict[str, dict[str, list[int]]] = {}
     with PackWriter(out, raw.layout, raw.class_names, description=raw.description,
                     source=str(src), overwrite=overwrite, archive=archive) as writer:
-        for sample, sample_splits, where in tqdm(raw.items, total=raw.count, unit="file",
-                                                 desc=f"import {fmt}", disable=not progress):
+        for sample, sample_splits, where in tqdm(_guarded(raw.items, src), total=raw.count,
+                                                 unit="file", desc=f"import {fmt}",
+                                                 disable=not progress):
             i = writer.add(sample, where=where)
             for split, subset in sample_splits.items():
                 splits.setdefault(split, {}).setdefault(subset, []).append(i)

@@ -367,8 +367,9 @@ class Pack(Sequence[Sample]):
             if self.archive:  # read whole anyway: verify every block now
                 self._check_blocks(name, 0, self._data_bytes(name))
         off, persons, frames, labels = self.index.T
+        span = off.astype(np.float64) + persons.astype(np.float64) * frames  # no int overflow
         if n and ((off < 0).any() or (persons < 1).any() or (frames < 1).any()
-                  or (off + persons * frames > rows).any()):
+                  or (span > rows).any()):
             raise FormatError(self._where("index.npy"), "offset/persons/frames",
                               "non-negative offsets and at least one person and frame inside "
                               "the keypoint rows")
@@ -444,9 +445,9 @@ class Pack(Sequence[Sample]):
                     arr = np.load(fh, allow_pickle=False)
         except FormatError:
             raise
-        except (ValueError, OSError, EOFError) as exc:
+        except Exception as exc:  # numpy's header parser raises many kinds on damaged files
             raise FormatError(self._where(name), "(array)", "a readable .npy array without "
-                              "pickled objects", str(exc)) from exc
+                              "pickled objects", f"{type(exc).__name__}: {exc}") from exc
         if arr.dtype != np.dtype(dtype) or arr.ndim != len(shape) or any(
                 s is not None and a != s for a, s in zip(arr.shape, shape, strict=True)):
             want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
@@ -461,15 +462,35 @@ class Pack(Sequence[Sample]):
         if m.get("version") not in READABLE_VERSIONS:
             raise FormatError(where, "version", "one of " + ", ".join(map(str, READABLE_VERSIONS))
                               + f" (this skelkd writes version {VERSION})", m.get("version"))
-        if m["version"] >= 2 and not isinstance(m.get("checksums"), dict):
-            raise FormatError(where, "checksums", "a JSON object (pack version 2)",
-                              m.get("checksums"))
+        if m["version"] >= 2:
+            self._check_checksums(m.get("checksums"), where)
         for key, kind in (("layout", dict), ("class_names", list), ("num_samples", int),
                           ("num_rows", int), ("coord_dims", int)):
             if not isinstance(m.get(key), kind):
                 raise FormatError(where, key, f"a JSON {kind.__name__}", m.get(key))
         if m["coord_dims"] not in (2, 3):
             raise FormatError(where, "coord_dims", "2 or 3", m["coord_dims"])
+
+    @staticmethod
+    def _check_checksums(sums, where: str) -> None:
+        """The shape of meta.json's ``checksums`` (version 2)."""
+        def digest(v) -> bool:
+            return isinstance(v, str) and len(v) == 64
+
+        ok = isinstance(sums, dict) and all(
+            name in sums for name in ("index.npy", "samples.json", "splits.json",
+                                      "keypoints.npy", "scores.npy"))
+        if ok:
+            ok = all(digest(sums[n]) for n in ("index.npy", "samples.json", "splits.json"))
+        for name in ("keypoints.npy", "scores.npy"):
+            info = sums.get(name) if ok else None
+            ok = ok and isinstance(info, dict) and isinstance(info.get("block_bytes"), int) and (
+                not isinstance(info.get("block_bytes"), bool)) and info["block_bytes"] > 0 and (
+                isinstance(info.get("sha256"), list)) and all(map(digest, info["sha256"]))
+        if not ok:
+            raise FormatError(where, "checksums", "SHA-256 digests of index.npy, samples.json, "
+                              "splits.json and blocks of keypoints.npy and scores.npy "
+                              "(pack version 2)")
 
     def _layout(self) -> Layout:
         spec = self.meta["layout"]

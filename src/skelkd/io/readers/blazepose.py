@@ -42,8 +42,13 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
     for key in ("source", "estimator"):
         if key in arrays and arrays[key].ndim == 0:
             meta[key] = str(arrays[key])
-    if "img_shape" in arrays and arrays["img_shape"].size == 2:
-        meta["image_height"], meta["image_width"] = (int(v) for v in arrays["img_shape"])
+    if "img_shape" in arrays and arrays["img_shape"].size >= 2:
+        shape = arrays["img_shape"].ravel()[:2]
+        if not np.issubdtype(shape.dtype, np.number) or not np.isfinite(shape).all() or (
+                shape <= 0).any() or (shape > 1e6).any():
+            raise FormatError(path, "img_shape", "(height, width) as positive numbers",
+                              arrays["img_shape"])
+        meta["image_height"], meta["image_width"] = (int(v) for v in shape)
     return xy[None].astype(np.float32), sc[None].astype(np.float32), meta
 
 

@@ -35,11 +35,27 @@ def _load_json(path: Path):
 
 
 def _keypoints(values, where: str, field: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64) if isinstance(values, list) else None
+    try:
+        arr = np.asarray(values, dtype=np.float64) if isinstance(values, list) else None
+    except (TypeError, ValueError):
+        arr = None
     if arr is None or arr.ndim != 1 or arr.size != 51:
         raise FormatError(where, field, "a list of 51 numbers (17 x [x, y, v])",
                           None if arr is None else arr.shape)
     return arr.reshape(17, 3)
+
+
+def _number(value, where: str, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FormatError(where, field, "a number", value)
+    return float(value)
+
+
+def _key(value, where: str, field: str):
+    """An id used as a dictionary key: an integer or a string."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise FormatError(where, field, "an integer or string id", value)
+    return value
 
 
 def _stack(frames: list[list[tuple[float, np.ndarray]]], max_persons: int,
@@ -65,9 +81,13 @@ def read_coco_file(path: Path, invisible_score: float = 0.5, max_persons: int = 
     for i, im in enumerate(images):
         if not isinstance(im, dict) or "id" not in im:
             raise FormatError(path, f"images[{i}]", "an object with an id")
+        _key(im["id"], f"{path}: images[{i}]", "id")
+        _number(im.get("frame_id", 0), f"{path}: images[{i}]", "frame_id")
     images = sorted(images, key=lambda im: (im.get("frame_id", 0), str(im.get("file_name", "")),
-                                            im["id"]))
+                                            str(im["id"])))
     frame_of = {im["id"]: t for t, im in enumerate(images)}
+    if len(frame_of) != len(images):
+        raise FormatError(path, "images", "a unique id per image")
     if not frame_of:
         raise FormatError(path, "images", "at least one image (frame)")
     tracked = any(isinstance(a, dict) and "track_id" in a for a in doc["annotations"])
@@ -75,17 +95,19 @@ def read_coco_file(path: Path, invisible_score: float = 0.5, max_persons: int = 
     track_ids: list = []
     for i, a in enumerate(doc["annotations"]):
         where = f"{path}: annotations[{i}]"
+        if isinstance(a, dict):
+            _key(a.get("image_id"), where, "image_id")
         if not isinstance(a, dict) or a.get("image_id") not in frame_of:
             raise FormatError(where, "image_id", "the id of an image in 'images'",
                               a.get("image_id") if isinstance(a, dict) else a)
         k = _keypoints(a.get("keypoints"), where, "keypoints")
         if tracked:
-            tid = a.get("track_id")
+            tid = _key(a.get("track_id"), where, "track_id")
             if tid not in track_ids:
                 track_ids.append(tid)
             rank = -track_ids.index(tid)
         else:
-            rank = float(a.get("score", (k[:, 2] > 0).sum()))
+            rank = _number(a.get("score", float((k[:, 2] > 0).sum())), where, "score")
         frames[frame_of[a["image_id"]]].append((rank, k))
 
     def score_of(v):
@@ -109,7 +131,10 @@ def read_pifpaf(path: Path, max_persons: int = 2) -> tuple[np.ndarray, np.ndarra
         if not frame_docs:
             raise FormatError(path, "(directory)", "per-frame OpenPifPaf .json files")
     else:
-        text = path.read_text() if path.exists() else ""
+        try:
+            text = path.read_text() if path.exists() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FormatError(path, "(file)", "UTF-8 JSON text", str(exc)) from exc
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if len(lines) == 1 and lines[0].lstrip().startswith("["):
             frame_docs = [(str(path), _load_json(path))]
@@ -134,7 +159,8 @@ def read_pifpaf(path: Path, max_persons: int = 2) -> tuple[np.ndarray, np.ndarra
             if not isinstance(p, dict):
                 raise FormatError(where, f"[{j}]", "a prediction object")
             k = _keypoints(p.get("keypoints"), where, f"[{j}].keypoints")
-            persons.append((float(p.get("score", k[:, 2].mean())), k))
+            persons.append((_number(p.get("score", float(k[:, 2].mean())), where,
+                                    f"[{j}].score"), k))
         frames.append(persons)
     return _stack(frames, max_persons, lambda v: np.clip(v, 0.0, 1.0))
 

@@ -1,21 +1,56 @@
-"""Reading MATLAB .mat files (scipy.io) with errors that name the file and field."""
+"""Reading MATLAB .mat files (scipy.io) with errors that name the file and field.
+
+SciPy's MAT parser can crash the interpreter (a segmentation fault) on some damaged
+files (found by ``tests/test_fuzz.py`` with SciPy 1.17). Files are therefore parsed in
+a separate worker process, started once and reused: a crash there becomes an error
+naming the file, and the run that asked for it carries on to report it.
+"""
 
 from __future__ import annotations
 
+import atexit
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import FormatError
 
+_POOL: ProcessPoolExecutor | None = None
 
-def load_mat(path: Path) -> dict:
+
+def _parse(path: str) -> dict:
     import scipy.io
 
     try:
-        return scipy.io.loadmat(path)
+        return {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
     except Exception as exc:  # scipy raises many types for a malformed file
-        raise FormatError(path, "(file)", "a readable MATLAB .mat file", str(exc)) from exc
+        return {"__error__": f"{type(exc).__name__}: {exc}"}
+
+
+def _pool() -> ProcessPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        from multiprocessing import get_context
+
+        _POOL = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+        atexit.register(_POOL.shutdown, wait=False, cancel_futures=True)
+    return _POOL
+
+
+def load_mat(path: Path) -> dict:
+    """The variables of a .mat file (without the ``__header__`` entries)."""
+    global _POOL
+    try:
+        mat = _pool().submit(_parse, str(path)).result()
+    except BrokenProcessPool as exc:
+        _POOL = None  # the next file gets a fresh worker
+        raise FormatError(path, "(file)", "a MATLAB .mat file SciPy can parse",
+                          "a damaged file that crashed SciPy's parser") from exc
+    if "__error__" in mat:
+        raise FormatError(path, "(file)", "a readable MATLAB .mat file", mat["__error__"])
+    return mat
 
 
 def mat_array(mat: dict, path: Path, name: str, ndim: int, *, numeric: bool = True,

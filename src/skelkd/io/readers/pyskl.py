@@ -20,6 +20,14 @@ from ..pack import Sample
 from . import RawDataset, Reader
 
 _GUESS = {17: "coco", 25: "ntu", 18: "openpose", 13: "penn_action", 33: "blazepose"}
+MAX_CLASSES = 100_000  # a label beyond this is a damaged file, not a dataset
+
+
+def _array(value, where: str, field: str) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(where, field, "a numeric array", type(value).__name__) from exc
 
 
 def read(src: Path, trust_pickle: bool = False, layout: str | None = None) -> RawDataset:
@@ -46,10 +54,11 @@ def read(src: Path, trust_pickle: bool = False, layout: str | None = None) -> Ra
         if not isinstance(a, dict) or "keypoint" not in a or "label" not in a:
             raise FormatError(src, f"annotations[{i}]", "a dict with keypoint and label")
         labels.append(a["label"])
-    if not all(isinstance(x, int | np.integer) and x >= 0 for x in labels):
-        raise FormatError(src, "annotations[].label", "non-negative integers")
+    if not all(isinstance(x, int | np.integer) and 0 <= x < MAX_CLASSES for x in labels):
+        raise FormatError(src, "annotations[].label", f"integers in 0..{MAX_CLASSES - 1}")
     num_classes = int(max(labels)) + 1 if labels else 0
-    first = np.asarray(annos[0]["keypoint"]) if annos else np.zeros((1, 1, 17, 2))
+    first = _array(annos[0]["keypoint"], f"{src}: annotations[0]", "keypoint") if annos else (
+        np.zeros((1, 1, 17, 2)))
     if layout is None:
         v = first.shape[2] if first.ndim == 4 else -1
         if v not in _GUESS:
@@ -57,17 +66,19 @@ def read(src: Path, trust_pickle: bool = False, layout: str | None = None) -> Ra
                               f"({sorted(_GUESS)}) or an explicit --layout", first.shape)
         layout = _GUESS[v]
     for split, names in splits.items():
+        if not isinstance(names, list | tuple):
+            raise FormatError(src, f"split.{split}", "a list of frame_dir names", names)
         for name in names:
-            split_map.setdefault(str(name), split)
+            split_map.setdefault(str(name), str(split))
 
     def items():
         for i, a in enumerate(annos):
             where = f"{src}: annotations[{i}]"
-            kp = np.asarray(a["keypoint"], dtype=np.float32)
+            kp = _array(a["keypoint"], where, "keypoint")
             if kp.ndim != 4:
                 raise FormatError(where, "keypoint", "an (M, T, V, C) array", kp.shape)
             sc = a.get("keypoint_score")
-            sc = (np.asarray(sc, dtype=np.float32) if sc is not None
+            sc = (_array(sc, where, "keypoint_score") if sc is not None
                   else (np.abs(kp).sum(-1) > 0).astype(np.float32))
             name = str(a.get("frame_dir", i))
             sub = split_map.get(name)

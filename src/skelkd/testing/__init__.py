@@ -1,0 +1,1 @@
+"""Helpers for testing skelkd and code built on it (malformed-input generators)."""
