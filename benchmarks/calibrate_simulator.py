@@ -28,9 +28,9 @@ import yaml
 
 from skelkd.data.calibrate import (
     _nanmean,
+    align_pair,
     common_joints,
     fit_parameters,
-    fit_projection,
     match_lq,
     miss_statistics,
     pair_statistics,
@@ -53,31 +53,30 @@ COLUMNS = [("err_median", "median err"), ("err_mean", "mean err"), ("err_p90", "
 
 
 def load_pairs(data: Path):
+    """The two real pairs, each brought into BlazePose's pixel space and the
+    high-quality layout by :func:`skelkd.data.calibrate.align_pair` (projection fitted
+    for the 3D Kinect joints, both left/right conventions tried)."""
     bp = get_layout("blazepose")
     pairs, notes = [], []
     d = data / "real_pairs" / "jhmdb_catch"
     hq = jhmdb.read_file(d / "joint_positions.mat")[0]
     lq, lsc, _ = blazepose.read_npz(d / "blazepose_full.npz")
     jl = get_layout("jhmdb")
-    pairs.append(("JHMDB catch (human puppet joints, 320x240)", hq, np.ones(hq.shape[:2]), jl,
-                  lq[0], lsc[0], False))
+    a = align_pair(hq, np.ones(hq.shape[:2]), jl, lq[0], lsc[0], bp)
+    pairs.append(("JHMDB catch (human puppet joints, 320x240)", a["hq2d"], a["hq_sc"], jl,
+                  lq[0], lsc[0], a["swap_sides"]))
     d = data / "real_pairs" / "ntu_S001C001P001R001A001"
     k3 = np.load(d / "kinect_v2_joints3d.npy", allow_pickle=False).astype(np.float64)
     lq, lsc, _ = blazepose.read_npz(d / "blazepose_full.npz")
     nl = get_layout("ntu")
-    k_sc = (np.abs(k3).sum(-1) > 0).astype(np.float32)
-    fits = {}
-    for swap in (False, True):
-        m, msc = match_lq(lq[0], lsc[0], bp, nl, swap_sides=swap)
-        joints = [nl.index(j) for j in common_joints(nl, bp)]
-        fits[swap] = fit_projection(k3, k_sc, m, msc, joints)
-    swap = fits[True][1] < fits[False][1]
-    notes.append(f"NTU pair: affine fit residual, median {fits[False][1]:.1f} px with Kinect left "
-                 f"= BlazePose left, {fits[True][1]:.1f} px with Kinect left = BlazePose right; "
-                 f"{'swapped' if swap else 'same-side'} convention used (the NTU RGB video is "
-                 "mirrored relative to the Kinect's labels).")
-    pairs.append(("NTU S001C001P001R001A001 (Kinect V2, projected, 1920x1080)", fits[swap][0],
-                  k_sc, nl, lq[0], lsc[0], swap))
+    a = align_pair(k3, (np.abs(k3).sum(-1) > 0).astype(np.float32), nl, lq[0], lsc[0], bp)
+    r = a["residual_px"]
+    notes.append(f"NTU pair: affine fit residual, median {r[False]:.1f} px with Kinect left "
+                 f"= BlazePose left, {r[True]:.1f} px with Kinect left = BlazePose right; "
+                 f"{'swapped' if a['swap_sides'] else 'same-side'} convention used (the NTU "
+                 "RGB video is mirrored relative to the Kinect's labels).")
+    pairs.append(("NTU S001C001P001R001A001 (Kinect V2, projected, 1920x1080)", a["hq2d"],
+                  a["hq_sc"], nl, lq[0], lsc[0], a["swap_sides"]))
     return pairs, notes
 
 
@@ -115,14 +114,8 @@ def main() -> None:
         for pname in ("good", "fast", "poor"):
             rows.append((f"simulated `{pname}` on the same HQ",
                          simulated_statistics(hq, hsc, lay, bp, presets[pname], seeds, name)))
-    out_presets = {name: {**presets[name].to_dict(), "target_layout": "coco"}
+    out_presets = {name: presets[name].replace(target_layout="coco").to_yaml()
                    for name in ("good", "fast", "poor")}
-    for p in out_presets.values():
-        for k, v in list(p.items()):
-            if isinstance(v, float):
-                p[k] = round(v, 5)
-            elif isinstance(v, dict):
-                p[k] = {a: round(float(b), 4) for a, b in v.items()}
     header = ("# Simulator presets, written by benchmarks/calibrate_simulator.py; do not edit by "
               "hand.\n# 'fast' is fitted to real BlazePose output (docs/simulator.md); 'good' "
               "and 'poor' scale it:\n"

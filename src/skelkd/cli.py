@@ -340,7 +340,7 @@ def calibrate_cmd(hq: str, lq: str, out: str, match: str, sides: str, seeds: int
     click.echo("\n".join(lines))
     text = ("# Simulator parameters fitted by `skelkd calibrate` "
             f"({Path(hq).name} vs {Path(lq).name})\n"
-            + yaml.safe_dump(_rounded(cal.params.to_dict()), sort_keys=True))
+            + yaml.safe_dump(cal.params.to_yaml(), sort_keys=True))
     _write_text(Path(out), text)
     if doc:
         _write_text(Path(doc), "\n".join([f"# Calibration of {lq} against {hq}", "",
@@ -348,18 +348,6 @@ def calibrate_cmd(hq: str, lq: str, out: str, match: str, sides: str, seeds: int
                                           "score below 0.5 where the high-quality joint "
                                           "exists.", "", *lines, ""]))
     click.echo(f"wrote {out}" + (f" and {doc}" if doc else ""))
-
-
-def _rounded(d: dict) -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, float):
-            out[k] = round(v, 5)
-        elif isinstance(v, dict):
-            out[k] = {a: round(float(b), 4) for a, b in v.items()}
-        else:
-            out[k] = v
-    return out
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -100,6 +100,18 @@ class SimulatorParams:
             d["image_size"] = tuple(d["image_size"])
         return cls(**d)
 
+    def to_yaml(self) -> dict:
+        """:meth:`to_dict` with numbers rounded for a readable YAML file (5 decimals,
+        4 for the per-group factors)."""
+        out = {}
+        for k, v in self.to_dict().items():
+            if isinstance(v, float):
+                v = round(v, 5)
+            elif isinstance(v, dict):
+                v = {a: round(float(b), 4) for a, b in v.items()}
+            out[k] = v
+        return out
+
     def replace(self, **changes) -> SimulatorParams:
         return dataclasses.replace(self, **changes)
 
