@@ -129,7 +129,7 @@ def save_figure(fig, out: str | Path, dpi: int = 120) -> Path:
 
 def draw_strip(frames: Sequence[tuple[int, np.ndarray]], keypoints: np.ndarray,
                scores: np.ndarray, layout: Layout, captions: Sequence[str], out: str | Path, *,
-               title: str = "", dpi: int = 110) -> Path:
+               title: str = "", dpi: int = 72) -> Path:
     """Video frames in a row with one person's skeleton drawn on each: ``frames`` are
     (frame index, RGB image); keypoints (T, V, 2) pixels and scores (T, V) of the clip;
     one caption per frame."""
