@@ -384,7 +384,7 @@ def _setting_table(rep: Report, profile: Profile, runs: Path, key: str, setting:
     lq = ("simulated 'fast', COCO (17)" if setting == "hetero"
           else "simulated 'fast', 2D, teacher's layout")
     teacher = stat(_seeds(profile, dataset=key, kind="teacher"), runs)
-    rep.add(f"#### {spec.title}, {'heterogeneous' if setting == 'hetero' else 'homogeneous'}",
+    rep.add(f"### {spec.title}, {'heterogeneous' if setting == 'hetero' else 'homogeneous'}",
             "", "| model | skeleton | OP | top-1 (ours) | top-5 (ours) | gain (ours) | "
             f"top-1, paper's ({paper['where']}) | gain, paper's |",
             "|---|---|---|---|---|---|---|---|",
@@ -417,7 +417,7 @@ def _setting_table(rep: Report, profile: Profile, runs: Path, key: str, setting:
 
 def _table4(rep: Report, profile: Profile, runs: Path) -> None:
     key, op = profile.ablation
-    rep.add(f"### Table 4 analogue: distillation losses ({DATASETS[key].title}, "
+    rep.add(f"## Table 4 analogue: distillation losses ({DATASETS[key].title}, "
             f"heterogeneous, OP {op:g})", "",
             "| student loss | top-1 (ours) | top-5 (ours) | top-1, paper's (Table 4, NTU-RGB+D "
             "cross-subject, OP 0) |", "|---|---|---|---|")
@@ -436,7 +436,7 @@ def _table4(rep: Report, profile: Profile, runs: Path) -> None:
 
 def _table5(rep: Report, profile: Profile, runs: Path) -> None:
     key, op, fractions = profile.partial
-    rep.add(f"### Table 5 analogue: high-quality data for only some instances "
+    rep.add(f"## Table 5 analogue: high-quality data for only some instances "
             f"({DATASETS[key].title}, heterogeneous, OP {op:g})", "",
             "| HQ for | model | LQ training data | top-1 (ours) | top-5 (ours) | top-1, paper's "
             "(Table 5, NTU-RGB+D CS, Kinect V2 teacher, OP 0) |", "|---|---|---|---|---|---|")
