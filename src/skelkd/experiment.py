@@ -84,7 +84,26 @@ def _environment() -> dict:
 
     return {"skelkd": __version__, "torch": torch.__version__,
             "lightning": lightning.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "machine": platform.machine()}
+            "python": platform.python_version(), "machine": platform.machine(),
+            "git_commit": _git_commit()}
+
+
+def _git_commit() -> str | None:
+    """The commit of the skelkd source tree when it is a git checkout (editable
+    installs), with ``+dirty`` when it has uncommitted changes; None otherwise."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=5, check=True).stdout
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--",
+                                "src"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.strip() + ("+dirty" if dirty.strip() else "")
 
 
 def _finish(out: Path, cfg: ExperimentConfig, report: dict, start: float) -> dict:
