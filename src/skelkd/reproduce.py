@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -655,6 +656,8 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
 
     done = [j for j in plan(profile, datasets) if (j.out_dir(runs) / "metrics.json").exists()]
     seconds = sum(_metrics(j, runs)["seconds"] for j in done)
+    commits = Counter(str(_metrics(j, runs).get("environment", {}).get("git_commit")
+                          or "not recorded") for j in done)
     timing = _read_timing(runs)
     tau, d = cfg.distill.temperature, cfg.distill
     diffs = [x.format(backbone=cfg.model.backbone, frames=cfg.input.num_frames,
@@ -692,7 +695,8 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         "## Compute", "",
         f"{len(done)} of {len(plan(profile, datasets))} runs finished; their training and "
         f"evaluation took {seconds / 60:.0f} min in all on this machine "
-        f"({_machine()}).",
+        f"({_machine()}). Source commits of the runs: "
+        + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".",
         *(["Invocations of `skelkd reproduce`: " + "; ".join(
             f"{t['started']} ({t['seconds'] / 60:.0f} min, {t['runs']} runs)" for t in timing)
            + "."] if timing else []), ""]
