@@ -1,5 +1,7 @@
 """End-to-end training on tiny synthetic packs: teacher, part matrix, every student mode."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -19,6 +21,7 @@ from skelkd.train import (
     train_recognizer,
     train_student,
 )
+from skelkd.train.modules import StudentModule
 
 TINY = {"channels": (8, 16), "strides": (1, 2)}
 
@@ -146,7 +149,7 @@ def test_teacher_cache_gives_the_same_training(packs, tmp_path):
     train = hq.split_indices("official", "train")
     teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t")
     pm = compute_part_matrix(teacher.model, hq, train, _run())
-    cfg = DistillConfig(mode="pmsc", part_matrix=pm.matrix.tolist())
+    cfg = DistillConfig(mode="pmsc", part_matrix=pm.matrix.tolist(), teacher_precision="32")
     a = train_student(lq, hq, train, _run(cache_teacher=True), tmp_path / "a", teacher, cfg,
                       hq_fraction=0.75)
     b = train_student(lq, hq, train, _run(cache_teacher=False), tmp_path / "b", teacher, cfg,
@@ -154,3 +157,15 @@ def test_teacher_cache_gives_the_same_training(packs, tmp_path):
     for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values(),
                            strict=True):
         torch.testing.assert_close(va, vb, atol=1e-5, rtol=1e-4, msg=k)
+    # without the cache, the teacher may run in BF16: its outputs stay close to FP32's
+    student = StudentModule(b.model.spec_dict(), teacher.model.spec_dict(),
+                            distill=dataclasses.asdict(cfg))
+    student.load_teacher(teacher.model.state_dict())
+    x = torch.randn(6, 1, 8, hq.layout.num_joints, 3)
+    batch = {"x_hq": x, "paired": torch.ones(6, dtype=torch.bool)}
+    ref = student.teacher_outputs(batch, batch["paired"])
+    student.distill.teacher_precision = "bf16"
+    low = student.teacher_outputs(batch, batch["paired"])
+    for r, lo in zip(ref, low, strict=True):
+        assert lo.dtype == torch.float32
+        torch.testing.assert_close(lo, r, atol=0.05, rtol=0.05)

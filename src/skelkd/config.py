@@ -121,6 +121,9 @@ class DistillConfig:
     temperature: float = 0.1
     kd_temperature: float = 4.0
     part_matrix_temperature: float = 1.0
+    # the frozen teacher's forward when its outputs are not cached (train.cache_teacher
+    # off, or augmented teacher input): "bf16" autocast (fast on AMX CPUs and GPUs) or "32"
+    teacher_precision: str = "bf16"
     part_matrix: list = field(default_factory=list)  # (num_classes, 5): E, filled in by training
 
 

@@ -108,6 +108,9 @@ class StudentModule(RecognizerModule):
         if self.distill.mode not in DISTILL_MODES:
             raise ValueError(f"distillation must be one of {DISTILL_MODES}, "
                              f"not {self.distill.mode!r}")
+        if self.distill.teacher_precision not in ("32", "bf16"):
+            raise ValueError("distill.teacher_precision must be '32' or 'bf16', not "
+                             f"{self.distill.teacher_precision!r}")
         self.teacher = None
         if self.distill.mode != "none":
             if teacher_spec is None:
@@ -159,8 +162,11 @@ class StudentModule(RecognizerModule):
         if getattr(self, "cache_parts", None) is not None:
             idx = batch["hq_index"][paired]
             return self.cache_logits[idx], self.cache_global[idx], self.cache_parts[idx]
-        with torch.no_grad():
-            return self.teacher.features(batch["x_hq"][paired])
+        x = batch["x_hq"][paired]
+        bf16 = self.distill.teacher_precision == "bf16"
+        with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=bf16):
+            out = self.teacher.features(x)
+        return tuple(o.float() for o in out)
 
     def distill_loss(self, batch: dict, logits: torch.Tensor, g: torch.Tensor,
                      parts: torch.Tensor) -> torch.Tensor:
