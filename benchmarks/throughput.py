@@ -34,6 +34,7 @@ from skelkd.models import ModelSpec, Recognizer
 CONFIGS = {
     # name: (backbone, T, M, teacher layout, teacher channels, student layout, classes, batch)
     "small": ("stgcn-small", 32, 1, "penn_action", 3, "coco", 15, 32),
+    "tiny": ("stgcn-tiny", 32, 1, "penn_action", 3, "coco", 15, 32),  # skelkd reproduce
     "paper": ("stgcn-paper", 300, 2, "ntu", 3, "coco", 60, 16),
 }
 
@@ -67,15 +68,22 @@ def measure(name: str, steps: int) -> dict:
         loss.backward()
         opt_t.step()
 
-    def student_step(distill: bool):
+    with torch.no_grad():
+        _, _, cached_parts = teacher.eval().features(xt)  # what the teacher cache holds
+
+    def student_step(distill: str | None = None, bf16: bool = False):
         student.train()
-        logits, _, parts = student.features(xs)
-        loss = F.cross_entropy(logits, y)
-        if distill:
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            logits, _, parts = student.features(xs)
+            loss = F.cross_entropy(logits.float(), y)
+        if distill == "cached":
+            loss = loss + pmsc_loss(parts.float(), cached_parts, y, y, twin, e)
+        elif distill is not None:
             teacher.eval()
-            with torch.no_grad():
+            with torch.no_grad(), torch.autocast("cpu", torch.bfloat16,
+                                                 enabled=distill == "bf16"):
                 _, _, t_parts = teacher.features(xt)
-            loss = loss + pmsc_loss(parts, t_parts, y, y, twin, e)
+            loss = loss + pmsc_loss(parts.float(), t_parts.float(), y, y, twin, e)
         opt_s.zero_grad()
         loss.backward()
         opt_s.step()
@@ -87,17 +95,61 @@ def measure(name: str, steps: int) -> dict:
 
     out = {"config": name, "backbone": backbone, "batch": batch, "T": t, "M": m}
     with FlopCounterMode(display=False) as fc:
-        student_step(False)
+        student_step()
     out["train_flop_per_sample"] = fc.get_total_flops() / batch
     with FlopCounterMode(display=False) as fc:
         infer()
     out["infer_flop_per_sample"] = fc.get_total_flops() / batch
     out["teacher_train"] = batch / _time(teacher_step, steps)
-    out["student_train"] = batch / _time(lambda: student_step(False), steps)
-    out["distill_train"] = batch / _time(lambda: student_step(True), steps)
+    out["student_train"] = batch / _time(student_step, steps)
+    out["student_train_bf16"] = batch / _time(lambda: student_step(bf16=True), steps)
+    out["distill_train"] = batch / _time(lambda: student_step("fp32"), steps)
+    out["distill_bf16_teacher"] = batch / _time(lambda: student_step("bf16"), steps)
+    out["distill_cached"] = batch / _time(lambda: student_step("cached"), steps)
     out["student_infer"] = batch / _time(infer, steps)
-    out["distill_over_plain"] = out["student_train"] / out["distill_train"]
-    out["data_per_s"] = data_rate(s_layout, t, m, batch)
+    out["data_per_s"] = data_rate(s_layout, t, m, batch, workers=0)
+    out["data_per_s_2w"] = data_rate(s_layout, t, m, batch, workers=2)
+    return out
+
+
+def latency(frames: int = 64, reps: int = 50) -> dict:
+    """Batch-1 latency (ms, median) of the small student on a ``frames``-frame window:
+    eager PyTorch, TorchScript and ONNX Runtime (export extra), same input."""
+    import statistics
+    import tempfile
+
+    from skelkd.export import export_onnx, export_torchscript
+
+    torch.manual_seed(0)
+    model = Recognizer(ModelSpec("coco", 3, 15, 1, "stgcn-small", coord_dims=2)).eval()
+    x = torch.randn(1, 1, frames, model.layout.num_joints, 3)
+
+    def median_ms(fn) -> float:
+        for _ in range(5):
+            fn()
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return 1000 * statistics.median(times)
+
+    out = {}
+    with torch.inference_mode():
+        out["eager"] = median_ms(lambda: model(x))
+    with tempfile.TemporaryDirectory() as tmp:
+        ts = torch.jit.load(str(export_torchscript(model, Path(tmp) / "m.pt", frames)))
+        with torch.inference_mode():
+            out["torchscript"] = median_ms(lambda: ts(x))
+        try:
+            import onnxruntime as ort
+
+            sess = ort.InferenceSession(str(export_onnx(model, Path(tmp) / "m.onnx", frames)),
+                                        providers=["CPUExecutionProvider"])
+            feed = {sess.get_inputs()[0].name: x.numpy()}
+            out["onnx"] = median_ms(lambda: sess.run(None, feed))
+        except ImportError:
+            out["onnx"] = float("nan")
     return out
 
 
@@ -110,10 +162,12 @@ def matmul_rate(dtype: torch.dtype, sizes=(1024, 2048, 4096), reps: int = 5) -> 
     return best
 
 
-def data_rate(layout: str, t: int, m: int, batch: int, samples: int = 256) -> float:
+def data_rate(layout: str, t: int, m: int, batch: int, samples: int = 256,
+              workers: int = 0) -> float:
     """Samples per second of the training data pipeline on the embedded Penn Action pack
     (SIMULATED into ``layout``): read, sample T frames, normalise, occlude (OP 0.6),
-    augment, collate; one process, as the trainer's default."""
+    augment, collate; ``workers`` loader processes (0, the trainer's default: in the
+    training process)."""
     import tempfile
 
     from torch.utils.data import DataLoader
@@ -134,43 +188,65 @@ def data_rate(layout: str, t: int, m: int, batch: int, samples: int = 256) -> fl
         ds = PairedDataset(open_pack(lq_path), None,
                            Pipeline(layout, t, m, train=True, occlusion=0.6, rotate_deg=10,
                                     scale_range=(0.9, 1.1)))
-        loader = DataLoader(ds, batch_size=batch, shuffle=True)
+        loader = DataLoader(ds, batch_size=batch, shuffle=True, num_workers=workers,
+                            persistent_workers=workers > 0)
+        next(iter(loader))  # start the workers before timing
         start = time.perf_counter()
-        n = sum(len(b["label"]) for b in loader)
+        n = sum(len(b["label"]) for _ in range(2) for b in loader)
         return n / (time.perf_counter() - start)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", choices=["small", "paper", "both"], default="small")
+    ap.add_argument("--config", choices=["small", "tiny", "paper", "both", "all"],
+                    default="small")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--doc", default=None, help="Also write the table to this markdown file.")
     args = ap.parse_args()
-    names = ["small", "paper"] if args.config == "both" else [args.config]
+    names = {"both": ["small", "paper"], "all": ["tiny", "small", "paper"]}.get(
+        args.config, [args.config])
     fp32, bf16 = matmul_rate(torch.float32), matmul_rate(torch.bfloat16)
     lines = [f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch "
              f"{torch.__version__}, {datetime.date.today()}. Best square matrix multiply: FP32 "
              f"{fp32 / 1e9:.0f} GFLOP/s, BF16 {bf16 / 1e9:.0f} GFLOP/s.", "",
              "| config | backbone | batch | T | M | GFLOP/sample (train) | teacher train | "
-             "student train | distill train | student inference | distill / plain | "
-             "train FLOP/s / FP32 | / BF16 | data / train |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "student train | student train, BF16 | student inference | "
+             "train FLOP/s / FP32 (FP32, BF16 steps) | / BF16 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    dist = ["", "Distillation step over a plain student step (FP32 student):", "",
+            "| config | teacher cached (training's default) | teacher forward BF16 | "
+            "teacher forward FP32 |", "|---|---|---|---|"]
+    data = ["", "Data pipeline over training (samples/s of the pipeline / of a student "
+            "training step):", "", "| config | pipeline, 0 workers (default) | 2 workers | "
+            "FP32 step | BF16 step (0 workers) |", "|---|---|---|---|---|"]
     for name in names:
         r = measure(name, args.steps if name == "small" else max(2, args.steps // 10))
-        achieved = r["student_train"] * r["train_flop_per_sample"]
+        flop = r["train_flop_per_sample"]
         lines.append(
             f"| {r['config']} | {r['backbone']} | {r['batch']} | {r['T']} | {r['M']} | "
-            f"{r['train_flop_per_sample'] / 1e9:.2f} | {r['teacher_train']:.1f} | "
-            f"{r['student_train']:.1f} | {r['distill_train']:.1f} | {r['student_infer']:.1f} | "
-            f"{r['distill_over_plain']:.2f} | {achieved / fp32:.2f} | {achieved / bf16:.2f} | "
-            f"{r['data_per_s'] / r['student_train']:.1f} |")
+            f"{flop / 1e9:.2f} | {r['teacher_train']:.1f} | {r['student_train']:.1f} | "
+            f"{r['student_train_bf16']:.1f} | {r['student_infer']:.1f} | "
+            f"{r['student_train'] * flop / fp32:.2f}, {r['student_train_bf16'] * flop / fp32:.2f}"
+            f" | {r['student_train_bf16'] * flop / bf16:.2f} |")
+        plain = r["student_train"]
+        dist.append(f"| {name} | {plain / r['distill_cached']:.2f} | "
+                    f"{plain / r['distill_bf16_teacher']:.2f} | {plain / r['distill_train']:.2f} |")
+        data.append(f"| {name} | {r['data_per_s']:.0f} | {r['data_per_s_2w']:.0f} | "
+                    f"{r['data_per_s'] / plain:.1f} | "
+                    f"{r['data_per_s'] / r['student_train_bf16']:.1f} |")
+    lat = latency()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lines += ["", "Throughputs in samples per second (training steps include the backward pass "
-              "and the optimiser). 'distill / plain' is the time of a distillation step (teacher "
-              "forward included, no cache) over a plain student step. 'train FLOP/s / FP32' is "
-              "the student training step's achieved FLOP/s over the FP32 matrix-multiply rate. "
-              "'data / train' is the data pipeline's rate (one process, OP 0.6, augmentation) "
-              f"over the student's training rate. Peak resident memory: {peak:.0f} MB."]
+    lines += dist + data + [
+        "", "Batch-1 latency of the small student (stgcn-small, COCO, one person) on a 64-frame "
+        "window, median of 50 runs:", "", "| eager PyTorch | TorchScript | ONNX Runtime | "
+        "TorchScript speed-up | ONNX speed-up |", "|---|---|---|---|---|",
+        f"| {lat['eager']:.2f} ms | {lat['torchscript']:.2f} ms | {lat['onnx']:.2f} ms | "
+        f"{lat['eager'] / lat['torchscript']:.2f} | {lat['eager'] / lat['onnx']:.2f} |",
+        "", "Throughputs in samples per second (training steps include the backward pass "
+        "and the optimiser). 'train FLOP/s / FP32' is a student training step's achieved "
+        "FLOP/s (FLOPs counted by torch.utils.flop_counter) over the FP32 matrix-multiply "
+        "rate measured above, for the FP32 step and for the BF16-autocast step. Peak resident "
+        f"memory: {peak:.0f} MB."]
     text = "\n".join(lines)
     print(text)
     if args.doc:
