@@ -676,11 +676,10 @@ def _predict_video(model, path: str, frames: int, top: int, window: int, stride:
     """Extract, predict over the clip and over windows, draw the annotated strip."""
     from .layouts import get_layout
     from .predict import predict, predict_windows
-    from .video import extract, open_clip, to_sample
+    from .video import extract, to_sample
     from .viz.skeleton import draw_strip
 
-    count = open_clip(path).count
-    e = extract(path, keep_every=max(1, count // 6))
+    e = extract(path, keep=6)
     if e.found == 0:
         raise SkelkdError(f"{path}: no person found in any of its {len(e.scores)} frames")
     sample = to_sample(e)

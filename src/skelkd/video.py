@@ -147,7 +147,7 @@ class Extraction:
     fps: float
     size: tuple[int, int]
     seconds: float  # time spent decoding and estimating
-    frames: list = field(default_factory=list)  # RGB frames kept for drawing (keep_every)
+    frames: list = field(default_factory=list)  # (index, RGB frame) kept for drawing
 
     @property
     def found(self) -> float:
@@ -160,17 +160,18 @@ class Extraction:
         return len(self.scores) / max(self.seconds, 1e-9)
 
 
-def extract(path: str | Path, *, progress: bool = True, keep_every: int = 0,
+def extract(path: str | Path, *, progress: bool = True, keep: int = 0,
             min_confidence: float = 0.5) -> Extraction:
     """Run BlazePose on every frame of a video (tracking between frames, as the legacy
-    solution does in video mode). ``keep_every`` > 0 keeps every n-th RGB frame (for
-    drawing)."""
+    solution does in video mode). ``keep`` > 0 keeps about that many RGB frames, evenly
+    spread (for drawing)."""
     from tqdm import tqdm
 
     from .layouts import get_layout
 
     _, pose_api = _pose_solution()
     clip = open_clip(path)
+    keep_every = max(1, clip.count // keep) if keep else 0
     v = get_layout("blazepose").num_joints
     kps, scs, kept = [], [], []
     start = time.perf_counter()
