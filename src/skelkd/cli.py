@@ -327,6 +327,7 @@ def calibrate_cmd(hq: str, lq: str, out: str, match: str, sides: str, seeds: int
 
     from .data.calibrate import calibrate_packs
     from .io import open_pack
+    from .io.files import write_text_atomic
 
     swap = {"auto": None, "same": False, "swapped": True}[sides]
     cal = calibrate_packs(open_pack(hq), open_pack(lq), match=match, swap_sides=swap,
@@ -341,23 +342,13 @@ def calibrate_cmd(hq: str, lq: str, out: str, match: str, sides: str, seeds: int
     text = ("# Simulator parameters fitted by `skelkd calibrate` "
             f"({Path(hq).name} vs {Path(lq).name})\n"
             + yaml.safe_dump(cal.params.to_yaml(), sort_keys=True))
-    _write_text(Path(out), text)
+    write_text_atomic(Path(out), text)
     if doc:
-        _write_text(Path(doc), "\n".join([f"# Calibration of {lq} against {hq}", "",
+        write_text_atomic(Path(doc), "\n".join([f"# Calibration of {lq} against {hq}", "",
                                           "Errors are distances over body height; misses: "
                                           "score below 0.5 where the high-quality joint "
                                           "exists.", "", *lines, ""]))
     click.echo(f"wrote {out}" + (f" and {doc}" if doc else ""))
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write atomically: a temporary file beside ``path``, then rename."""
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _config(config: str | None, sets: tuple[str, ...], **fixed):

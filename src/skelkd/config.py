@@ -26,7 +26,6 @@ are ``section.key=value`` strings (``train.epochs=5``); values are read as YAML.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,12 +147,9 @@ class ExperimentConfig:
 
     def save(self, path: str | Path) -> Path:
         """Write the resolved configuration as YAML (temporary file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
-        os.replace(tmp, path)
-        return path
+        from .io.files import write_text_atomic
+
+        return write_text_atomic(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
 def _plain(obj):

@@ -707,11 +707,9 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         *(["Invocations of `skelkd reproduce`: " + "; ".join(
             f"{t['started']} ({t['seconds'] / 60:.0f} min, {t['runs']} runs)" for t in timing)
            + "."] if timing else []), ""]
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    tmp = doc.with_name(f".{doc.name}.tmp")
-    tmp.write_text("\n".join(text))
-    tmp.replace(doc)
-    return doc
+    from .io.files import write_text_atomic
+
+    return write_text_atomic(doc, "\n".join(text))
 
 
 def _machine() -> str:

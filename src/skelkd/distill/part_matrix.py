@@ -13,7 +13,6 @@ nearly flat; a lower temperature lets important parts stand out.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,14 +69,12 @@ class PartMatrix:
         return torch.as_tensor(self.matrix, dtype=torch.float32)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
+        from ..io.files import write_text_atomic
+
         doc = {"format": "skelkd-part-matrix", "version": 1, "parts": list(PARTS),
                "class_names": self.class_names, "temperature": self.temperature,
                "error_rates": self.rates.tolist(), "matrix": self.matrix.tolist()}
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(doc, indent=1))
-        os.replace(tmp, path)
-        return path
+        return write_text_atomic(path, json.dumps(doc, indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> PartMatrix:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,8 +251,7 @@ def evaluate_at(model: torch.nn.Module, pack: Pack, indices: np.ndarray, run: Ru
 
 
 def write_json(path: Path, obj: object) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
-    return path
+    """JSON, written atomically."""
+    from ..io.files import write_text_atomic
+
+    return write_text_atomic(path, json.dumps(obj, indent=1))
