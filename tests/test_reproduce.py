@@ -108,3 +108,19 @@ def test_reproduce_end_to_end_on_synthetic_packs(tmp_path, make_pack):
     assert "batch 12" in text  # the configuration as run
     figs = {p.name for p in (tmp_path / "doc" / "results").iterdir()}
     assert {"accuracy_vs_op.png", "part_matrix_penn.png"} <= figs
+
+
+def test_wall_time_is_the_union_of_the_runs_intervals(tmp_path):
+    import os
+
+    from skelkd.reproduce import _busy_seconds
+
+    runs = []
+    for k, (end, sec) in enumerate([(100, 50), (120, 40), (300, 10), (305, 2)]):
+        f = tmp_path / f"m{k}.json"
+        f.write_text("{}")
+        os.utime(f, (end, end))
+        runs.append((f, sec))
+    # [50, 100] and [80, 120] overlap -> 70 s; [290, 300] and [303, 305] -> 12 s
+    assert _busy_seconds(runs) == pytest.approx(82)
+    assert _busy_seconds([]) == 0

@@ -670,7 +670,8 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
     seconds = sum(_metrics(j, runs)["seconds"] for j in done)
     commits = Counter(str(_metrics(j, runs).get("environment", {}).get("git_commit")
                           or "not recorded") for j in done)
-    timing = _read_timing(runs)
+    wall = _busy_seconds([(j.out_dir(runs) / "metrics.json", _metrics(j, runs)["seconds"])
+                          for j in done])
     tau, d = cfg.distill.temperature, cfg.distill
     diffs = [x.format(backbone=cfg.model.backbone, frames=cfg.input.num_frames,
                       epochs=", ".join(f"{DATASETS[k].title} {profile.epochs[k]} (teacher "
@@ -706,13 +707,12 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         "## What differs from the paper's protocol", "",
         *[f"- {x}" for x in diffs], "",
         "## Compute", "",
-        f"{len(done)} of {len(plan(profile, datasets))} runs finished; their training and "
-        f"evaluation took {seconds / 60:.0f} min in all on this machine "
-        f"({_machine()}). Source commits of the runs: "
-        + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".",
-        *(["Invocations of `skelkd reproduce`: " + "; ".join(
-            f"{t['started']} ({t['seconds'] / 60:.0f} min, {t['runs']} runs)" for t in timing)
-           + "."] if timing else []), ""]
+        f"{len(done)} of {len(plan(profile, datasets))} runs finished on this machine "
+        f"({_machine()}). Wall time with at least one run in progress: {wall / 3600:.2f} h "
+        f"(the union of the runs' intervals, from their files; pauses between invocations "
+        f"not counted); the runs' own times add up to {seconds / 3600:.2f} h (runs went "
+        f"side by side). Source commits of the runs: "
+        + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".", ""]
     from .io.files import write_text_atomic
 
     return write_text_atomic(doc, "\n".join(text))
@@ -728,9 +728,21 @@ def _machine() -> str:
             f"{torch.get_num_threads()} threads")
 
 
-def _read_timing(runs: Path) -> list[dict]:
-    path = runs / "timing.json"
-    return json.loads(path.read_text()) if path.exists() else []
+def _busy_seconds(runs: list[tuple[Path, float]]) -> float:
+    """Seconds during which at least one run was in progress: the union of the intervals
+    [end - duration, end], each run ending when its metrics.json was written."""
+    spans = sorted((p.stat().st_mtime - sec, p.stat().st_mtime) for p, sec in runs)
+    total, cur_start, cur_end = 0.0, None, None
+    for a, b in spans:
+        if cur_end is None or a > cur_end:
+            if cur_end is not None:
+                total += cur_end - cur_start
+            cur_start, cur_end = a, b
+        else:
+            cur_end = max(cur_end, b)
+    if cur_end is not None:
+        total += cur_end - cur_start
+    return total
 
 
 def reproduce(data_dir: str | Path, runs: str | Path, doc: str | Path | None = None,
@@ -739,22 +751,15 @@ def reproduce(data_dir: str | Path, runs: str | Path, doc: str | Path | None = N
               echo: Callable[[str], None] = print) -> Path:
     """Run (or resume) every experiment of ``profile`` and write the results document
     (``RUNS/RESULTS.md`` unless ``doc`` is given)."""
-    from .train.api import write_json
-
     if profile not in PROFILES:
         raise SkelkdError(f"unknown profile '{profile}'; known: {', '.join(PROFILES)}")
     unknown = sorted(set(datasets) - set(DATASETS))
     if unknown:
         raise SkelkdError(f"unknown dataset(s) {unknown}; known: {', '.join(DATASETS)}")
     prof, runs = PROFILES[profile], Path(runs)
-    started, start = time.strftime("%Y-%m-%d %H:%M"), time.time()
     packs = prepare_packs(Path(data_dir), runs, datasets, echo)
     if not report_only:
-        ran = run_jobs(plan(prof, datasets), prof, packs, runs, workers, echo)
-        if ran:
-            timing = _read_timing(runs) + [{"started": started, "runs": ran,
-                                            "seconds": time.time() - start}]
-            write_json(runs / "timing.json", timing)
+        run_jobs(plan(prof, datasets), prof, packs, runs, workers, echo)
     out = write_report(prof, runs, packs, Path(doc) if doc else runs / "RESULTS.md",
                        datasets, command)
     echo(f"wrote {out}")
