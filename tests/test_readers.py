@@ -282,3 +282,35 @@ def test_real_utd_right_hand_actions_move_the_right_wrist(tmp_path):
                                           axis=-1).sum() for j in (lw, rw)]
                           for i in np.flatnonzero(pack.labels == action)])
         assert (moves[:, 1] > moves[:, 0]).mean() > 0.9
+
+
+def test_a_crash_of_the_mat_parser_is_an_error_naming_the_file(tmp_path):
+    import os
+    import signal
+
+    from skelkd.io.readers import matfile
+
+    d = tmp_path / "labels"
+    d.mkdir()
+    _penn(d / "0001.mat")
+    os.kill(matfile._worker().pid, signal.SIGSEGV)  # as a damaged file crashes SciPy
+    with pytest.raises(FormatError, match="0001.mat.*crashed SciPy's parser"):
+        matfile.load_mat(d / "0001.mat")
+    assert "x" in matfile.load_mat(d / "0001.mat")  # a fresh helper for the next file
+
+
+def test_mat_import_from_a_script_without_main_guard(tmp_path):
+    import subprocess
+    import sys
+
+    d = tmp_path / "labels"
+    d.mkdir()
+    _penn(d / "0001.mat")
+    script = tmp_path / "script.py"
+    script.write_text("from skelkd.io import import_dataset\n"
+                      f"p = import_dataset('penn_action', {str(d)!r}, {str(tmp_path / 'o')!r},"
+                      " progress=False)\nprint('samples', len(p))\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "samples 1" in out.stdout

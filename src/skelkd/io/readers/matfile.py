@@ -1,23 +1,26 @@
 """Reading MATLAB .mat files (scipy.io) with errors that name the file and field.
 
 SciPy's MAT parser can crash the interpreter (a segmentation fault) on some damaged
-files (found by ``tests/test_fuzz.py`` with SciPy 1.17). Files are therefore parsed in
-a separate worker process, started once and reused: a crash there becomes an error
-naming the file, and the run that asked for it carries on to report it.
+files (found by ``tests/test_fuzz.py`` with SciPy 1.17). Files are therefore parsed in a
+helper process (``python -m skelkd.io.readers.matfile``, started once and reused) that
+sends the parsed variables back: a crash there becomes an error naming the file, and the
+run that asked for it carries on to report it. The helper is a plain subprocess, not a
+multiprocessing worker, so scripts without an ``if __name__ == "__main__"`` guard work.
 """
 
 from __future__ import annotations
 
 import atexit
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import FormatError
 
-_POOL: ProcessPoolExecutor | None = None
+_WORKER: subprocess.Popen | None = None
 
 
 def _parse(path: str) -> dict:
@@ -29,28 +32,57 @@ def _parse(path: str) -> dict:
         return {"__error__": f"{type(exc).__name__}: {exc}"}
 
 
-def _pool() -> ProcessPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        from multiprocessing import get_context
+def _send(stream, data: bytes) -> None:
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
 
-        _POOL = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
-        atexit.register(_POOL.shutdown, wait=False, cancel_futures=True)
-    return _POOL
+
+def _receive(stream) -> bytes | None:
+    head = stream.read(8)
+    if len(head) < 8:
+        return None
+    n = int.from_bytes(head, "little")
+    data = stream.read(n)
+    return data if len(data) == n else None
+
+
+def _worker() -> subprocess.Popen:
+    global _WORKER
+    if _WORKER is None or _WORKER.poll() is not None:
+        _WORKER = subprocess.Popen([sys.executable, "-m", "skelkd.io.readers.matfile"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL)
+        atexit.register(_WORKER.kill)
+    return _WORKER
 
 
 def load_mat(path: Path) -> dict:
     """The variables of a .mat file (without the ``__header__`` entries)."""
-    global _POOL
+    worker = _worker()
     try:
-        mat = _pool().submit(_parse, str(path)).result()
-    except BrokenProcessPool as exc:
-        _POOL = None  # the next file gets a fresh worker
+        _send(worker.stdin, str(path).encode("utf-8", "surrogateescape"))
+        reply = _receive(worker.stdout)
+    except OSError:
+        reply = None
+    if reply is None:
+        global _WORKER
+        worker.kill()
+        worker.wait()
+        _WORKER = None  # the next file gets a fresh helper
         raise FormatError(path, "(file)", "a MATLAB .mat file SciPy can parse",
-                          "a damaged file that crashed SciPy's parser") from exc
+                          "a damaged file that crashed SciPy's parser")
+    mat = pickle.loads(reply)  # noqa: S301 - made by our own helper process from arrays
     if "__error__" in mat:
         raise FormatError(path, "(file)", "a readable MATLAB .mat file", mat["__error__"])
     return mat
+
+
+def _serve() -> None:
+    """The helper process: read a path, parse it, send the variables back; repeat."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while (request := _receive(stdin)) is not None:
+        _send(stdout, pickle.dumps(_parse(request.decode("utf-8", "surrogateescape")),
+                                   protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def mat_array(mat: dict, path: Path, name: str, ndim: int, *, numeric: bool = True,
@@ -82,3 +114,7 @@ def mat_scalar(mat: dict, path: Path, name: str) -> float:
     if arr.size != 1:
         raise FormatError(path, name, "a single number", arr.shape)
     return float(arr.ravel()[0])
+
+
+if __name__ == "__main__":
+    _serve()
