@@ -531,7 +531,7 @@ class Pack(Sequence[Sample]):
         reading every sample of a pack larger than RAM keeps the process's resident
         memory small (pages of a memory map count as resident while they stay mapped).
         """
-        arr = self.keypoints if name == "keypoints" else self.scores
+        arr = self._big(name)
         if not isinstance(arr, np.memmap):
             return np.array(arr[start:stop])
         row = int(np.prod(arr.shape[1:])) * arr.dtype.itemsize
@@ -548,8 +548,12 @@ class Pack(Sequence[Sample]):
             self._fds[name] = os.open(self.path / f"{name}.npy", os.O_RDONLY)
         return self._fds[name]
 
+    def _big(self, name: str) -> np.ndarray:
+        """The ``keypoints`` or ``scores`` array."""
+        return self.keypoints if name == "keypoints" else self.scores
+
     def _data_bytes(self, name: str) -> int:
-        arr = self.keypoints if name == "keypoints" else self.scores
+        arr = self._big(name)
         return int(arr.size) * arr.dtype.itemsize
 
     def _check_block_count(self, name: str) -> None:
@@ -572,7 +576,7 @@ class Pack(Sequence[Sample]):
         bb, sums = int(info["block_bytes"]), info["sha256"]
         done = self._verified.setdefault(name, set())
         total = self._data_bytes(name)
-        arr = self.keypoints if name == "keypoints" else self.scores
+        arr = self._big(name)
         for b in range(lo // bb, (hi - 1) // bb + 1):
             if b in done:
                 continue
@@ -589,8 +593,7 @@ class Pack(Sequence[Sample]):
             done.add(b)
 
     def verify(self) -> None:
-        """Check every checksum now (``skelkd data info --verify``); version 1 packs have
-        none to check."""
+        """Check every checksum now; version 1 packs have none to check."""
         for name in ("keypoints", "scores"):
             self._check_blocks(name, 0, self._data_bytes(name))
 

@@ -405,7 +405,7 @@ def _refresh_checksums(pack: Path) -> None:
     the semantic checks stand between it and training."""
     import hashlib
 
-    from ..io.pack import _BlockHasher
+    from ..io.pack import _HEADER_BYTES, _BlockHasher
 
     meta_path = pack / "meta.json"
     try:
@@ -421,7 +421,7 @@ def _refresh_checksums(pack: Path) -> None:
     for name in ("keypoints.npy", "scores.npy"):
         if (pack / name).exists():
             h = _BlockHasher()
-            h.update((pack / name).read_bytes()[128:])
+            h.update((pack / name).read_bytes()[_HEADER_BYTES:])
             sums[name] = h.finish()
     meta["checksums"] = sums
     meta_path.write_text(json.dumps(meta))
