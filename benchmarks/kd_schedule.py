@@ -1,17 +1,19 @@
 """Does distillation's gain survive a longer or better schedule? Students without and
 with L_pmsc at the reproduction's epochs and at a multiple of them, with the students'
-learning-rate step at 80% (the reproduction's) and with the paper's three steps.
+learning-rate step at 80% (the reproduction's) and with the paper's three steps, and
+optionally at other learning rates.
 
     python benchmarks/kd_schedule.py [--runs runs/reproduce] [--times 1 3]
-        [--schedules 0.8 paper] [--setting ucla:homo:0.3 --setting penn:hetero:0 ...]
-        [--doc docs/kd_schedule.md]
+        [--schedules 0.8 paper] [--lr 0.05 ...]
+        [--setting ucla:homo:0.3 --setting penn:hetero:0 ...] [--doc docs/kd_schedule.md]
 
 Distillation can help a student that is still learning when its schedule ends (the
 teacher's features act as a strong extra training signal) even where a fully trained
 student would not need it. This trains the students of ``skelkd reproduce`` (same
 configuration, data, teacher and seed 0) for ``times`` x the reproduction's epochs and
 reports the gain at each length (with the step at 80%) and with the paper's steps at
-the reproduction's length. Needs the reproduction's teachers and packs
+the reproduction's length (and at each ``--lr``, reproduction's length, step at 80%).
+Needs the reproduction's teachers and packs
 under ``--runs``; finished runs are kept (folders ``schedule-...``).
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +39,9 @@ def main() -> None:
                          "reproduction's) or paper (50%%, 67%%, 83%%)")
     ap.add_argument("--setting", action="append", default=None,
                     help="dataset:setting:OP (default: ucla:homo:0.3 and penn:hetero:0.6)")
+    ap.add_argument("--lr", type=float, nargs="+", default=[],
+                    help="also train at these learning rates (reproduction's length, step at "
+                         "80%%): is the students' plateau a learning-rate problem?")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--doc", default="docs/kd_schedule.md")
     args = ap.parse_args()
@@ -48,35 +54,41 @@ def main() -> None:
     rows = []
     for text in settings:
         key, setting, op = text.split(":")
-        for sched in args.schedules:
-            for times in (args.times if sched == "0.8" else args.times[:1]):
-                prof = replace(profile, student_overrides=steps[sched],
-                               epochs={k: v * times for k, v in profile.epochs.items()})
-                same = times == 1 and sched == "0.8"  # the reproduction's own runs
-                acc = {}
-                for mode in ("none", "pmsc"):
-                    job = Job(key, args.seed, setting=setting, op=float(op), mode=mode)
-                    cfg = job_config(job, prof, packs)
-                    run_dir = job.run_dir(runs) if same else (
-                        runs / f"schedule-{sched}-x{times}" / job.group() / f"seed{args.seed}")
-                    out = run_dir / job.out_dir(runs).name
-                    metrics = out / "metrics.json"
-                    r = (json.loads(metrics.read_text()) if metrics.exists()
-                         else train_student_run(cfg, run_dir, job.teacher_dir(runs)))
-                    acc[mode] = r["by_op"][f"{float(op):g}"]["top1"]
-                rows.append(f"| {DATASETS[key].title} | {setting} | {float(op):g} | "
-                            f"{'one step at 80%' if sched == '0.8' else 'paper (50/67/83%)'} | "
-                            f"{prof.epochs[key]} | {acc['none']:.2f} | {acc['pmsc']:.2f} | "
-                            f"{acc['pmsc'] - acc['none']:+.2f} |")
-                print(rows[-1], flush=True)
+        variants = [(sched, times, None) for sched in args.schedules
+                    for times in (args.times if sched == "0.8" else args.times[:1])]
+        variants += [("0.8", args.times[0], lr) for lr in args.lr]
+        for sched, times, lr in variants:
+            lr_set = (f"train.optim.lr={lr}",) if lr is not None else ()
+            prof = replace(profile, student_overrides=steps[sched] + lr_set,
+                           epochs={k: v * times for k, v in profile.epochs.items()})
+            same = times == 1 and sched == "0.8" and lr is None  # the reproduction's runs
+            acc = {}
+            for mode in ("none", "pmsc"):
+                job = Job(key, args.seed, setting=setting, op=float(op), mode=mode)
+                cfg = job_config(job, prof, packs)
+                tag = f"schedule-{sched}-x{times}" + (f"-lr{lr:g}" if lr is not None else "")
+                run_dir = job.run_dir(runs) if same else (
+                    runs / tag / job.group() / f"seed{args.seed}")
+                out = run_dir / job.out_dir(runs).name
+                metrics = out / "metrics.json"
+                r = (json.loads(metrics.read_text()) if metrics.exists()
+                     else train_student_run(cfg, run_dir, job.teacher_dir(runs)))
+                acc[mode] = r["by_op"][f"{float(op):g}"]["top1"]
+            rows.append(f"| {DATASETS[key].title} | {setting} | {float(op):g} | "
+                        f"{'one step at 80%' if sched == '0.8' else 'paper (50/67/83%)'} | "
+                        f"{lr if lr is not None else cfg.train.optim.lr:g} | "
+                        f"{prof.epochs[key]} | {acc['none']:.2f} | {acc['pmsc']:.2f} | "
+                        f"{acc['pmsc'] - acc['none']:+.2f} |")
+            print(rows[-1], flush=True)
     text = "\n".join([
         "# Distillation's gain against the length of training", "",
-        f"Generated by `python benchmarks/kd_schedule.py`; seed {args.seed}, the "
+        f"Generated by `{' '.join(['python', 'benchmarks/kd_schedule.py', *sys.argv[1:]])}`; "
+        f"seed {args.seed}, the "
         "reproduction's configuration, data and teachers (low quality SIMULATED). One seed "
         "per row: at these test-set sizes a single accuracy has a standard error of 1 to 2 "
         "points.", "",
-        "| dataset | setting | OP | learning-rate steps | student epochs | w/o KD | w/ KD | "
-        "gain |", "|---|---|---|---|---|---|---|---|", *rows, ""])
+        "| dataset | setting | OP | learning-rate steps | learning rate | student epochs | "
+        "w/o KD | w/ KD | gain |", "|---|---|---|---|---|---|---|---|---|", *rows, ""])
     Path(args.doc).write_text(text)
     print(text)
 
