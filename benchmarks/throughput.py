@@ -17,6 +17,7 @@ Run on an idle machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import platform
 import resource
@@ -30,6 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from skelkd.distill import pmsc_loss
 from skelkd.models import ModelSpec, Recognizer
+from skelkd.models.backbones import GraphConv
 
 CONFIGS = {
     # name: (backbone, T, M, teacher layout, teacher channels, student layout, classes, batch)
@@ -102,6 +104,9 @@ def measure(name: str, steps: int) -> dict:
     out["infer_flop_per_sample"] = fc.get_total_flops() / batch
     out["teacher_train"] = batch / _time(teacher_step, steps)
     out["student_train"] = batch / _time(student_step, steps)
+    with textbook_graph_conv():
+        out["student_train_ref"] = batch / _time(student_step, steps)
+        out["teacher_train_ref"] = batch / _time(teacher_step, steps)
     out["student_train_bf16"] = batch / _time(lambda: student_step(bf16=True), steps)
     out["distill_train"] = batch / _time(lambda: student_step("fp32"), steps)
     out["distill_bf16_teacher"] = batch / _time(lambda: student_step("bf16"), steps)
@@ -110,6 +115,18 @@ def measure(name: str, steps: int) -> dict:
     out["data_per_s"] = data_rate(s_layout, t, m, batch, workers=0)
     out["data_per_s_2w"] = data_rate(s_layout, t, m, batch, workers=2)
     return out
+
+
+@contextlib.contextmanager
+def textbook_graph_conv():
+    """Inside: the graph convolution as it was before the fused one (1x1 convolution and
+    einsum over contiguous NCHW tensors), for a before/after in the same process."""
+    fused = GraphConv.forward
+    GraphConv.forward = lambda self, x: self.reference(x.contiguous())
+    try:
+        yield
+    finally:
+        GraphConv.forward = fused
 
 
 def latency(frames: int = 64, reps: int = 50) -> dict:
@@ -210,9 +227,10 @@ def main() -> None:
              f"{torch.__version__}, {datetime.date.today()}. Best square matrix multiply: FP32 "
              f"{fp32 / 1e9:.0f} GFLOP/s, BF16 {bf16 / 1e9:.0f} GFLOP/s.", "",
              "| config | backbone | batch | T | M | GFLOP/sample (train) | teacher train | "
-             "student train | student train, BF16 | student inference | "
+             "teacher train, einsum | student train | student train, einsum | "
+             "student train, BF16 | student inference | "
              "train FLOP/s / FP32 (FP32, BF16 steps) | / BF16 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     dist = ["", "Distillation step over a plain student step (FP32 student):", "",
             "| config | teacher cached (training's default) | teacher forward BF16 | "
             "teacher forward FP32 |", "|---|---|---|---|"]
@@ -224,7 +242,8 @@ def main() -> None:
         flop = r["train_flop_per_sample"]
         lines.append(
             f"| {r['config']} | {r['backbone']} | {r['batch']} | {r['T']} | {r['M']} | "
-            f"{flop / 1e9:.2f} | {r['teacher_train']:.1f} | {r['student_train']:.1f} | "
+            f"{flop / 1e9:.2f} | {r['teacher_train']:.1f} | {r['teacher_train_ref']:.1f} | "
+            f"{r['student_train']:.1f} | {r['student_train_ref']:.1f} | "
             f"{r['student_train_bf16']:.1f} | {r['student_infer']:.1f} | "
             f"{r['student_train'] * flop / fp32:.2f}, {r['student_train_bf16'] * flop / fp32:.2f}"
             f" | {r['student_train_bf16'] * flop / bf16:.2f} |")
@@ -243,7 +262,10 @@ def main() -> None:
         f"| {lat['eager']:.2f} ms | {lat['torchscript']:.2f} ms | {lat['onnx']:.2f} ms | "
         f"{lat['eager'] / lat['torchscript']:.2f} | {lat['eager'] / lat['onnx']:.2f} |",
         "", "Throughputs in samples per second (training steps include the backward pass "
-        "and the optimiser). 'train FLOP/s / FP32' is a student training step's achieved "
+        "and the optimiser). The 'einsum' columns are the same steps with the textbook graph "
+        "convolution (a 1x1 convolution, then an einsum, on NCHW tensors: skelkd before the "
+        "fused, channels-last one), measured in the same process. 'train FLOP/s / FP32' is "
+        "a student training step's achieved "
         "FLOP/s (FLOPs counted by torch.utils.flop_counter) over the FP32 matrix-multiply "
         "rate measured above, for the FP32 step and for the BF16-autocast step. Peak resident "
         f"memory: {peak:.0f} MB."]
