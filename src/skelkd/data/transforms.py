@@ -83,6 +83,12 @@ def _anchor_points(kp: np.ndarray, sc: np.ndarray, layout: Layout, names: tuple[
     return np.where(both[..., None], pts.mean(axis=-2), np.nan), both
 
 
+def _torso_indices(layout: Layout) -> tuple[list[int], list[int]]:
+    """The layout's shoulder and hip joints (those it has)."""
+    return ([layout.index(n) for n in ("left_shoulder", "right_shoulder") if layout.has(n)],
+            [layout.index(n) for n in ("left_hip", "right_hip") if layout.has(n)])
+
+
 def body_frame(kp: np.ndarray, sc: np.ndarray, layout: Layout) -> tuple[np.ndarray, float]:
     """Centre and size of the body over a sequence of one or more persons.
 
@@ -91,12 +97,13 @@ def body_frame(kp: np.ndarray, sc: np.ndarray, layout: Layout) -> tuple[np.ndarr
     mid-point). Falls back to all valid joints' mean and their extent when a layout
     or a sequence lacks shoulders or hips.
     """
-    sh = _anchor_points(kp, sc, layout, ("left_shoulder", "right_shoulder"))
-    hp = _anchor_points(kp, sc, layout, ("left_hip", "right_hip"))
-    if sh is not None and hp is not None:
-        both = sh[1] & hp[1]
+    sh, hp = _torso_indices(layout)
+    if sh and hp:
+        idx = sh + hp
+        both = (sc[..., idx] > 0).all(axis=-1)  # every shoulder and hip seen
         if both.any():
-            mid_sh, mid_hp = sh[0][both], hp[0][both]
+            pts = kp[..., idx, :][both]
+            mid_sh, mid_hp = pts[:, :len(sh)].mean(axis=1), pts[:, len(sh):].mean(axis=1)
             centre = ((mid_sh + mid_hp) / 2).mean(axis=0)
             size = float(np.median(np.linalg.norm(mid_sh - mid_hp, axis=-1)))
             if size > 1e-6:
