@@ -482,7 +482,10 @@ def _schedule_table(rep: Report, profile: Profile, runs: Path) -> None:
     same seed, for every setting where ``benchmarks/kd_schedule.py`` trained both."""
     rows = []
     for folder in sorted(runs.glob(f"{SCHEDULE_RUNS}*")):
-        times = int(folder.name[len(SCHEDULE_RUNS):])
+        times = folder.name[len(SCHEDULE_RUNS):]
+        if not times.isdigit():  # another study's folder
+            continue
+        times = int(times)
         for key in DATASETS:
             for setting in ("hetero", "homo"):
                 for seed in profile.seeds:
