@@ -1,22 +1,27 @@
 """Training and inference throughput of the models, measured side by side, against the
 machine's matrix-multiply rate.
 
-    python benchmarks/throughput.py [--config small|paper|both] [--steps 20] [--doc PATH]
+    python benchmarks/throughput.py [--config small|tiny|paper|both|all] [--steps 20]
+                                    [--doc PATH]
 
 For each configuration: samples per second of a teacher training step (cross-entropy),
-a plain student step, a distillation step (student plus the frozen teacher's forward
-and L_pmsc, without the teacher cache) and inference; the distillation step's cost
-relative to a plain student step; FLOPs per sample (``torch.utils.flop_counter``) and
+a plain student step (FP32 and BF16 autocast), the same steps with the textbook
+einsum graph convolution (the before of the fused one), a distillation step (student
+plus L_pmsc with the teacher's features cached, or its forward in BF16 or FP32) and
+inference; the distillation step's cost relative to a plain student step; FLOPs per sample (``torch.utils.flop_counter``) and
 the achieved FLOP/s of a training step as a fraction of the FP32 and BF16 matrix
 multiply rates measured in the same run; the data pipeline's samples per second
 (reading, sampling, normalising, occluding, collating) over the training rate; and the
-peak resident memory. Model inputs are random tensors of the configuration's shape.
-Run on an idle machine.
+peak memory; the batch-1 latency of the small student, eager, TorchScript and ONNX.
+Model inputs are random tensors of the configuration's shape. The models run on the GPU
+when there is one (the same ratios, against the GPU's matrix-multiply rates), else on
+the CPU. Run on an idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import platform
 import resource
@@ -30,6 +35,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from skelkd.distill import pmsc_loss
 from skelkd.models import ModelSpec, Recognizer
+from skelkd.models.backbones import GraphConv
 
 CONFIGS = {
     # name: (backbone, T, M, teacher layout, teacher channels, student layout, classes, batch)
@@ -39,25 +45,36 @@ CONFIGS = {
 }
 
 
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+"""Where the models run: the GPU when there is one, the CPU otherwise."""
+
+
+def _sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def _time(fn, steps: int, warmup: int = 3) -> float:
     for _ in range(warmup):
         fn()
+    _sync()
     start = time.perf_counter()
     for _ in range(steps):
         fn()
+    _sync()
     return (time.perf_counter() - start) / steps
 
 
 def measure(name: str, steps: int) -> dict:
     backbone, t, m, t_layout, t_c, s_layout, classes, batch = CONFIGS[name]
     torch.manual_seed(0)
-    teacher = Recognizer(ModelSpec(t_layout, t_c, classes, m, backbone))
-    student = Recognizer(ModelSpec(s_layout, 3, classes, m, backbone))
-    xt = torch.randn(batch, m, t, teacher.layout.num_joints, t_c)
-    xs = torch.randn(batch, m, t, student.layout.num_joints, 3)
-    y = torch.randint(0, classes, (batch,))
-    e = torch.full((classes, 5), 0.2)
-    twin = torch.arange(batch)
+    teacher = Recognizer(ModelSpec(t_layout, t_c, classes, m, backbone)).to(DEVICE)
+    student = Recognizer(ModelSpec(s_layout, 3, classes, m, backbone)).to(DEVICE)
+    xt = torch.randn(batch, m, t, teacher.layout.num_joints, t_c, device=DEVICE)
+    xs = torch.randn(batch, m, t, student.layout.num_joints, 3, device=DEVICE)
+    y = torch.randint(0, classes, (batch,), device=DEVICE)
+    e = torch.full((classes, 5), 0.2, device=DEVICE)
+    twin = torch.arange(batch, device=DEVICE)
     opt_t = torch.optim.SGD(teacher.parameters(), lr=0.01, momentum=0.9)
     opt_s = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
 
@@ -73,14 +90,14 @@ def measure(name: str, steps: int) -> dict:
 
     def student_step(distill: str | None = None, bf16: bool = False):
         student.train()
-        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        with torch.autocast(DEVICE.type, torch.bfloat16, enabled=bf16):
             logits, _, parts = student.features(xs)
             loss = F.cross_entropy(logits.float(), y)
         if distill == "cached":
             loss = loss + pmsc_loss(parts.float(), cached_parts, y, y, twin, e)
         elif distill is not None:
             teacher.eval()
-            with torch.no_grad(), torch.autocast("cpu", torch.bfloat16,
+            with torch.no_grad(), torch.autocast(DEVICE.type, torch.bfloat16,
                                                  enabled=distill == "bf16"):
                 _, _, t_parts = teacher.features(xt)
             loss = loss + pmsc_loss(parts.float(), t_parts.float(), y, y, twin, e)
@@ -102,6 +119,9 @@ def measure(name: str, steps: int) -> dict:
     out["infer_flop_per_sample"] = fc.get_total_flops() / batch
     out["teacher_train"] = batch / _time(teacher_step, steps)
     out["student_train"] = batch / _time(student_step, steps)
+    with textbook_graph_conv():
+        out["student_train_ref"] = batch / _time(student_step, steps)
+        out["teacher_train_ref"] = batch / _time(teacher_step, steps)
     out["student_train_bf16"] = batch / _time(lambda: student_step(bf16=True), steps)
     out["distill_train"] = batch / _time(lambda: student_step("fp32"), steps)
     out["distill_bf16_teacher"] = batch / _time(lambda: student_step("bf16"), steps)
@@ -110,6 +130,18 @@ def measure(name: str, steps: int) -> dict:
     out["data_per_s"] = data_rate(s_layout, t, m, batch, workers=0)
     out["data_per_s_2w"] = data_rate(s_layout, t, m, batch, workers=2)
     return out
+
+
+@contextlib.contextmanager
+def textbook_graph_conv():
+    """Inside: the graph convolution as it was before the fused one (1x1 convolution and
+    einsum over contiguous NCHW tensors), for a before/after in the same process."""
+    fused = GraphConv.forward
+    GraphConv.forward = lambda self, x: self.reference(x.contiguous())
+    try:
+        yield
+    finally:
+        GraphConv.forward = fused
 
 
 def latency(frames: int = 64, reps: int = 50) -> dict:
@@ -153,11 +185,28 @@ def latency(frames: int = 64, reps: int = 50) -> dict:
     return out
 
 
+def machine() -> str:
+    """The processor (and GPU) in words, with the number of torch CPU threads."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {torch.get_num_threads()} torch threads"
+    if DEVICE.type == "cuda":
+        text += f", GPU {torch.cuda.get_device_name()}"
+    return text
+
+
 def matmul_rate(dtype: torch.dtype, sizes=(1024, 2048, 4096), reps: int = 5) -> float:
     """The best FLOP/s of square matrix multiplies in ``dtype`` on this machine."""
     best = 0.0
     for n in sizes:
-        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        a = torch.randn(n, n, dtype=dtype, device=DEVICE)
+        b = torch.randn(n, n, dtype=dtype, device=DEVICE)
         best = max(best, 2 * n**3 / _time(lambda a=a, b=b: a @ b, reps, warmup=2))
     return best
 
@@ -206,13 +255,14 @@ def main() -> None:
     names = {"both": ["small", "paper"], "all": ["tiny", "small", "paper"]}.get(
         args.config, [args.config])
     fp32, bf16 = matmul_rate(torch.float32), matmul_rate(torch.bfloat16)
-    lines = [f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch "
-             f"{torch.__version__}, {datetime.date.today()}. Best square matrix multiply: FP32 "
+    lines = [f"Machine: {machine()}, torch {torch.__version__}, {datetime.date.today()}. "
+             f"Models on {DEVICE.type}. Best square matrix multiply: FP32 "
              f"{fp32 / 1e9:.0f} GFLOP/s, BF16 {bf16 / 1e9:.0f} GFLOP/s.", "",
              "| config | backbone | batch | T | M | GFLOP/sample (train) | teacher train | "
-             "student train | student train, BF16 | student inference | "
+             "teacher train, einsum | student train | student train, einsum | "
+             "student train, BF16 | student inference | "
              "train FLOP/s / FP32 (FP32, BF16 steps) | / BF16 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     dist = ["", "Distillation step over a plain student step (FP32 student):", "",
             "| config | teacher cached (training's default) | teacher forward BF16 | "
             "teacher forward FP32 |", "|---|---|---|---|"]
@@ -224,7 +274,8 @@ def main() -> None:
         flop = r["train_flop_per_sample"]
         lines.append(
             f"| {r['config']} | {r['backbone']} | {r['batch']} | {r['T']} | {r['M']} | "
-            f"{flop / 1e9:.2f} | {r['teacher_train']:.1f} | {r['student_train']:.1f} | "
+            f"{flop / 1e9:.2f} | {r['teacher_train']:.1f} | {r['teacher_train_ref']:.1f} | "
+            f"{r['student_train']:.1f} | {r['student_train_ref']:.1f} | "
             f"{r['student_train_bf16']:.1f} | {r['student_infer']:.1f} | "
             f"{r['student_train'] * flop / fp32:.2f}, {r['student_train_bf16'] * flop / fp32:.2f}"
             f" | {r['student_train_bf16'] * flop / bf16:.2f} |")
@@ -236,6 +287,11 @@ def main() -> None:
                     f"{r['data_per_s'] / r['student_train_bf16']:.1f} |")
     lat = latency()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if DEVICE.type == "cuda":
+        peak_note = (f"Peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MB; "
+                     f"peak resident memory: {peak:.0f} MB.")
+    else:
+        peak_note = f"Peak resident memory: {peak:.0f} MB."
     lines += dist + data + [
         "", "Batch-1 latency of the small student (stgcn-small, COCO, one person) on a 64-frame "
         "window, median of 50 runs:", "", "| eager PyTorch | TorchScript | ONNX Runtime | "
@@ -243,10 +299,13 @@ def main() -> None:
         f"| {lat['eager']:.2f} ms | {lat['torchscript']:.2f} ms | {lat['onnx']:.2f} ms | "
         f"{lat['eager'] / lat['torchscript']:.2f} | {lat['eager'] / lat['onnx']:.2f} |",
         "", "Throughputs in samples per second (training steps include the backward pass "
-        "and the optimiser). 'train FLOP/s / FP32' is a student training step's achieved "
+        "and the optimiser). The 'einsum' columns are the same steps with the textbook graph "
+        "convolution (a 1x1 convolution, then an einsum, on NCHW tensors: skelkd before the "
+        "fused, channels-last one), measured in the same process. 'train FLOP/s / FP32' is "
+        "a student training step's achieved "
         "FLOP/s (FLOPs counted by torch.utils.flop_counter) over the FP32 matrix-multiply "
-        "rate measured above, for the FP32 step and for the BF16-autocast step. Peak resident "
-        f"memory: {peak:.0f} MB."]
+        "rate measured above, for the FP32 step and for the BF16-autocast step. The latency "
+        f"is measured on the CPU. {peak_note}"]
     text = "\n".join(lines)
     print(text)
     if args.doc:

@@ -108,6 +108,19 @@ def test_reproduce_end_to_end_on_synthetic_packs(tmp_path, make_pack):
     assert "batch 12" in text  # the configuration as run
     figs = {p.name for p in (tmp_path / "doc" / "results").iterdir()}
     assert {"accuracy_vs_op.png", "part_matrix_penn.png"} <= figs
+    assert "## Gains at longer training" not in text
+    # kd_schedule.py's longer students (here: copies with other accuracies) get a table
+    for mode, top1 in (("none", 61.0), ("pmsc", 64.5)):
+        job = Job("penn", 0, op=0.6, mode=mode)
+        m = json.loads((job.out_dir(runs) / "metrics.json").read_text())
+        m["by_op"]["0.6"]["top1"] = top1
+        out = job.out_dir(runs / "schedule-0.8-x3")
+        out.mkdir(parents=True)
+        (out / "metrics.json").write_text(json.dumps(m))
+    text = write_report(prof, runs, packs, tmp_path / "doc" / "RESULTS.md", ("penn",),
+                        "test").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| Penn Action | hetero"))
+    assert row.endswith("| 3 | 61.00 | 64.50 | +3.50 |")
 
 
 def test_wall_time_is_the_union_of_the_runs_intervals(tmp_path):

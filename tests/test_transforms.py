@@ -145,3 +145,20 @@ def test_pipeline_occlusion_same_for_every_model():
     a = Pipeline("coco", 16, occlusion=0.6)(kp, sc, "clip9")
     b = Pipeline("coco", 32, occlusion=0.6)(kp, sc, "clip9")
     assert set(np.flatnonzero(a[0, 0, :, 2] == 0)) == set(np.flatnonzero(b[0, 0, :, 2] == 0))
+
+
+@pytest.mark.parametrize("mode", ["sequence", "frame"])
+@pytest.mark.parametrize("frames, short", [(70, "repeat"), (9, "repeat"), (9, "pad")])
+def test_pipeline_occludes_as_if_before_cropping(mode, frames, short):
+    """The pipeline masks only the cropped frames; the result must be what occluding
+    the whole sequence first, then cropping, gives (the definition)."""
+    from skelkd.data.transforms import occlude_instance
+
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 2, frames)
+    p = Pipeline("coco", 16, num_persons=2, train=True, occlusion=0.5, occlusion_mode=mode,
+                 short=short, normalize=False)
+    got = p(kp, sc, "clip3", np.random.default_rng(7))
+    okp, osc = occlude_instance(kp, sc, 0.5, 0, "clip3", mode)
+    idx = temporal_indices(frames, 16, np.random.default_rng(7), short)
+    ekp, esc = take_frames(okp, osc, idx)
+    np.testing.assert_array_equal(got, np.concatenate([ekp, esc[..., None]], axis=-1))

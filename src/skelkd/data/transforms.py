@@ -83,6 +83,12 @@ def _anchor_points(kp: np.ndarray, sc: np.ndarray, layout: Layout, names: tuple[
     return np.where(both[..., None], pts.mean(axis=-2), np.nan), both
 
 
+def _torso_indices(layout: Layout) -> tuple[list[int], list[int]]:
+    """The layout's shoulder and hip joints (those it has)."""
+    return ([layout.index(n) for n in ("left_shoulder", "right_shoulder") if layout.has(n)],
+            [layout.index(n) for n in ("left_hip", "right_hip") if layout.has(n)])
+
+
 def body_frame(kp: np.ndarray, sc: np.ndarray, layout: Layout) -> tuple[np.ndarray, float]:
     """Centre and size of the body over a sequence of one or more persons.
 
@@ -91,12 +97,13 @@ def body_frame(kp: np.ndarray, sc: np.ndarray, layout: Layout) -> tuple[np.ndarr
     mid-point). Falls back to all valid joints' mean and their extent when a layout
     or a sequence lacks shoulders or hips.
     """
-    sh = _anchor_points(kp, sc, layout, ("left_shoulder", "right_shoulder"))
-    hp = _anchor_points(kp, sc, layout, ("left_hip", "right_hip"))
-    if sh is not None and hp is not None:
-        both = sh[1] & hp[1]
+    sh, hp = _torso_indices(layout)
+    if sh and hp:
+        idx = sh + hp
+        both = (sc[..., idx] > 0).all(axis=-1)  # every shoulder and hip seen
         if both.any():
-            mid_sh, mid_hp = sh[0][both], hp[0][both]
+            pts = kp[..., idx, :][both]
+            mid_sh, mid_hp = pts[:, :len(sh)].mean(axis=1), pts[:, len(sh):].mean(axis=1)
             centre = ((mid_sh + mid_hp) / 2).mean(axis=0)
             size = float(np.median(np.linalg.norm(mid_sh - mid_hp, axis=-1)))
             if size > 1e-6:
@@ -145,6 +152,26 @@ def view_rotation(kp: np.ndarray, sc: np.ndarray, layout: Layout) -> np.ndarray:
 # ----------------------------------------------------------------------------- occlusion
 
 
+def occlusion_mask(shape: tuple[int, int, int], prob: float, rng: np.random.Generator,
+                   mode: str = "sequence") -> np.ndarray:
+    """Which joints :func:`occlude_joints` hides in an (M, T, V) sequence: a boolean
+    (M, 1, V) array in ``"sequence"`` mode (the same joints in every frame), (M, T, V) in
+    ``"frame"`` mode."""
+    m, t, v = shape
+    if mode == "sequence":
+        return rng.random((m, 1, v)) < prob
+    if mode == "frame":
+        return rng.random((m, t, v)) < prob
+    raise ValueError(f"occlusion mode must be 'sequence' or 'frame', not {mode!r}")
+
+
+def apply_mask(kp: np.ndarray, sc: np.ndarray,
+               hit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Zero the coordinates and scores where ``hit`` (broadcast to (M, T, V)) is set."""
+    return (np.where(hit[..., None], 0.0, kp).astype(kp.dtype, copy=False),
+            np.where(hit, 0.0, sc).astype(sc.dtype, copy=False))
+
+
 def occlude_joints(kp: np.ndarray, sc: np.ndarray, prob: float, rng: np.random.Generator,
                    mode: str = "sequence") -> tuple[np.ndarray, np.ndarray]:
     """The paper's synthetic occlusion (Section 4.4.1): each joint is occluded with
@@ -158,15 +185,7 @@ def occlude_joints(kp: np.ndarray, sc: np.ndarray, prob: float, rng: np.random.G
     """
     if prob <= 0:
         return kp, sc
-    m, t, v = sc.shape
-    if mode == "sequence":
-        hit = np.broadcast_to(rng.random((m, 1, v)) < prob, (m, t, v))
-    elif mode == "frame":
-        hit = rng.random((m, t, v)) < prob
-    else:
-        raise ValueError(f"occlusion mode must be 'sequence' or 'frame', not {mode!r}")
-    return np.where(hit[..., None], 0.0, kp).astype(kp.dtype), np.where(hit, 0.0, sc).astype(
-        sc.dtype)
+    return apply_mask(kp, sc, occlusion_mask(sc.shape, prob, rng, mode))
 
 
 def occlude_instance(kp: np.ndarray, sc: np.ndarray, prob: float, seed: int, key: str,
@@ -280,12 +299,16 @@ class Pipeline:
         """(M, T, V, C_in) float32 model input for one sample; ``key`` is its instance id."""
         layout = self.layout
         assert isinstance(layout, Layout)
-        if self.occlusion > 0:  # before cropping, so the occluded joints don't depend on it
-            kp, sc = occlude_instance(kp, sc, self.occlusion, self.occlusion_seed, key,
-                                      self.occlusion_mode)
         idx = temporal_indices(kp.shape[1], self.num_frames, rng if self.train else None,
                                self.short)
+        hit = None
+        if self.occlusion > 0:  # drawn for the whole sequence, so the crop doesn't change it
+            hit = occlusion_mask(sc.shape, self.occlusion,
+                                 sample_rng(self.occlusion_seed, key, "occlusion"),
+                                 self.occlusion_mode)
         kp, sc = take_frames(kp, sc, idx)
+        if hit is not None:  # applied to the crop only: the same result, less work
+            kp, sc = apply_mask(kp, sc, hit if hit.shape[1] == 1 else hit[:, np.maximum(idx, 0)])
         kp, sc = pad_persons(kp, sc, self.num_persons)
         if self.normalize:
             kp = normalize(kp, sc, layout, self.align_view)

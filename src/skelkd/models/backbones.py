@@ -97,8 +97,17 @@ def backbone_config(name: str | BackboneConfig, **overrides) -> BackboneConfig:
 
 
 class GraphConv(nn.Module):
-    """Spatial graph convolution over K adjacency matrices (ST-GCN, Eq. 10): one 1x1
-    convolution to K x C_out channels, then each subset aggregated over its graph."""
+    """Spatial graph convolution over K adjacency matrices (ST-GCN, Eq. 10):
+    ``out[:, :, t, w] = sum_k sum_v G_k[v, w] (W_k x[:, :, t, v] + b_k)``.
+
+    Computed as two large matrix multiplies in channels-last order, without copies
+    (``docs/performance.md``): one linear map of every joint to K x C_out channels
+    (ordered subset-major, so a frame's result is a (V*K, C_out) matrix), then one
+    batched multiply of each frame by the stacked graph (V, V*K). The input may be in
+    either memory format; the output is an (N, C_out, T, V) tensor in channels-last
+    memory format, which keeps the following temporal convolution in channels-last
+    too. The parameters are those of a 1x1 convolution to K x C_out channels
+    (``conv``), so checkpoints of the einsum formulation load unchanged."""
 
     def __init__(self, cin: int, cout: int, adjacency: torch.Tensor, edge_importance: bool):
         super().__init__()
@@ -111,6 +120,19 @@ class GraphConv(nn.Module):
         return self.adjacency if self.importance is None else self.adjacency * self.importance
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, v = x.shape
+        k, cout = self.k, self.cout
+        g = self.graph()  # (K, V, W)
+        z = nn.functional.linear(x.permute(0, 2, 3, 1), self.conv.weight.view(k * cout, c))
+        stacked = g.permute(2, 1, 0).reshape(v, v * k)  # [w, v * K + k] = G_k[v, w]
+        out = torch.bmm(stacked.expand(n * t, v, v * k), z.reshape(n * t, v * k, cout))
+        if self.conv.bias is not None:  # sum_k sum_v G_k[v, w] b_k: one bias per (w, c)
+            out = out + g.sum(1).t() @ self.conv.bias.view(k, cout)
+        return out.view(n, t, v, cout).permute(0, 3, 1, 2)
+
+    def reference(self, x: torch.Tensor) -> torch.Tensor:
+        """The textbook formulation (1x1 convolution, then an einsum over subsets and
+        joints); for tests and benchmarks."""
         n, _, t, v = x.shape
         y = self.conv(x).view(n, self.k, self.cout, t, v)
         return torch.einsum("nkctv,kvw->nctw", y, self.graph())
@@ -213,7 +235,9 @@ class Backbone(nn.Module):
             raise SkelkdError(f"backbone for layout '{self.layout.name}' expects (N, M, T, "
                               f"{self.layout.num_joints}, {self.in_channels}) input, got "
                               f"{tuple(x.shape)}")
-        y = self.normalize_input(x).permute(0, 1, 4, 2, 3).reshape(n * m, c, t, v)
+        # (N*M, C, T, V) in channels-last memory format, a view without a copy: the
+        # graph and temporal convolutions run fastest in that order on CPU and GPU.
+        y = self.normalize_input(x).reshape(n * m, t, v, c).permute(0, 3, 1, 2)
         for block in self.blocks:
             y = block(y)
         _, c2, t2, _ = y.shape
