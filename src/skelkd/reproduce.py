@@ -686,9 +686,11 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                   "without rotating each 3D sequence to the body's own axes the teacher "
                   "sees view 3 from an angle it never trained on and loses many points "
                   "(`input.align_view`, docs/design.md item 27; measured by "
-                  "`benchmarks/ucla_teacher.py`, docs/ucla_teacher.md), and a short schedule "
-                  "costs several more. What remains is the price of the small CPU configuration "
-                  "(see the differences below).", ""]
+                  "`benchmarks/ucla_teacher.py`, docs/ucla_teacher.md, which also measures "
+                  "the schedule's share). The rest of the gap to the published joint stream "
+                  "is not traced by a measurement here: the candidates are the backbone "
+                  "(narrower, and a simpler GCN), 32-frame windows and the schedule (see the "
+                  "differences below).", ""]
 
     figures = ["## Figures", ""]
     if datasets:
@@ -771,8 +773,7 @@ def _machine() -> str:
 
     import torch
 
-    return (f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads")
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
 
 
 def _busy_seconds(runs: list[tuple[Path, float]]) -> float:
