@@ -4,18 +4,18 @@ machine's matrix-multiply rate.
     python benchmarks/throughput.py [--config small|tiny|paper|both|all] [--steps 20]
                                     [--doc PATH]
 
-For each configuration: samples per second of a teacher training step (cross-entropy),
-a plain student step (FP32 and BF16 autocast), the same steps with the textbook
-einsum graph convolution (the before of the fused one), a distillation step (student
-plus L_pmsc with the teacher's features cached, or its forward in BF16 or FP32) and
-inference; the distillation step's cost relative to a plain student step; FLOPs per sample (``torch.utils.flop_counter``) and
-the achieved FLOP/s of a training step as a fraction of the FP32 and BF16 matrix
-multiply rates measured in the same run; the data pipeline's samples per second
-(reading, sampling, normalising, occluding, collating) over the training rate; and the
-peak memory; the batch-1 latency of the small student, eager, TorchScript and ONNX.
-Model inputs are random tensors of the configuration's shape. The models run on the GPU
-when there is one (the same ratios, against the GPU's matrix-multiply rates), else on
-the CPU. Run on an idle machine.
+For each configuration: samples per second of a teacher training step (cross-entropy), a
+plain student step (FP32 and BF16 autocast), the same steps with the textbook einsum
+graph convolution (the before of the fused one), a distillation step (student plus
+L_pmsc with the teacher's features cached, or its forward in BF16 or FP32) and
+inference; the distillation step's cost relative to a plain student step; FLOPs per
+sample (``torch.utils.flop_counter``) and the achieved FLOP/s of a training step as a
+fraction of the FP32 and BF16 matrix multiply rates measured in the same run; the data
+pipeline's samples per second (reading, sampling, normalising, occluding, collating)
+over the training rate; and the peak memory; the batch-1 latency of the small student,
+eager, TorchScript and ONNX. Model inputs are random tensors of the configuration's
+shape. The models run on the GPU when there is one (the same ratios, against the GPU's
+matrix-multiply rates), else on the CPU. Run on an idle machine.
 """
 
 from __future__ import annotations
