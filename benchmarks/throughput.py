@@ -12,7 +12,8 @@ inference; the distillation step's cost relative to a plain student step; FLOPs 
 sample (``torch.utils.flop_counter``) and the achieved FLOP/s of a training step as a
 fraction of the FP32 and BF16 matrix multiply rates measured in the same run; the data
 pipeline's samples per second (reading, sampling, normalising, occluding, collating)
-over the training rate; and the peak memory; the batch-1 latency of the small student,
+over the training rate; the paper configuration's temporal convolution alone against the
+matrix-multiply rate (the ceiling of a step's fraction); and the peak memory; the batch-1 latency of the small student,
 eager, TorchScript and ONNX. Model inputs are random tensors of the configuration's
 shape. The models run on the GPU when there is one (the same ratios, against the GPU's
 matrix-multiply rates), else on the CPU. Run on an idle machine.
@@ -212,6 +213,38 @@ def matmul_rate(dtype: torch.dtype, sizes=(1024, 2048, 4096), reps: int = 5) -> 
     return best
 
 
+def temporal_conv_ceiling(reps: int = 3) -> list[tuple[int, int, float, float]]:
+    """FLOP/s of the paper configuration's 9x1 temporal convolution alone, forward and
+    backward, at its three widths (64 channels at T = 300, 128 at 150, 256 at 75; batch
+    16 x 2 persons, 25 joints): as the backbone runs it (``nn.Conv2d``, channels-last:
+    oneDNN on a CPU, cuDNN on a GPU) and as one matrix multiply over the nine shifted
+    copies of the input (im2col), the alternative we tried. Most of a training step's
+    FLOPs are in this layer, so the step cannot reach a larger fraction of the
+    matrix-multiply rate than it does. Returns (channels, T, conv, im2col) rows."""
+    rows = []
+    for c, t in ((64, 300), (128, 150), (256, 75)):
+        n, v, k = 32, 25, 9
+        flop = 3 * 2 * n * t * v * c * c * k  # forward, input gradient, weight gradient
+        conv = torch.nn.Conv2d(c, c, (k, 1), padding=(k // 2, 0)).to(
+            DEVICE, memory_format=torch.channels_last)
+        x = torch.randn(n, c, t, v, device=DEVICE).to(memory_format=torch.channels_last)
+        x.requires_grad_(True)
+        w = torch.randn(k * c, c, device=DEVICE, requires_grad=True)
+        xl = torch.randn(n, t, v, c, device=DEVICE, requires_grad=True)
+
+        def step_conv(conv=conv, x=x) -> None:
+            conv(x).sum().backward()
+
+        def step_gemm(w=w, xl=xl, t=t) -> None:
+            padded = F.pad(xl, (0, 0, 0, 0, k // 2, k // 2))
+            cols = torch.cat([padded[:, i:i + t] for i in range(k)], dim=-1)
+            (cols @ w).sum().backward()
+
+        rows.append((c, t, flop / _time(step_conv, reps, warmup=1),
+                     flop / _time(step_gemm, reps, warmup=1)))
+    return rows
+
+
 def data_rate(layout: str, t: int, m: int, batch: int, samples: int = 256,
               workers: int = 0) -> float:
     """Samples per second of the training data pipeline on the embedded Penn Action pack
@@ -286,6 +319,16 @@ def main() -> None:
         data.append(f"| {name} | {r['data_per_s']:.0f} | {r['data_per_s_2w']:.0f} | "
                     f"{r['data_per_s'] / plain:.1f} | "
                     f"{r['data_per_s'] / r['student_train_bf16']:.1f} |")
+    ceiling = ["", "The paper configuration's 9x1 temporal convolution alone, forward and "
+               "backward (batch 16 x 2 persons, 25 joints), FLOP/s over the FP32 "
+               "matrix-multiply rate:", "", "| channels | T | nn.Conv2d, channels-last (the "
+               "backbone's) | one matrix multiply over unfolded frames (im2col) |",
+               "|---|---|---|---|"]
+    if "paper" in names:
+        ceiling += [f"| {c} | {t} | {a / fp32:.2f} | {b / fp32:.2f} |"
+                    for c, t, a, b in temporal_conv_ceiling()]
+    else:
+        ceiling = []
     lat = latency()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if DEVICE.type == "cuda":
@@ -293,7 +336,7 @@ def main() -> None:
                      f"peak resident memory: {peak:.0f} MB.")
     else:
         peak_note = f"Peak resident memory: {peak:.0f} MB."
-    lines += dist + data + [
+    lines += dist + data + ceiling + [
         "", "Batch-1 latency of the small student (stgcn-small, COCO, one person) on a 64-frame "
         "window, median of 50 runs:", "", "| eager PyTorch | TorchScript | ONNX Runtime | "
         "TorchScript speed-up | ONNX speed-up |", "|---|---|---|---|---|",

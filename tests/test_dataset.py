@@ -73,3 +73,25 @@ def test_skeleton_dataset_training_randomness_by_epoch(make_pack):
     with pytest.raises(SkelkdError, match="differs"):
         SkeletonDataset(pack, Pipeline("ntu", 8))
     assert np.array_equal(ds.labels, pack.labels)
+
+
+def test_datasets_give_the_same_items_one_by_one_and_in_batches(make_pack):
+    """DataLoader reads batches through __getitems__; each item must be what
+    dataset[i] gives, whatever else is in the batch."""
+    hq = make_pack("kinect_v1", n=10, c=3, name="hq.skpack")
+    lq = make_pack("coco", n=12, name="lq.skpack", seed=3)
+    ds = PairedDataset(lq, hq, Pipeline("coco", 8, train=True, rotate_deg=10, occlusion=0.5),
+                       Pipeline("kinect_v1", 8, align_view=True), seed=2)
+    ds.set_epoch(1)
+    items = ds.__getitems__([11, 0, 5, 9])
+    for i, got in zip([11, 0, 5, 9], items, strict=True):
+        want = ds[i]
+        assert got.keys() == want.keys()
+        for key in want:
+            if isinstance(want[key], torch.Tensor):
+                torch.testing.assert_close(got[key], want[key], rtol=0, atol=0)
+            else:
+                assert got[key] == want[key]
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=12)))
+    torch.testing.assert_close(batch["x_lq"][5], ds[5]["x_lq"], rtol=0, atol=0)
+    torch.testing.assert_close(batch["x_hq"][5], ds[5]["x_hq"], rtol=0, atol=0)

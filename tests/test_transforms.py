@@ -162,3 +162,94 @@ def test_pipeline_occludes_as_if_before_cropping(mode, frames, short):
     idx = temporal_indices(frames, 16, np.random.default_rng(7), short)
     ekp, esc = take_frames(okp, osc, idx)
     np.testing.assert_array_equal(got, np.concatenate([ekp, esc[..., None]], axis=-1))
+
+
+def _body_frame_loop(kp, sc, layout):
+    """A literal per-sequence transcription of :func:`body_frame`'s rule (torso mid-points
+    over the frames where every shoulder and hip is seen; else all valid joints)."""
+    sh = [layout.index(n) for n in ("left_shoulder", "right_shoulder") if layout.has(n)]
+    hp = [layout.index(n) for n in ("left_hip", "right_hip") if layout.has(n)]
+    mids, lengths = [], []
+    for m in range(kp.shape[0]):
+        for t in range(kp.shape[1]):
+            if sh and hp and all(sc[m, t, j] > 0 for j in sh + hp):
+                a = np.mean([kp[m, t, j] for j in sh], axis=0)
+                b = np.mean([kp[m, t, j] for j in hp], axis=0)
+                mids.append((a + b) / 2)
+                lengths.append(np.linalg.norm(a - b))
+    if mids and np.median(lengths) > 1e-6:
+        return np.mean(mids, axis=0), float(np.median(lengths))
+    pts = [kp[m, t, v] for m in range(kp.shape[0]) for t in range(kp.shape[1])
+           for v in range(kp.shape[2]) if sc[m, t, v] > 0]
+    if not pts:
+        return np.zeros(kp.shape[-1]), 1.0
+    pts = np.array(pts)
+    return pts.mean(axis=0), max(float((pts.max(axis=0) - pts.min(axis=0)).max()) / 3, 1e-6)
+
+
+def test_body_frames_of_a_batch_match_the_rule_per_sequence():
+    from skelkd.data.transforms import body_frames
+
+    rng = np.random.default_rng(0)
+    for name, c in (("coco", 2), ("kinect_v1", 3), ("penn_action", 2)):
+        lay = get_layout(name)
+        kp, sc = random_skeleton(rng, name, 2, 9, c=c)
+        kp, sc = np.stack([kp] * 6), np.stack([sc] * 6)
+        kp += rng.normal(size=kp.shape).astype(np.float32)
+        sc[1][rng.random(sc[1].shape) < 0.5] = 0  # some frames lose their torso
+        sc[2][..., lay.index("left_hip")] = 0  # no complete torso anywhere: the fallback
+        sc[3] = 0  # nothing seen at all
+        sc[4][:, 1:] = 0  # one frame only (an odd count); 5: every frame (even: 18)
+        centres, sizes = body_frames(kp, sc, lay)
+        assert centres.dtype == np.float32 and sizes.shape == (6,)
+        for i in range(6):
+            want_c, want_s = _body_frame_loop(kp[i], sc[i], lay)
+            np.testing.assert_allclose(centres[i], want_c, rtol=1e-5, atol=1e-4)
+            np.testing.assert_allclose(sizes[i], want_s, rtol=1e-5)
+
+
+def test_rotate_batch_matches_one_angle_at_a_time():
+    rng = np.random.default_rng(0)
+    for c in (2, 3):
+        kp, sc = random_skeleton(rng, "kinect_v1", 2, 5, c=c)
+        kp, sc = np.stack([kp, kp * 2, -kp]), np.stack([sc] * 3)
+        angles = np.array([10.0, -25.0, 0.0])
+        got = rotate(kp, sc, angles)
+        for i, a in enumerate(angles):
+            np.testing.assert_array_equal(got[i], rotate(kp[i], sc[i], a))
+        np.testing.assert_array_equal(got[2], kp[2])  # 0 degrees changes nothing
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(layout="coco", num_frames=16, num_persons=1, train=True, occlusion=0.6,
+         rotate_deg=10, scale_range=(0.9, 1.1), flip_prob=0.5),
+    dict(layout="coco", num_frames=24, num_persons=2, occlusion=0.3, occlusion_mode="frame",
+         short="pad"),
+    dict(layout="kinect_v1", num_frames=16, num_persons=2, train=True, align_view=True,
+         rotate_deg=15, occlusion=0.3),
+    dict(layout="kinect_v1", num_frames=8, normalize=False, train=True, rotate_deg=5),
+])
+def test_pipeline_batch_gives_each_sample_what_it_gives_alone(kwargs):
+    """Pipeline.batch must not mix samples: a sample's output is the same in any batch
+    and alone, for every kind of step (crops, occlusion, normalisation, augmentation)."""
+    rng = np.random.default_rng(3)
+    c = 3 if kwargs["layout"] == "kinect_v1" else 2
+    samples = []
+    for k in range(7):
+        kp, sc = random_skeleton(rng, kwargs["layout"], int(rng.integers(1, 4)),
+                                 int(rng.integers(5, 40)), c=c)
+        if k == 3:
+            sc[:] = 0  # an empty sample in the batch
+        samples.append((kp, sc, f"clip{k}"))
+    p = Pipeline(**kwargs)
+    batch = p.batch([(kp, sc, key, np.random.default_rng(i))
+                     for i, (kp, sc, key) in enumerate(samples)])
+    assert batch.shape == (7, kwargs["num_persons"] if "num_persons" in kwargs else 1,
+                           kwargs["num_frames"], get_layout(kwargs["layout"]).num_joints,
+                           p.channels(c))
+    for i, (kp, sc, key) in enumerate(samples):
+        np.testing.assert_array_equal(batch[i], p(kp, sc, key, np.random.default_rng(i)))
+    flips = Pipeline(**{**kwargs, "flip_prob": 1.0}) if kwargs.get("train") else None
+    if flips is not None and kwargs.get("normalize", True):  # the flip reaches the output
+        one = flips(*samples[0], np.random.default_rng(0))
+        assert not np.array_equal(one, batch[0])

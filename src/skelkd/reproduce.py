@@ -25,6 +25,7 @@ person); profiles choose seeds, OPs and epochs.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -717,6 +718,9 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
 
     done = [j for j in plan(profile, datasets) if (j.out_dir(runs) / "metrics.json").exists()]
     seconds = sum(_metrics(j, runs)["seconds"] for j in done)
+    teachers = [j for j in done if j.kind == "teacher"]
+    teacher_seconds = sum(_metrics(j, runs)["seconds"] for j in teachers)
+    cpus = os.cpu_count() or 1
     commits = Counter(str(_metrics(j, runs).get("environment", {}).get("git_commit")
                           or "not recorded") for j in done)
     wall = _busy_seconds([(j.out_dir(runs) / "metrics.json", _metrics(j, runs)["seconds"])
@@ -760,7 +764,11 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         f"({_machine()}). Wall time with at least one run in progress: {wall / 3600:.2f} h "
         f"(the union of the runs' intervals, from their files; pauses between invocations "
         f"not counted); the runs' own times add up to {seconds / 3600:.2f} h (runs went "
-        f"side by side). Source commits of the runs: "
+        f"side by side): {len(teachers)} teacher runs {teacher_seconds / 3600:.2f} h, "
+        f"{len(done) - len(teachers)} student runs {(seconds - teacher_seconds) / 3600:.2f} "
+        f"h. Spread over this machine's {cpus} CPUs (one single-threaded run per CPU, "
+        f"none waiting) they would take at least {seconds / cpus / 3600:.2f} h. Source "
+        "commits of the runs: "
         + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".", ""]
     from .io.files import write_text_atomic
 
@@ -768,7 +776,6 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
 
 
 def _machine() -> str:
-    import os
     import platform
 
     import torch

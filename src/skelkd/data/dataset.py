@@ -68,10 +68,16 @@ class SkeletonDataset(Dataset):
         return self.pack.labels[self.indices]
 
     def __getitem__(self, i: int) -> dict:
-        j = int(self.indices[i])
-        s = self.pack[j]
-        x = self.pipeline(s.keypoints, s.scores, s.instance_id, self.rng(j))
-        return {"x": torch.from_numpy(x), "label": s.label, "index": j}
+        return self.__getitems__([i])[0]
+
+    def __getitems__(self, items: Sequence[int]) -> list[dict]:
+        """Items ``items`` at once (PyTorch's DataLoader asks for a batch this way): the
+        pipeline's :meth:`~skelkd.data.Pipeline.batch`; each item is what ``self[i]``
+        gives."""
+        read = [(int(self.indices[i]), self.pack[int(self.indices[i])]) for i in items]
+        x = torch.from_numpy(self.pipeline.batch(
+            [(s.keypoints, s.scores, s.instance_id, self.rng(j)) for j, s in read]))
+        return [{"x": x[k], "label": s.label, "index": j} for k, (j, s) in enumerate(read)]
 
 
 class PairedDataset(Dataset):
@@ -146,14 +152,23 @@ class PairedDataset(Dataset):
         return np.sort(self.twin[self.twin >= 0])
 
     def __getitem__(self, i: int) -> dict:
-        item = self.low[i]
-        k = int(self.twin[i])
-        out = {"x_lq": item["x"], "label": item["label"], "index": item["index"],
-               "paired": k >= 0, "hq_index": k, "x_hq": self._hq_zeros}
-        if k >= 0 and self.load_hq:
+        return self.__getitems__([i])[0]
+
+    def __getitems__(self, items: Sequence[int]) -> list[dict]:
+        """Items ``items`` at once, each what ``self[i]`` gives (see
+        :meth:`SkeletonDataset.__getitems__`)."""
+        out = []
+        for i, item in zip(items, self.low.__getitems__(items), strict=True):
+            k = int(self.twin[i])
+            out.append({"x_lq": item["x"], "label": item["label"], "index": item["index"],
+                        "paired": k >= 0, "hq_index": k, "x_hq": self._hq_zeros})
+        twins = [d for d in out if d["paired"]] if self.load_hq else []
+        if twins:
             assert self.hq is not None and self.hq_pipeline is not None
-            s = self.hq[k]
-            rng = self.low.rng(int(item["index"]) + (1 << 40))
-            out["x_hq"] = torch.from_numpy(self.hq_pipeline(s.keypoints, s.scores,
-                                                            s.instance_id, rng))
+            hq = [self.hq[d["hq_index"]] for d in twins]
+            x = torch.from_numpy(self.hq_pipeline.batch(
+                [(s.keypoints, s.scores, s.instance_id, self.low.rng(d["index"] + (1 << 40)))
+                 for s, d in zip(hq, twins, strict=True)]))
+            for k, d in enumerate(twins):
+                d["x_hq"] = x[k]
         return out

@@ -1,4 +1,4 @@
-"""Per-sample transforms on (M, T, V, C) keypoints and (M, T, V) scores, each one job.
+"""Transforms on (M, T, V, C) keypoints and (M, T, V) scores, each one job.
 
 :class:`Pipeline` chains them into what a model sees: sampled to T frames, padded to
 M persons, normalised, occluded, augmented, and turned into input channels.
@@ -7,6 +7,7 @@ M persons, normalised, occluded, augmented, and turned into input channels.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,36 +96,70 @@ def body_frame(kp: np.ndarray, sc: np.ndarray, layout: Layout) -> tuple[np.ndarr
     Centre: the mean over valid frames of the mid-point of shoulders and hips (the
     torso's middle); size: the median torso length (shoulder mid-point to hip
     mid-point). Falls back to all valid joints' mean and their extent when a layout
-    or a sequence lacks shoulders or hips.
+    or a sequence lacks shoulders or hips. :func:`body_frames` for a batch.
     """
+    centre, size = body_frames(kp[None], sc[None], layout)
+    return centre[0], float(size[0])
+
+
+def body_frames(kp: np.ndarray, sc: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`body_frame` of every sequence of a batch at once: (B, M, T, V, C) keypoints
+    and (B, M, T, V) scores give (B, C) centres and (B,) sizes (float32 for float32
+    input), as masked reductions over the whole batch; each sequence's values do not
+    depend on the others in its batch."""
+    b, c = kp.shape[0], kp.shape[-1]
+    centre = np.zeros((b, c), kp.dtype)
+    size = np.zeros(b, kp.dtype)
+    todo = np.ones(b, bool)  # sequences the torso rule could not settle
     sh, hp = _torso_indices(layout)
     if sh and hp:
         idx = sh + hp
-        both = (sc[..., idx] > 0).all(axis=-1)  # every shoulder and hip seen
-        if both.any():
-            pts = kp[..., idx, :][both]
-            mid_sh, mid_hp = pts[:, :len(sh)].mean(axis=1), pts[:, len(sh):].mean(axis=1)
-            centre = ((mid_sh + mid_hp) / 2).mean(axis=0)
-            size = float(np.median(np.linalg.norm(mid_sh - mid_hp, axis=-1)))
-            if size > 1e-6:
-                return centre, size
-    ok = sc > 0
-    if not ok.any():
-        return np.zeros(kp.shape[-1]), 1.0
-    pts = kp[ok]
-    size = float((pts.max(axis=0) - pts.min(axis=0)).max()) / 3  # a body is ~3 torsos tall
-    return pts.mean(axis=0), max(size, 1e-6)
+        both = (sc[..., idx] > 0).all(axis=-1).reshape(b, -1)  # every shoulder and hip seen
+        pts = kp[..., idx, :].reshape(b, -1, len(idx), c)
+        mid_sh, mid_hp = pts[:, :, :len(sh)].mean(axis=2), pts[:, :, len(sh):].mean(axis=2)
+        count = both.sum(axis=1)
+        seen = count > 0
+        mids = np.where(both[..., None], (mid_sh + mid_hp) / 2, 0)
+        centre[seen] = mids[seen].sum(axis=1) / count[seen, None].astype(kp.dtype)
+        # median over the seen frames: sort with the unseen ones last, take the middle
+        lengths = np.sort(np.where(both, np.linalg.norm(mid_sh - mid_hp, axis=-1), np.inf),
+                          axis=1)
+        n = np.maximum(count, 1)
+        lo = np.take_along_axis(lengths, ((n - 1) // 2)[:, None], axis=1)[:, 0]
+        hi = np.take_along_axis(lengths, (n // 2)[:, None], axis=1)[:, 0]
+        size[seen] = ((lo + hi) / 2)[seen]
+        todo = ~(seen & (size > 1e-6))
+    if todo.any():  # fallback: all valid joints' mean and their extent
+        n = int(todo.sum())  # coordinates first, so each reduction runs over contiguous memory
+        pts = np.ascontiguousarray(np.moveaxis(kp[todo].reshape(n, -1, c), -1, 1))
+        ok = (sc[todo] > 0).reshape(n, 1, -1)
+        count = ok.sum(axis=-1)
+        some = count[:, 0] > 0
+        mean = np.where(ok, pts, 0).sum(axis=-1) / np.maximum(count, 1).astype(kp.dtype)
+        extent = (np.where(ok, pts, -np.inf).max(axis=-1)
+                  - np.where(ok, pts, np.inf).min(axis=-1)).max(axis=-1)
+        centre[todo] = np.where(some[:, None], mean, 0)
+        # a body is ~3 torsos tall; no valid joint at all: size 1
+        size[todo] = np.where(some, np.maximum(extent.astype(np.float64) / 3, 1e-6), 1)
+    return centre, size
 
 
 def normalize(kp: np.ndarray, sc: np.ndarray, layout: Layout,
               align_view: bool = False) -> np.ndarray:
     """Centre on the torso and scale to unit torso length (:func:`body_frame`); missing
     joints stay 0. ``align_view`` (3D only) rotates the body so the shoulders run along
-    x and the spine along y (averaged over the sequence), removing the camera's view."""
-    centre, size = body_frame(kp, sc, layout)
-    out = (kp - centre) / size
+    x and the spine along y (averaged over the sequence), removing the camera's view.
+    :func:`normalize_batch` for a batch."""
+    return normalize_batch(kp[None], sc[None], layout, align_view)[0]
+
+
+def normalize_batch(kp: np.ndarray, sc: np.ndarray, layout: Layout,
+                    align_view: bool = False) -> np.ndarray:
+    """:func:`normalize` of a (B, M, T, V, C) batch of sequences, each by its own frame."""
+    centre, size = body_frames(kp, sc, layout)
+    out = (kp - centre[:, None, None, None]) / size[:, None, None, None, None]
     if align_view and kp.shape[-1] == 3:
-        out = out @ view_rotation(out, sc, layout).T
+        out = np.stack([o @ view_rotation(o, s, layout).T for o, s in zip(out, sc, strict=True)])
     return np.where((sc > 0)[..., None], out, 0.0).astype(np.float32)
 
 
@@ -208,16 +243,20 @@ def occlude_part(kp: np.ndarray, sc: np.ndarray, layout: Layout,
 # ----------------------------------------------------------------------------- augmentation
 
 
-def rotate(kp: np.ndarray, sc: np.ndarray, degrees: float) -> np.ndarray:
+def rotate(kp: np.ndarray, sc: np.ndarray, degrees: float | np.ndarray) -> np.ndarray:
     """Rotate normalised joints: in the image plane for 2D, about the vertical (y) axis
-    for 3D."""
-    a = np.deg2rad(degrees)
-    c, s = np.cos(a), np.sin(a)
+    for 3D. ``degrees`` may be an array of shape (B,) for a batch of sequences
+    (B, M, T, V, C), one angle each."""
+    a = np.deg2rad(np.asarray(degrees, dtype=np.float64))
+    c, s, zero, one = np.cos(a), np.sin(a), np.zeros_like(a), np.ones_like(a)
     if kp.shape[-1] == 2:
-        rot = np.array([[c, -s], [s, c]])
+        rot = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
     else:
-        rot = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-    out = kp @ rot.T
+        rot = np.stack([np.stack([c, zero, s], -1), np.stack([zero, one, zero], -1),
+                        np.stack([-s, zero, c], -1)], -2)
+    # one (joints, C) @ (C, C) product per sequence, not one per joint
+    rows = kp.reshape(*a.shape, -1, kp.shape[-1])
+    out = (rows @ np.swapaxes(rot, -1, -2).astype(kp.dtype)).reshape(kp.shape)
     return np.where((sc > 0)[..., None], out, 0.0).astype(np.float32)
 
 
@@ -297,30 +336,54 @@ class Pipeline:
     def __call__(self, kp: np.ndarray, sc: np.ndarray, key: str,
                  rng: np.random.Generator | None = None) -> np.ndarray:
         """(M, T, V, C_in) float32 model input for one sample; ``key`` is its instance id."""
+        return self.batch([(kp, sc, key, rng)])[0]
+
+    def batch(self, samples: Sequence[tuple[np.ndarray, np.ndarray, str,
+                                            np.random.Generator | None]]) -> np.ndarray:
+        """(B, M, T, V, C_in) float32 model inputs for (keypoints, scores, instance id,
+        generator) samples of any lengths.
+
+        Per sample: the frames are chosen, the occlusion applied and the persons padded,
+        and every random number is drawn, in the order one sample at a time would draw
+        them, so a sample's output does not depend on its batch. Normalisation and
+        augmentation then run on the whole batch at once: per-sample NumPy calls on
+        arrays this small cost more in call overhead than in arithmetic.
+        """
         layout = self.layout
         assert isinstance(layout, Layout)
-        idx = temporal_indices(kp.shape[1], self.num_frames, rng if self.train else None,
-                               self.short)
-        hit = None
-        if self.occlusion > 0:  # drawn for the whole sequence, so the crop doesn't change it
-            hit = occlusion_mask(sc.shape, self.occlusion,
-                                 sample_rng(self.occlusion_seed, key, "occlusion"),
-                                 self.occlusion_mode)
-        kp, sc = take_frames(kp, sc, idx)
-        if hit is not None:  # applied to the crop only: the same result, less work
-            kp, sc = apply_mask(kp, sc, hit if hit.shape[1] == 1 else hit[:, np.maximum(idx, 0)])
-        kp, sc = pad_persons(kp, sc, self.num_persons)
+        kps, scs, flips, angles, scales = [], [], [], [], []
+        lo, hi = self.scale_range
+        for kp, sc, key, rng in samples:
+            idx = temporal_indices(kp.shape[1], self.num_frames, rng if self.train else None,
+                                   self.short)
+            hit = None
+            if self.occlusion > 0:  # drawn for the whole sequence: the crop doesn't change it
+                hit = occlusion_mask(sc.shape, self.occlusion,
+                                     sample_rng(self.occlusion_seed, key, "occlusion"),
+                                     self.occlusion_mode)
+            kp, sc = take_frames(kp, sc, idx)
+            if hit is not None:  # applied to the crop only: the same result, less work
+                kp, sc = apply_mask(kp, sc,
+                                    hit if hit.shape[1] == 1 else hit[:, np.maximum(idx, 0)])
+            kp, sc = pad_persons(kp, sc, self.num_persons)
+            kps.append(kp)
+            scs.append(sc)
+            aug = self.train and rng is not None  # no-op values when not augmenting
+            flips.append(aug and self.flip_prob > 0 and rng.random() < self.flip_prob)
+            angles.append(rng.uniform(-self.rotate_deg, self.rotate_deg)
+                          if aug and self.rotate_deg > 0 else 0.0)
+            scales.append(rng.uniform(lo, hi) if aug and (lo, hi) != (1.0, 1.0) else 1.0)
+        kp, sc = np.stack(kps), np.stack(scs)
         if self.normalize:
-            kp = normalize(kp, sc, layout, self.align_view)
-        if self.train and rng is not None:
-            if self.flip_prob > 0 and rng.random() < self.flip_prob:
-                kp, sc = flip(kp, sc, layout)
-            if self.rotate_deg > 0:
-                kp = rotate(kp, sc, rng.uniform(-self.rotate_deg, self.rotate_deg))
-            lo, hi = self.scale_range
-            if (lo, hi) != (1.0, 1.0):
-                kp = (kp * rng.uniform(lo, hi)).astype(np.float32)
-        parts = [kp.astype(np.float32)]
+            kp = normalize_batch(kp, sc, layout, self.align_view)
+        if any(flips):
+            sel = np.asarray(flips)
+            kp[sel], sc[sel] = flip(kp[sel], sc[sel], layout)
+        if any(angles):
+            kp = rotate(kp, sc, np.asarray(angles))
+        if any(x != 1.0 for x in scales):
+            kp = kp * np.asarray(scales, np.float32).reshape(-1, 1, 1, 1, 1)
+        parts = [kp.astype(np.float32, copy=False)]
         if self._with_score(kp.shape[-1]):
             parts.append(sc[..., None].astype(np.float32))
         return np.concatenate(parts, axis=-1)

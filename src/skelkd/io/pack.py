@@ -349,7 +349,9 @@ class Pack(Sequence[Sample]):
         self.layout = self._layout()
         self.class_names: list[str] = list(self.meta["class_names"])
         self.coord_dims: int = int(self.meta["coord_dims"])
-        self.index = self._array("index.npy", (None, 4), np.int64)
+        # in memory (32 bytes a sample): a memory-mapped row costs more per read than the
+        # sample's own data
+        self.index = np.array(self._array("index.npy", (None, 4), np.int64))
         n = len(self.index)
         if n != self.meta["num_samples"]:
             raise FormatError(self._where("index.npy"), "rows",
@@ -517,7 +519,7 @@ class Pack(Sequence[Sample]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(f"sample {i} of a pack of {len(self)}")
-        off, m, t, label = (int(x) for x in self.index[i])
+        off, m, t, label = self.index[i].tolist()
         v = self.layout.num_joints
         kp = self.read_rows("keypoints", off, off + m * t).reshape(m, t, v, self.coord_dims)
         sc = self.read_rows("scores", off, off + m * t).reshape(m, t, v)
@@ -534,7 +536,7 @@ class Pack(Sequence[Sample]):
         arr = self._big(name)
         if not isinstance(arr, np.memmap):
             return np.array(arr[start:stop])
-        row = int(np.prod(arr.shape[1:])) * arr.dtype.itemsize
+        row = arr.strides[0]  # bytes per row (a .npy array is C-contiguous)
         self._check_blocks(name, start * row, stop * row)
         n = stop - start
         buf = os.pread(self._fd(name), n * row, arr.offset + start * row)
