@@ -13,10 +13,10 @@ sample (``torch.utils.flop_counter``) and the achieved FLOP/s of a training step
 fraction of the FP32 and BF16 matrix multiply rates measured in the same run; the data
 pipeline's samples per second (reading, sampling, normalising, occluding, collating)
 over the training rate; the paper configuration's temporal convolution alone against the
-matrix-multiply rate (the ceiling of a step's fraction); and the peak memory; the batch-1 latency of the small student,
-eager, TorchScript and ONNX. Model inputs are random tensors of the configuration's
-shape. The models run on the GPU when there is one (the same ratios, against the GPU's
-matrix-multiply rates), else on the CPU. Run on an idle machine.
+matrix-multiply rate (the ceiling of a step's fraction); and the peak memory; the batch-1
+latency of the small student, eager, TorchScript and ONNX. Model inputs are random
+tensors of the configuration's shape. The models run on the GPU when there is one (the
+same ratios, against the GPU's matrix-multiply rates), else on the CPU. Run on an idle machine.
 """
 
 from __future__ import annotations
@@ -222,8 +222,8 @@ def temporal_conv_ceiling(reps: int = 3) -> list[tuple[int, int, float, float]]:
     FLOPs are in this layer, so the step cannot reach a larger fraction of the
     matrix-multiply rate than it does. Returns (channels, T, conv, im2col) rows."""
     rows = []
+    n, v, k = 32, 25, 9
     for c, t in ((64, 300), (128, 150), (256, 75)):
-        n, v, k = 32, 25, 9
         flop = 3 * 2 * n * t * v * c * c * k  # forward, input gradient, weight gradient
         conv = torch.nn.Conv2d(c, c, (k, 1), padding=(k // 2, 0)).to(
             DEVICE, memory_format=torch.channels_last)
