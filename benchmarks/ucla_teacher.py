@@ -1,13 +1,13 @@
 """The NW-UCLA teacher on clean Kinect joints: what view alignment, schedule and width do.
 
     python benchmarks/ucla_teacher.py [--data ../shared/data] [--runs runs/ucla_teacher]
-                                      [--variants 0 1 2 3 4]
+                                      [--variants 0 1 2 3 4 5]
                                       [--doc docs/ucla_teacher.md]
 
 NW-UCLA's cross-view protocol trains on views 1 and 2 and tests on view 3, a camera the
 training set never had. This trains the teacher of ``skelkd reproduce`` (the shipped
 ``reproduce`` configuration) with and without ``input.align_view`` (3D sequences
-rotated to the body's own axes), at two schedules, two widths and two clip lengths,
+rotated to the body's own axes), at two schedules, two widths and two clip lengths (and both),
 one seed each, and writes the table. Finished runs are kept and skipped on a rerun;
 the reproduction's own teachers stand for its configuration when they exist.
 """
@@ -35,6 +35,9 @@ VARIANTS = [  # (label, overrides)
      ["model.backbone=stgcn-small", "input.align_view=true", "train.epochs=60"]),
     ("stgcn-tiny, view alignment, 60 epochs, T = 64",
      ["model.backbone=stgcn-tiny", "input.align_view=true", "train.epochs=60",
+      "input.num_frames=64"]),
+    ("stgcn-small, view alignment, 60 epochs, T = 64",
+     ["model.backbone=stgcn-small", "input.align_view=true", "train.epochs=60",
       "input.num_frames=64"]),
 ]
 
