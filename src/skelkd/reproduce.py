@@ -689,10 +689,10 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                   "(`input.align_view`, docs/design.md item 27; measured by "
                   "`benchmarks/ucla_teacher.py`, docs/ucla_teacher.md). The same script "
                   "measures, one seed each, the schedule (30 or 60 epochs), the width "
-                  "(stgcn-small) and the clip length (T = 64): each closes part of the "
-                  "gap to the published joint stream, and the reproduction keeps the "
-                  "cheapest (stgcn-tiny, T = 32) for its compute budget. What remains after "
-                  "them is not traced by a measurement here: CTR-GCN's own graph "
+                  "(stgcn-small), the clip length (T = 64) and both together: none of them "
+                  "closes the gap to the published joint stream, so the reproduction keeps "
+                  "the cheapest (stgcn-tiny, T = 32) for its compute budget. What remains "
+                  "is not traced by a measurement here: CTR-GCN's own graph "
                   "convolution and its training recipe (52-frame windows, random rotation, "
                   "the four times wider backbone) are the candidates we did not run.", ""]
 
