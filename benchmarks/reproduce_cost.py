@@ -17,7 +17,6 @@ Run on an idle machine; the recorded runs also went two at a time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from skelkd.reproduce import DATASETS, PROFILES, Job, job_config, plan, prepare_packs
+from skelkd.reproduce import DATASETS, PROFILES, Job, _metrics, job_config, plan, prepare_packs
 
 
 def _train(job: Job, runs: Path, scratch: Path, data: Path) -> float:
@@ -55,12 +54,12 @@ def main() -> None:
     for text in args.job or ["penn:0:hetero:0.6:none", "penn:0:hetero:0.6:pmsc"]:
         key, seed, setting, op, mode = text.split(":")
         jobs.append(Job(key, int(seed), setting=setting, op=float(op), mode=mode))
-    recorded = []
-    for job in jobs:
-        metrics = job.out_dir(runs) / "metrics.json"
-        if not metrics.exists():
-            raise SystemExit(f"{metrics}: missing; run `skelkd reproduce` first")
-        recorded.append(json.loads(metrics.read_text())["seconds"])
+    before = [_metrics(job, runs) for job in jobs]
+    for job, r in zip(jobs, before, strict=True):
+        if r is None:
+            raise SystemExit(f"{job.out_dir(runs) / 'metrics.json'}: missing; run "
+                             "`skelkd reproduce` first")
+    recorded = [r["seconds"] for r in before]
     shutil.rmtree(scratch, ignore_errors=True)  # every run trains from scratch
     cpus = os.cpu_count() or 1
     with ProcessPoolExecutor(min(cpus, len(jobs)), mp_context=get_context("spawn"),
@@ -70,14 +69,12 @@ def main() -> None:
     lines = ["| run | recorded s | now s | now / recorded | top-1 recorded | top-1 now |",
              "|---|---|---|---|---|---|"]
     for job, old, new in zip(jobs, recorded, now, strict=True):
-        top1 = [json.loads((job.out_dir(root) / "metrics.json").read_text())["top1"]
-                for root in (runs, scratch)]
+        top1 = [_metrics(job, root)["top1"] for root in (runs, scratch)]
         lines.append(f"| {job.label()} | {old:.0f} | {new:.0f} | {new / old:.2f} | "
                      f"{top1[0]:.2f} | {top1[1]:.2f} |")
     ratio = sum(n / o for n, o in zip(now, recorded, strict=True)) / len(jobs)
-    done = [j for j in plan(PROFILES["full"]) if (j.out_dir(runs) / "metrics.json").exists()]
-    total = sum(json.loads((j.out_dir(runs) / "metrics.json").read_text())["seconds"]
-                for j in done)
+    done = [r for r in (_metrics(j, runs) for j in plan(PROFILES["full"])) if r is not None]
+    total = sum(r["seconds"] for r in done)
     lines += ["", f"Recorded: {len(done)} runs, {total / 3600:.2f} h of run time. At the mean "
               f"ratio {ratio:.2f}: about {total * ratio / 3600:.2f} h, at least "
               f"{total * ratio / cpus / 3600:.2f} h of wall time on this machine's {cpus} CPUs."]

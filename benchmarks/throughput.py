@@ -322,16 +322,13 @@ def main() -> None:
         data.append(f"| {name} | {r['data_per_s']:.0f} | {r['data_per_s_2w']:.0f} | "
                     f"{r['data_per_s'] / plain:.1f} | "
                     f"{r['data_per_s'] / r['student_train_bf16']:.1f} |")
-    ceiling = ["", "The paper configuration's 9x1 temporal convolution alone, forward and "
-               "backward (batch 16 x 2 persons, 25 joints), FLOP/s over the FP32 "
-               "matrix-multiply rate:", "", "| channels | T | nn.Conv2d, channels-last (the "
-               "backbone's) | one matrix multiply over unfolded frames (im2col) |",
-               "|---|---|---|---|"]
-    if "paper" in names:
-        ceiling += [f"| {c} | {t} | {a / fp32:.2f} | {b / fp32:.2f} |"
-                    for c, t, a, b in temporal_conv_ceiling()]
-    else:
-        ceiling = []
+    ceiling = [] if "paper" not in names else [
+        "", "The paper configuration's 9x1 temporal convolution alone, forward and backward "
+        "(batch 16 x 2 persons, 25 joints), FLOP/s over the FP32 matrix-multiply rate:", "",
+        "| channels | T | nn.Conv2d, channels-last (the backbone's) | one matrix multiply "
+        "over unfolded frames (im2col) |", "|---|---|---|---|",
+        *[f"| {c} | {t} | {a / fp32:.2f} | {b / fp32:.2f} |"
+          for c, t, a, b in temporal_conv_ceiling()]]
     lat = latency()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if DEVICE.type == "cuda":

@@ -1,4 +1,5 @@
-"""The NW-UCLA teacher on clean Kinect joints: what view alignment, schedule and width do.
+"""The NW-UCLA teacher on clean Kinect joints: what view alignment, schedule, width and
+clip length do.
 
     python benchmarks/ucla_teacher.py [--data ../shared/data] [--runs runs/ucla_teacher]
                                       [--variants 0 1 2 3 4 5]
@@ -58,9 +59,9 @@ def main() -> None:
     if not pack.exists():
         import_dataset("nw_ucla", Path(args.data) / "nw_ucla" / "all_sqe", pack)
     rows = []
+    done = sorted(Path(args.reproduction).glob("ucla/seed*/teacher/metrics.json"))
     for k in args.variants:
         label, overrides = VARIANTS[k]
-        done = sorted(Path(args.reproduction).glob("ucla/seed*/teacher/metrics.json"))
         if label == REPRODUCTION and done:  # the same configuration: its seeds, not a rerun
             rs = [json.loads(p.read_text()) for p in done]
             top1, top5 = (np.array([r[key] for r in rs]) for key in ("top1", "top5"))
