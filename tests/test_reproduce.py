@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,43 +25,61 @@ from skelkd.reproduce import (
 )
 
 
-def test_full_plan_has_every_setting_of_the_issue():
-    prof = PROFILES["full"]
+@pytest.mark.parametrize("shared", [True, False])
+def test_full_plan_has_every_setting_of_the_issue(shared):
+    prof = replace(PROFILES["full"], shared_teacher=shared)
     jobs = plan(prof)
+    # the teacher seed of seed s's students: 0 when shared (None = the student's own)
+    ts = {s: (0 if shared and s else None) for s in (0, 1, 2)}
+    teacher_seeds = (0,) if shared else (0, 1, 2)
+
+    def teachers(key, fraction):
+        return {j.seed for j in jobs if j.kind == "teacher" and j.dataset == key
+                and j.fraction == fraction}
+
     assert len(jobs) == len(set(jobs))
     for key, spec in DATASETS.items():
         settings = ("hetero", "homo") if spec.homogeneous else ("hetero",)
+        assert teachers(key, 1.0) == set(teacher_seeds)
         for seed in (0, 1, 2):
-            assert Job(key, seed, "teacher") in jobs
             for setting in settings:
                 for op in (0.0, 0.3, 0.6):
                     for mode in ("none", "pmsc"):
-                        assert Job(key, seed, setting=setting, op=op, mode=mode) in jobs
+                        assert Job(key, seed, setting=setting, op=op, mode=mode,
+                                   teacher_seed=ts[seed]) in jobs
     key, op = prof.ablation
     for mode in TABLE4_MODES:
-        assert sum(j == Job(key, s, op=op, mode=mode) for j in jobs for s in (0, 1, 2)) == 3
+        assert sum(j == Job(key, s, op=op, mode=mode, teacher_seed=ts[s])
+                   for j in jobs for s in (0, 1, 2)) == 3
     key, op, fractions = prof.partial
     assert set(fractions) == {0.8, 0.7}
     for f in fractions:
+        assert teachers(key, f) == set(teacher_seeds)
         for s in (0, 1, 2):
-            assert Job(key, s, "teacher", fraction=f) in jobs
-            assert Job(key, s, op=op, mode="none", fraction=f, student_data="paired") in jobs
-            assert Job(key, s, op=op, mode="pmsc", fraction=f, student_data="paired") in jobs
-            assert Job(key, s, op=op, mode="pmsc", fraction=f) in jobs
+            t = ts[s]
+            assert Job(key, s, op=op, mode="none", fraction=f, student_data="paired",
+                       teacher_seed=t) in jobs
+            assert Job(key, s, op=op, mode="pmsc", fraction=f, student_data="paired",
+                       teacher_seed=t) in jobs
+            assert Job(key, s, op=op, mode="pmsc", fraction=f, teacher_seed=t) in jobs
     # whole seeds first: every job of seed 0 before any of seed 1
     seeds = [j.seed for j in jobs]
     assert seeds == sorted(seeds)
-    assert Counter(seeds) == {0: len(jobs) // 3, 1: len(jobs) // 3, 2: len(jobs) // 3}
+    students = Counter(j.seed for j in jobs if j.kind == "student")
+    assert students == {0: students[0], 1: students[0], 2: students[0]}
+    assert len(jobs) == 3 * students[0] + 5 * len(teacher_seeds)  # 3 datasets + 2 fractions
 
 
-def test_every_run_has_its_own_folder_and_students_find_their_teacher(tmp_path):
-    jobs = plan(PROFILES["full"])
+@pytest.mark.parametrize("shared", [True, False])
+def test_every_run_has_its_own_folder_and_students_find_their_teacher(tmp_path, shared):
+    jobs = plan(replace(PROFILES["full"], shared_teacher=shared))
     dirs = [j.out_dir(tmp_path) for j in jobs]
     assert len(set(dirs)) == len(dirs)
     teachers = {j.out_dir(tmp_path) for j in jobs if j.kind == "teacher"}
     for j in jobs:
         if j.kind == "student":
             assert j.teacher_dir(tmp_path) in teachers
+            assert (j.teacher_dir(tmp_path).parent.name == "seed0") == (shared or j.seed == 0)
     homo = Job("ucla", 1, setting="homo", op=0.3, mode="pmsc")
     assert homo.teacher_dir(tmp_path) == Job("ucla", 1, "teacher").out_dir(tmp_path)
     part = Job("penn", 0, op=0.6, mode="pmsc", fraction=0.8, student_data="paired")

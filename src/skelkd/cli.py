@@ -477,8 +477,12 @@ def part_matrix_cmd(teacher_dir: str, temperature: float | None) -> None:
                    "at most 8).")
 @click.option("--report-only", is_flag=True, help="Train nothing: rebuild the document from "
                                                   "the finished runs.")
+@click.option("--teacher-per-seed", is_flag=True,
+              help="Train a teacher for every seed (default: one teacher per dataset, "
+                   "trained with the first seed, shared by every seed's students).")
 def reproduce_cmd(data_dir: str, quick: bool, runs: str | None, doc: str | None,
-                  datasets: tuple[str, ...], workers: int | None, report_only: bool) -> None:
+                  datasets: tuple[str, ...], workers: int | None, report_only: bool,
+                  teacher_per_seed: bool) -> None:
     """Reproduce the paper's experiments (Tables 1, 2, 4, 5) on the real datasets in
     DATA_DIR (penn_action/labels, nw_ucla/all_sqe, utd_mhad/Skeleton) with SIMULATED
     low-quality skeletons, and write RESULTS.md with its figures. Finished runs are
@@ -498,9 +502,9 @@ def reproduce_cmd(data_dir: str, quick: bool, runs: str | None, doc: str | None,
     runs = runs or f"runs/reproduce{'-quick' if quick else ''}"
     workers = workers or min(os.cpu_count() or 1, 8)
     command = "skelkd reproduce DATA_DIR" + (" --quick" if quick else "") + (
-        f" --doc {doc}" if doc else "")
+        " --teacher-per-seed" if teacher_per_seed else "") + (f" --doc {doc}" if doc else "")
     reproduce(data_dir, runs, doc, profile, tuple(datasets) or tuple(DATASETS), report_only,
-              workers, command, echo=click.echo)
+              workers, command, echo=click.echo, shared_teacher=not teacher_per_seed)
 
 
 @main.command("report")

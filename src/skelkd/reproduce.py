@@ -80,6 +80,12 @@ class Profile:
     # at 80% of training than with the paper's three steps scaled down (measured on Penn
     # Action, tiny ST-GCN, 12 epochs, no distillation: see docs/design.md item 31)
     student_overrides: tuple[str, ...] = ("train.optim.milestones=[0.8]",)
+    # One teacher per dataset (and high-quality fraction), trained with the first seed,
+    # distils into the students of every seed: the usual protocol of distillation papers
+    # (a fixed, pretrained teacher; the paper is silent), and it saves two thirds of the
+    # teacher runs. The seeds' spread is then the students' alone. False: a teacher per
+    # seed (``skelkd reproduce --teacher-per-seed``).
+    shared_teacher: bool = True
 
     def epochs_of(self, job: Job) -> int:
         if job.kind == "teacher":
@@ -108,6 +114,7 @@ class Job:
     mode: str = "none"
     fraction: float = 1.0
     student_data: str = "all"
+    teacher_seed: int | None = None  # the seed of a student's teacher (default: its own)
 
     def group(self) -> str:
         tag = self.dataset + ("-homo" if self.setting == "homo" else "")
@@ -117,7 +124,8 @@ class Job:
         return runs / self.group() / f"seed{self.seed}"
 
     def teacher_dir(self, runs: Path) -> Path:
-        return replace(self, kind="teacher", setting="hetero").run_dir(runs) / "teacher"
+        seed = self.seed if self.teacher_seed is None else self.teacher_seed
+        return replace(self, kind="teacher", setting="hetero", seed=seed).run_dir(runs) / "teacher"
 
     def out_dir(self, runs: Path) -> Path:
         if self.kind == "teacher":
@@ -136,29 +144,33 @@ class Job:
 
 
 def plan(profile: Profile, datasets: tuple[str, ...] = tuple(DATASETS)) -> list[Job]:
-    """Every run, seed by seed (so a reproduction cut short has whole seeds)."""
+    """Every run, seed by seed (so a reproduction cut short has whole seeds); with
+    ``profile.shared_teacher`` the teachers of the first seed only, and every student
+    points at them."""
     jobs: list[Job] = []
     for seed in profile.seeds:
+        own = not profile.shared_teacher or seed == profile.seeds[0]
+        ts = None if own else profile.seeds[0]
         for key in datasets:
-            jobs.append(Job(key, seed, "teacher"))
+            jobs += [Job(key, seed, "teacher")] if own else []
             settings = ("hetero", "homo") if DATASETS[key].homogeneous else ("hetero",)
             for op in profile.ops:
                 for setting in settings:
-                    jobs += [Job(key, seed, setting=setting, op=op, mode=m)
+                    jobs += [Job(key, seed, setting=setting, op=op, mode=m, teacher_seed=ts)
                              for m in ("none", "pmsc")]
         key, op = profile.ablation
         if key in datasets:
-            jobs += [Job(key, seed, op=op, mode=m) for m in TABLE4_MODES
+            jobs += [Job(key, seed, op=op, mode=m, teacher_seed=ts) for m in TABLE4_MODES
                      if m not in ("none", "pmsc") or op not in profile.ops]
         key, op, fractions = profile.partial
         if key in datasets:
             for f in fractions:
-                jobs += [Job(key, seed, "teacher", fraction=f),
-                         Job(key, seed, op=op, mode="none", fraction=f, student_data="paired"),
-                         Job(key, seed, op=op, mode="pmsc", fraction=f, student_data="paired"),
-                         Job(key, seed, op=op, mode="pmsc", fraction=f)]
+                jobs += [Job(key, seed, "teacher", fraction=f)] if own else []
+                jobs += [Job(key, seed, op=op, mode=m, fraction=f, student_data=d,
+                             teacher_seed=ts)
+                         for m, d in (("none", "paired"), ("pmsc", "paired"), ("pmsc", "all"))]
             if op not in profile.ops:
-                jobs.append(Job(key, seed, op=op, mode="none"))
+                jobs.append(Job(key, seed, op=op, mode="none", teacher_seed=ts))
     return list(dict.fromkeys(jobs))
 
 
@@ -372,7 +384,8 @@ def _paper(key: str, setting: str) -> dict:
 
 
 def _seeds(profile: Profile, **kw) -> list[Job]:
-    return [Job(seed=s, **kw) for s in profile.seeds]
+    shared = profile.shared_teacher and kw.get("kind") == "teacher"
+    return [Job(seed=s, **kw) for s in (profile.seeds[:1] if shared else profile.seeds)]
 
 
 @dataclass
@@ -751,6 +764,8 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         f"{', '.join(f'{o:g}' for o in profile.ops)}; epochs of the students (teachers) "
         + ", ".join(f"{DATASETS[k].title} {profile.epochs[k]} "
                     f"({profile.epochs_of(Job(k, 0, 'teacher'))})" for k in datasets)
+        + (f"; one teacher per dataset (seed {profile.seeds[0]}) distils into the students "
+           "of every seed" if profile.shared_teacher else "; a teacher per seed")
         + f". Training configuration: the shipped `reproduce` configuration "
         f"({cfg.model.backbone}, T = {cfg.input.num_frames}, batch {cfg.train.batch_size} "
         f"with {cfg.train.per_class} samples per class, SGD lr {cfg.train.optim.lr}, "
@@ -807,15 +822,16 @@ def _busy_seconds(runs: list[tuple[Path, float]]) -> float:
 def reproduce(data_dir: str | Path, runs: str | Path, doc: str | Path | None = None,
               profile: str = "full", datasets: tuple[str, ...] = tuple(DATASETS),
               report_only: bool = False, workers: int = 1, command: str = "skelkd reproduce",
-              echo: Callable[[str], None] = print) -> Path:
+              echo: Callable[[str], None] = print, shared_teacher: bool = True) -> Path:
     """Run (or resume) every experiment of ``profile`` and write the results document
-    (``RUNS/RESULTS.md`` unless ``doc`` is given)."""
+    (``RUNS/RESULTS.md`` unless ``doc`` is given); ``shared_teacher=False`` trains a
+    teacher per seed instead of one for all seeds."""
     if profile not in PROFILES:
         raise SkelkdError(f"unknown profile '{profile}'; known: {', '.join(PROFILES)}")
     unknown = sorted(set(datasets) - set(DATASETS))
     if unknown:
         raise SkelkdError(f"unknown dataset(s) {unknown}; known: {', '.join(DATASETS)}")
-    prof, runs = PROFILES[profile], Path(runs)
+    prof, runs = replace(PROFILES[profile], shared_teacher=shared_teacher), Path(runs)
     packs = prepare_packs(Path(data_dir), runs, datasets, echo)
     if not report_only:
         run_jobs(plan(prof, datasets), prof, packs, runs, workers, echo)
