@@ -37,6 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from skelkd.distill import pmsc_loss
 from skelkd.models import ModelSpec, Recognizer
 from skelkd.models.backbones import GraphConv
+from skelkd.train import RunConfig
 
 CONFIGS = {
     # name: (backbone, T, M, teacher layout, teacher channels, student layout, classes, batch)
@@ -47,6 +48,7 @@ CONFIGS = {
 
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+DEFAULT_WORKERS = RunConfig().loader_workers()  # training's default ('auto') here
 """Where the models run: the GPU when there is one, the CPU otherwise."""
 
 
@@ -129,7 +131,7 @@ def measure(name: str, steps: int) -> dict:
     out["distill_bf16_teacher"] = batch / _time(lambda: student_step("bf16"), steps, warmup)
     out["distill_cached"] = batch / _time(lambda: student_step("cached"), steps, warmup)
     out["student_infer"] = batch / _time(infer, steps, warmup)
-    out["data_per_s"] = data_rate(s_layout, t, m, batch, workers=0)
+    out["data_per_s"] = data_rate(s_layout, t, m, batch, workers=DEFAULT_WORKERS)
     out["data_per_s_2w"] = data_rate(s_layout, t, m, batch, workers=2)
     return out
 
@@ -249,8 +251,8 @@ def data_rate(layout: str, t: int, m: int, batch: int, samples: int = 256,
               workers: int = 0) -> float:
     """Samples per second of the training data pipeline on the embedded Penn Action pack
     (SIMULATED into ``layout``): read, sample T frames, normalise, occlude (OP 0.6),
-    augment, collate; ``workers`` loader processes (0, the trainer's default: in the
-    training process). The median of three passes of two epochs each."""
+    augment, collate; ``workers`` loader processes (0: in the training process, the
+    trainer's default on a CPU). The median of three passes of two epochs each."""
     import tempfile
 
     from torch.utils.data import DataLoader
@@ -304,8 +306,9 @@ def main() -> None:
             "| config | teacher cached (training's default) | teacher forward BF16 | "
             "teacher forward FP32 |", "|---|---|---|---|"]
     data = ["", "Data pipeline over training (samples/s of the pipeline / of a student "
-            "training step):", "", "| config | pipeline, 0 workers (default) | 2 workers | "
-            "FP32 step | BF16 step (0 workers) |", "|---|---|---|---|---|"]
+            "training step):", "", f"| config | pipeline, {DEFAULT_WORKERS} workers (default) | "
+            f"2 workers | FP32 step | BF16 step ({DEFAULT_WORKERS} workers) |",
+            "|---|---|---|---|---|"]
     for name in names:
         r = measure(name, args.steps if name == "small" else max(2, args.steps // 10))
         flop = r["train_flop_per_sample"]

@@ -169,3 +169,25 @@ def test_teacher_cache_gives_the_same_training(packs, tmp_path):
     for r, lo in zip(ref, low, strict=True):
         assert lo.dtype == torch.float32
         torch.testing.assert_close(lo, r, atol=0.05, rtol=0.05)
+
+
+def test_loader_workers_auto_is_zero_on_cpu_and_scales_with_cores_per_gpu(monkeypatch):
+    import os
+
+    from skelkd.config import load_config
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert RunConfig().workers == "auto" and RunConfig().loader_workers() == 0
+    assert RunConfig(workers=3).loader_workers() == 3
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    for gpus, expected in ((1, 8), (4, 4), (32, 1)):
+        monkeypatch.setattr(torch.cuda, "device_count", lambda g=gpus: g)
+        assert RunConfig().loader_workers() == expected
+    assert RunConfig(accelerator="cpu").loader_workers() == 0  # asked for the CPU
+    # from YAML: 'auto', a number, or a clear error naming the field
+    assert load_config("demo", ["train.workers=2"]).train.workers == 2
+    for bad in ("-1", "many", "true"):
+        with pytest.raises(SkelkdError, match="train.workers: expected 'auto' or a whole"):
+            load_config("demo", [f"train.workers={bad}"])

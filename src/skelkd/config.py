@@ -96,7 +96,11 @@ class TrainConfig:
     per_class: int = 4
     class_aware: bool = True
     seed: int = 0
-    workers: int = 0
+    # data-loader processes per training process: "auto" is 0 on a CPU (there, worker
+    # processes take cores from training and, on 2 cores, slowed the batched pipeline
+    # down: docs/performance.md) and min(8, CPU cores per local GPU) on a GPU, which one
+    # process's pipeline cannot feed; or a number (docs/design.md, item 36)
+    workers: Any = "auto"
     accelerator: str = "auto"
     devices: Any = 1
     num_nodes: int = 1
@@ -106,6 +110,28 @@ class TrainConfig:
     val_every: int = 10
     progress: bool = True
     optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def __post_init__(self) -> None:
+        w = self.workers
+        if w != "auto" and (isinstance(w, bool) or not isinstance(w, int) or w < 0):
+            raise SkelkdError(f"train.workers: expected 'auto' or a whole number >= 0, "
+                              f"got {w!r}")
+
+    def loader_workers(self) -> int:
+        """``workers`` as a number: 'auto' resolved for the accelerator training runs on."""
+        if self.workers != "auto":
+            return self.workers
+        import os
+
+        import torch
+
+        acc = self.accelerator
+        cuda = acc in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+        mps = acc in ("gpu", "mps", "auto") and torch.backends.mps.is_available()
+        if not (cuda or mps):
+            return 0
+        gpus = torch.cuda.device_count() if cuda else 1
+        return max(1, min(8, (os.cpu_count() or 1) // gpus))
 
 
 @dataclass
@@ -176,6 +202,8 @@ def _build(cls, values: dict, where: str):
         key = f"{where}.{name}" if where else name
         if dataclasses.is_dataclass(default):
             kwargs[name] = _build(type(default), value or {}, key)
+        elif fields[name].type == "Any":  # several types allowed: the class checks them
+            kwargs[name] = value
         else:
             kwargs[name] = _coerce(value, default, key)
     return cls(**kwargs)

@@ -85,7 +85,8 @@ class _EpochCallback(L.Callback):
 
 
 def _loader(dataset, labels: np.ndarray, run: RunConfig, train: bool) -> DataLoader:
-    common = {"num_workers": run.workers, "persistent_workers": False}
+    workers = run.loader_workers()
+    common = {"num_workers": workers, "persistent_workers": workers > 0}
     if train and run.class_aware:
         sampler = ClassAwareBatchSampler(labels, run.batch_size, run.per_class, run.seed)
         return DataLoader(dataset, batch_sampler=sampler, **common)
@@ -197,7 +198,7 @@ def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarra
     """E (Eq. 12-13) from the frozen teacher on high-quality training samples."""
     teacher.eval()
     ds = SkeletonDataset(pack, model_pipeline(teacher, pack, run), indices)
-    loader = DataLoader(ds, batch_size=64, num_workers=run.workers)
+    loader = DataLoader(ds, batch_size=64, num_workers=run.loader_workers())
     device = next(teacher.parameters()).device
 
     @torch.no_grad()
@@ -234,7 +235,7 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, run: RunConfig
     if cache:
         twins = np.unique(train_ds.twin[train_ds.twin >= 0])
         module.cache_teacher(DataLoader(SkeletonDataset(hq, hq_pipe, twins), batch_size=64,
-                                        num_workers=run.workers))
+                                        num_workers=run.loader_workers()))
     val = _val_loader(module.model, lq, val_indices, run)
     _fit(module, train_ds, val, run, out)
     return module.eval()
