@@ -8,10 +8,11 @@ to ``RESULTS.md`` and its figures:
    twin with the calibrated 'fast' preset: in the COCO layout (heterogeneous, the
    paper's Table 1) and, for the Kinect datasets, in the teacher's own layout
    (homogeneous, Table 2);
-2. per seed: the teacher and its part matrix E, then students without and with
-   part-level distillation at every OP; on the ablation dataset the other
-   distillation losses (Table 4); on the partial dataset teachers and students with
-   high-quality data for only some instances (Table 5);
+2. the teachers and their part matrices E (once, with the first seed, unless a teacher
+   per seed is asked for); then per seed, students without and with part-level
+   distillation at every OP; on the ablation dataset the other distillation losses
+   (Table 4); on the partial dataset teachers and students with high-quality data for
+   only some instances (Table 5);
 3. read every run's ``metrics.json`` back and write the tables (the paper's own
    figures beside ours, labelled as the paper's, on different data), the claims that
    held or not, and the figures.
