@@ -787,8 +787,9 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         f"{len(done) - len(teachers)} student runs {(seconds - teacher_seconds) / 3600:.2f} "
         f"h. Spread over this machine's {cpus} CPUs (one single-threaded run per CPU, "
         f"none waiting) they would take at least {seconds / cpus / 3600:.2f} h; "
-        "`benchmarks/reproduce_cost.py` (docs/reproduce_cost.md) trains some of them again "
-        "with the current code and scales this total. Source commits of the runs: "
+        "When the code has changed since the runs, `benchmarks/reproduce_cost.py` "
+        "(docs/reproduce_cost.md) trains some of them again with it and scales this total. "
+        "Source commits of the runs: "
         + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".", ""]
     from .io.files import write_text_atomic
 
