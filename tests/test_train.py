@@ -191,3 +191,22 @@ def test_loader_workers_auto_is_zero_on_cpu_and_scales_with_cores_per_gpu(monkey
     for bad in ("-1", "many", "true"):
         with pytest.raises(SkelkdError, match="train.workers: expected 'auto' or a whole"):
             load_config("demo", [f"train.workers={bad}"])
+
+
+def test_teacher_run_tracks_test_accuracy_without_selecting_on_it(tmp_path, make_pack):
+    import csv
+
+    from skelkd.config import load_config
+    from skelkd.experiment import train_teacher_run
+
+    hq = make_pack("penn_action", n=24, num_classes=3, name="hq.skpack")
+    cfg = load_config(None, [f"data.hq={hq.path}", "model.overrides.channels=[8,16]",
+                             "model.overrides.strides=[1,2]", "input.num_frames=8",
+                             "train.epochs=3", "train.batch_size=8", "train.per_class=2",
+                             "train.progress=false", "train.val_every=1"])
+    report = train_teacher_run(cfg, tmp_path / "run", track_test=True)
+    with (tmp_path / "run" / "teacher" / "logs" / "metrics.csv").open() as f:
+        tracked = [(int(r["epoch"]), float(r["val/acc"])) for r in csv.DictReader(f)
+                   if r.get("val/acc")]
+    assert [e for e, _ in tracked] == [0, 1, 2]  # the test split after every epoch
+    assert report["top1"] == pytest.approx(100 * tracked[-1][1], abs=1e-3)  # the last one

@@ -116,10 +116,14 @@ def _finish(out: Path, cfg: ExperimentConfig, report: dict, start: float) -> dic
     return report
 
 
-def train_teacher_run(cfg: ExperimentConfig, run_dir: Path) -> dict:
+def train_teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool = False) -> dict:
     """Train the teacher on the high-quality training split (the paired part when
     ``data.hq_fraction`` < 1), evaluate it on the high-quality test split, and compute
-    the part matrix E. Resumes from ``teacher/checkpoints/last.ckpt`` if present."""
+    the part matrix E. Resumes from ``teacher/checkpoints/last.ckpt`` if present.
+
+    ``track_test``: also log the test split's accuracy (``val/acc``) every
+    ``train.val_every`` epochs, a learning curve for studies. The reported top-1 stays
+    the last epoch's: picking the best epoch by it would select on the test set."""
     from .train.api import RunConfig, compute_part_matrix, evaluate_at, train_recognizer
 
     start = time.time()
@@ -133,7 +137,8 @@ def train_teacher_run(cfg: ExperimentConfig, run_dir: Path) -> dict:
         raise SkelkdError(f"{cfg.data.hq}: no high-quality sample matches the training split")
     run = RunConfig.from_experiment(cfg)
     run.occlusion = 0.0  # the teacher sees clean high-quality data
-    teacher = train_recognizer(hq, hq_train, run, out, cfg.model.backbone)
+    teacher = train_recognizer(hq, hq_train, run, out, cfg.model.backbone,
+                               val_indices=hq_test if track_test else None)
     report = evaluate_at(teacher.model, hq, hq_test, run, 0.0)
     report["train_samples"] = int(len(hq_train))
     pm = compute_part_matrix(teacher.model, hq, hq_train, run,
