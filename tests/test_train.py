@@ -1,14 +1,18 @@
 """End-to-end training on tiny synthetic packs: teacher, part matrix, every student mode."""
 
+import csv
 import dataclasses
+import os
 
 import numpy as np
 import pytest
 import torch
 
+from skelkd.config import load_config
 from skelkd.data.transforms import scores_vary
 from skelkd.distill import PartMatrix
 from skelkd.errors import SkelkdError
+from skelkd.experiment import train_teacher_run
 from skelkd.io.pack import Sample, write_pack
 from skelkd.train import (
     DISTILL_MODES,
@@ -172,10 +176,6 @@ def test_teacher_cache_gives_the_same_training(packs, tmp_path):
 
 
 def test_loader_workers_auto_is_zero_on_cpu_and_scales_with_cores_per_gpu(monkeypatch):
-    import os
-
-    from skelkd.config import load_config
-
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert RunConfig().workers == "auto" and RunConfig().loader_workers() == 0
@@ -194,11 +194,6 @@ def test_loader_workers_auto_is_zero_on_cpu_and_scales_with_cores_per_gpu(monkey
 
 
 def test_teacher_run_tracks_test_accuracy_without_selecting_on_it(tmp_path, make_pack):
-    import csv
-
-    from skelkd.config import load_config
-    from skelkd.experiment import train_teacher_run
-
     hq = make_pack("penn_action", n=24, num_classes=3, name="hq.skpack")
     cfg = load_config(None, [f"data.hq={hq.path}", "model.overrides.channels=[8,16]",
                              "model.overrides.strides=[1,2]", "input.num_frames=8",
