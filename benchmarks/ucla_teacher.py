@@ -2,7 +2,7 @@
 clip length, augmentation and the graph convolution do.
 
     python benchmarks/ucla_teacher.py [--data ../shared/data] [--runs runs/ucla_teacher]
-                                      [--variants 0 1 ... 11]
+                                      [--variants 0 1 ... 13]
                                       [--doc docs/ucla_teacher.md]
 
 NW-UCLA's cross-view protocol trains on views 1 and 2 and tests on view 3, a camera the
@@ -10,11 +10,11 @@ training set never had. This trains the teacher of ``skelkd reproduce`` (the shi
 ``reproduce`` configuration) with and without ``input.align_view`` (3D sequences
 rotated to the body's own axes), at three schedules, two widths and two clip lengths (and
 both), and with the published recipe's augmentation (large random rotations and scales)
-instead of alignment, and with 2s-AGCN's adaptive graph convolution in place of ST-GCN's,
-one seed each, and writes the table. Two rows also log the test accuracy after every
-epoch, to measure what the published code's reporting (the best epoch on the test set)
-adds to the last epoch's. Finished runs are kept and
-skipped on a rerun; the reproduction's own teachers stand for its configuration when they
+instead of alignment, and with 2s-AGCN's adaptive graph convolution and CTR-GCN's blocks
+in place of ST-GCN's, one seed each, and writes the table. Four rows also log the test
+accuracy after every epoch, to measure what the published code's reporting (the best
+epoch on the test set) adds to the last epoch's. Finished runs are kept and skipped on a
+rerun; the reproduction's own teachers stand for its configuration when they
 exist.
 """
 
@@ -71,6 +71,14 @@ VARIANTS = [  # (label, overrides)
       TRACK]),
     ("stgcn-tiny, view alignment, 60 epochs, T = 64, test accuracy every epoch",
      ["model.backbone=stgcn-tiny", "input.align_view=true", "train.epochs=60",
+      "input.num_frames=64", TRACK]),
+    # CTR-GCN's own backbone (channel-wise refined topologies, multi-scale temporal
+    # convolutions) at stgcn-tiny's width, against the two rows above
+    ("ctrgcn-tiny (CTR-GCN's blocks), view alignment, 60 epochs, test accuracy every epoch",
+     ["model.backbone=ctrgcn-tiny", "input.align_view=true", "train.epochs=60", TRACK]),
+    ("ctrgcn-tiny (CTR-GCN's blocks), view alignment, 60 epochs, T = 64, test accuracy "
+     "every epoch",
+     ["model.backbone=ctrgcn-tiny", "input.align_view=true", "train.epochs=60",
       "input.num_frames=64", TRACK]),
 ]
 

@@ -145,6 +145,10 @@ def test_config_errors_are_clear(tmp_path):
     assert r.exit_code == 2 and "bad.yaml" in r.output and "unknown key(s) ['epoch']" in r.output
     r = run("train", "student", "--set", "train.epochs=many", "--runs", str(tmp_path))
     assert r.exit_code == 2 and "train.epochs: expected a number" in r.output
+    r = run("train", "teacher", "--set", "model.backbone=resnet", "--runs", str(tmp_path))
+    assert r.exit_code == 2 and "model.backbone: unknown backbone 'resnet'" in r.output
+    r = run("train", "teacher", "--set", "model.overrides.width=3", "--runs", str(tmp_path))
+    assert r.exit_code == 2 and "model.overrides: unknown key(s) ['width']" in r.output
 
 
 def test_demo_end_to_end_tiny(tmp_path):

@@ -16,7 +16,7 @@ from skelkd.models import (
 TINY = {"channels": (8, 16), "strides": (1, 2)}
 
 
-@pytest.mark.parametrize("kind", ["stgcn", "agcn"])
+@pytest.mark.parametrize("kind", ["stgcn", "agcn", "ctrgcn"])
 @pytest.mark.parametrize("layout, c", [("coco", 3), ("ntu", 3), ("blazepose", 3),
                                        ("kinect_v1", 3), ("penn_action", 3)])
 def test_backbone_interface_every_layout(kind, layout, c):
@@ -30,6 +30,10 @@ def test_named_configs():
     assert len(paper.channels) == 9 and paper.channels[0] == 64 and paper.channels[-1] == 256
     assert paper.strides.count(2) == 2 and paper.temporal_kernel == 9
     assert len(backbone_config("agcn-paper").channels) == 10
+    ctr = backbone_config("ctrgcn-paper")
+    assert ctr.channels == backbone_config("agcn-paper").channels and ctr.temporal_kernel == 5
+    with pytest.raises(SkelkdError, match="backbone kind must be one of"):
+        backbone_config("stgcn-small", kind="gcn")
     with pytest.raises(SkelkdError, match="unknown backbone"):
         backbone_config("resnet")
     with pytest.raises(SkelkdError, match="expects"):
@@ -68,6 +72,71 @@ def test_graph_conv_matches_the_equation(channels_last):
                                        [gc.conv.weight, gc.importance])
     for got, ref in zip(grads, expect_grads, strict=True):
         torch.testing.assert_close(got, ref)
+
+
+def test_refined_graph_conv_matches_the_equation():
+    """CTR-GC (CTR-GCN, Eq. 4-7) against a literal loop over samples, subsets, channels
+    and joint pairs: the correlation of joints v and w from the time-averaged input, the
+    refined topology A_k + alpha Q_k and the channel-wise aggregation; values and the
+    gradients of the learned topology and alpha."""
+    from skelkd.layouts.graph import spatial_partition
+    from skelkd.models.backbones import RefinedGraphConv
+
+    torch.manual_seed(0)
+    a = torch.from_numpy(spatial_partition(get_layout("penn_action")))
+    gc = RefinedGraphConv(16, 4, a).double().eval()
+    with torch.no_grad():
+        gc.alpha.fill_(0.7)
+        gc.topology.add_(0.1 * torch.randn_like(gc.topology))
+    x = torch.randn(2, 16, 3, 13, dtype=torch.float64)
+    k, r, cout, v = gc.k, gc.rel, 4, 13
+    m = x.mean(2)
+    w_psi, w_phi = gc.psi.weight[:, :, 0], gc.phi.weight[:, :, 0]
+    w_xi, w_t = gc.xi.weight[:, :, 0, 0], gc.transform.weight[:, :, 0, 0]
+
+    def loop():
+        agg = torch.zeros(2, cout, 3, v, dtype=torch.float64)
+        for n in range(2):
+            for kk in range(k):
+                sub = slice(kk * r, (kk + 1) * r)
+                psi = w_psi[sub] @ m[n] + gc.psi.bias[sub, None]
+                phi = w_phi[sub] @ m[n] + gc.phi.bias[sub, None]
+                for c in range(cout):
+                    o = kk * cout + c
+                    for vi in range(v):
+                        y = w_t[o] @ x[n, :, :, vi] + gc.transform.bias[o]
+                        for wi in range(v):
+                            q = w_xi[o] @ torch.tanh(psi[:, vi] - phi[:, wi]) + gc.xi.bias[o]
+                            agg[n, c, :, wi] += (gc.topology[kk, vi, wi] + gc.alpha * q) * y
+        return torch.relu(gc.bn(agg) + gc.residual(x))
+
+    expect = loop()
+    torch.testing.assert_close(gc(x), expect)
+    params = [gc.topology, gc.alpha]
+    grads = torch.autograd.grad(gc(x).square().sum(), params)
+    for got, ref in zip(grads, torch.autograd.grad(expect.square().sum(), params), strict=True):
+        torch.testing.assert_close(got, ref)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_multi_scale_temporal_conv_keeps_width_and_strides_time(stride):
+    from skelkd.models.backbones import MultiScaleTemporalConv
+
+    tcn = MultiScaleTemporalConv(18, stride, kernel=5)  # 4 branches of 4, the 1x1 one 6
+    assert [b[-1].num_features for b in tcn.branches] == [4, 4, 4, 6]
+    out = tcn(torch.randn(2, 18, 11, 7))
+    assert out.shape == (2, 18, 11 if stride == 1 else 6, 7)
+
+
+def test_ctrgcn_recognizer_exports(tmp_path):
+    """CTR-GCN's per-sample topologies survive TorchScript tracing and ONNX export."""
+    from skelkd.export import export_model
+
+    torch.manual_seed(0)
+    m = Recognizer(ModelSpec("coco", 3, 5, backbone="ctrgcn-tiny"))
+    for fmt in ("torchscript", "onnx"):  # onnx is in the test extra
+        r = export_model(m, tmp_path / f"m.{fmt}", fmt, num_frames=16)
+        assert r["same_top1"] and r["max_abs_diff"] < 1e-4, r
 
 
 def test_edge_importance_is_learned_and_graph_fixed():

@@ -54,6 +54,18 @@ class ModelConfig:
     overrides: dict = field(default_factory=dict)
     person_pool: str = "present"
 
+    def __post_init__(self) -> None:  # a bad name or override fails here, before any data
+        from .models.backbones import BackboneConfig, backbone_config
+
+        unknown = sorted(set(self.overrides) - set(BackboneConfig.__dataclass_fields__))
+        if unknown:
+            raise SkelkdError(f"model.overrides: unknown key(s) {unknown}; expected some of "
+                              f"{', '.join(BackboneConfig.__dataclass_fields__)}")
+        try:
+            backbone_config(self.backbone, **self.overrides)
+        except SkelkdError as exc:
+            raise SkelkdError(f"model.backbone: {exc}") from None
+
 
 @dataclass
 class InputConfig:

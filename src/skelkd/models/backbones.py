@@ -7,11 +7,15 @@ features (N, M, C', T', V) out, built on the layout's graph.
 * The joint stream of 2s-AGCN (Js-AGCN; Shi, Zhang, Cheng, Lu, CVPR 2019): the same
   block with an adaptive graph: the fixed adjacency A plus a learned one B plus a
   data-dependent one C (embedded-Gaussian similarity of joints, per sample).
+* CTR-GCN (Chen, Zhang, Yuan, Li, Deng, Hu, ICCV 2021): channel-wise topology
+  refinement graph convolutions (one topology per channel and sample, refined from a
+  shared learned one) and multi-scale temporal convolutions.
 
 Counting blocks: the paper's ST-GCN has "nine GCN blocks"; the original ST-GCN has ten
 (four at 64 channels). ``stgcn-paper`` has nine: three at 64 channels (the first takes
 the input and has no residual), three at 128 (the first with temporal stride 2) and
-three at 256 (the first with stride 2). ``agcn-paper`` follows 2s-AGCN's ten blocks.
+three at 256 (the first with stride 2). ``agcn-paper`` and ``ctrgcn-paper`` follow
+2s-AGCN's and CTR-GCN's ten blocks (four at 64 channels).
 """
 
 from __future__ import annotations
@@ -25,16 +29,19 @@ from ..errors import SkelkdError
 from ..layouts import Layout, get_layout
 from ..layouts.graph import spatial_partition
 
+KINDS = ("stgcn", "agcn", "ctrgcn")
+
 
 @dataclass(frozen=True)
 class BackboneConfig:
     """Architecture of a backbone.
 
     Attributes:
-        kind: ``"stgcn"`` or ``"agcn"``.
+        kind: ``"stgcn"``, ``"agcn"`` or ``"ctrgcn"``.
         channels: output channels of each block.
         strides: temporal stride of each block (same length as ``channels``).
-        temporal_kernel: kernel size of the temporal convolutions (9 in the paper).
+        temporal_kernel: kernel size of the temporal convolutions (9 in the paper; in
+            ``ctrgcn``, of each dilated branch of the multi-scale one: 5 in CTR-GCN).
         dropout: dropout inside each block (after the spatial convolution).
         edge_importance: ST-GCN's learnable per-edge weights.
         input_norm: BatchNorm of the input: ``"channel"`` (one per input channel, shared
@@ -53,8 +60,9 @@ class BackboneConfig:
     input_norm: str = "channel"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("stgcn", "agcn"):
-            raise SkelkdError(f"backbone kind must be 'stgcn' or 'agcn', not {self.kind!r}")
+        if self.kind not in KINDS:
+            raise SkelkdError(f"backbone kind must be one of {', '.join(map(repr, KINDS))}, "
+                              f"not {self.kind!r}")
         if len(self.channels) != len(self.strides) or not self.channels:
             raise SkelkdError("backbone: channels and strides need the same, non-zero length")
         if self.input_norm not in ("channel", "joint"):
@@ -68,14 +76,18 @@ class BackboneConfig:
 
 
 _SMALL = {"channels": (32, 32, 64, 64, 128, 128), "strides": (1, 1, 2, 1, 2, 1)}
+_TINY = {"channels": (16, 16, 32, 32, 64, 64), "strides": _SMALL["strides"]}
+_TEN = {"channels": (64, 64, 64, 64, 128, 128, 128, 256, 256, 256),
+        "strides": (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)}
 BACKBONES: dict[str, BackboneConfig] = {
     "stgcn-paper": BackboneConfig("stgcn"),
     "stgcn-small": BackboneConfig("stgcn", **_SMALL),
-    "stgcn-tiny": BackboneConfig("stgcn", channels=(16, 16, 32, 32, 64, 64),
-                                 strides=_SMALL["strides"]),
-    "agcn-paper": BackboneConfig("agcn", channels=(64, 64, 64, 64, 128, 128, 128, 256, 256, 256),
-                                 strides=(1, 1, 1, 1, 2, 1, 1, 2, 1, 1)),
+    "stgcn-tiny": BackboneConfig("stgcn", **_TINY),
+    "agcn-paper": BackboneConfig("agcn", **_TEN),
     "agcn-small": BackboneConfig("agcn", **_SMALL),
+    "ctrgcn-paper": BackboneConfig("ctrgcn", **_TEN, temporal_kernel=5),
+    "ctrgcn-small": BackboneConfig("ctrgcn", **_SMALL, temporal_kernel=5),
+    "ctrgcn-tiny": BackboneConfig("ctrgcn", **_TINY, temporal_kernel=5),
 }
 """Named configurations: the paper's (T = 300 input) and small ones that train in minutes
 on two CPU cores (T = 32 to 64 input); ``stgcn-tiny`` (half the small one's width, about
@@ -164,29 +176,114 @@ class AdaptiveGraphConv(nn.Module):
         return torch.einsum("nkctv,nkvw->nctw", y, graph)
 
 
+def _shortcut(cin: int, cout: int, stride: int = 1) -> nn.Module:
+    """A residual path: the identity, or a strided 1x1 convolution and BatchNorm where
+    the width or the frame rate changes."""
+    if cin == cout and stride == 1:
+        return nn.Identity()
+    return nn.Sequential(nn.Conv2d(cin, cout, 1, (stride, 1)), nn.BatchNorm2d(cout))
+
+
+class RefinedGraphConv(nn.Module):
+    """CTR-GCN's graph convolution (Chen et al., ICCV 2021, Section 3.3, Eq. 4-7): one
+    channel-wise topology refinement graph convolution (CTR-GC) per subset k of the
+    layout's graph, summed:
+
+    * feature transformation: ``y_k = W_k x`` (a 1x1 convolution to C_out channels);
+    * channel-specific correlations: ``Q_k[c, v, w] = xi_k(tanh(psi_k(m)[:, v] -
+      phi_k(m)[:, w]))[c]``, where m is the input averaged over time, psi and phi reduce
+      it to R channels (R = C_in / 8, or 8 on the raw input, as CTR-GCN) and xi lifts
+      R to C_out;
+    * refinement: ``R_k[c, v, w] = A_k[v, w] + alpha * Q_k[c, v, w]``, with A_k learned
+      and initialised from the layout's spatial partition, alpha one learned scalar
+      starting at 0 (training starts from the shared topology);
+    * channel-wise aggregation: ``out[c, t, w] = sum_k sum_v R_k[c, v, w] y_k[c, t, v]``;
+
+    then BatchNorm, a residual (:func:`_shortcut`) and ReLU, as CTR-GCN's unit."""
+
+    def __init__(self, cin: int, cout: int, adjacency: torch.Tensor):
+        super().__init__()
+        self.k, self.cout = adjacency.shape[0], cout
+        self.rel = 8 if cin <= 9 else max(cin // 8, 2)
+        self.topology = nn.Parameter(adjacency.clone())
+        self.alpha = nn.Parameter(torch.zeros(()))
+        self.psi = nn.Conv1d(cin, self.rel * self.k, 1)
+        self.phi = nn.Conv1d(cin, self.rel * self.k, 1)
+        self.xi = nn.Conv2d(self.rel * self.k, cout * self.k, 1, groups=self.k)
+        self.transform = nn.Conv2d(cin, cout * self.k, 1)
+        self.bn = nn.BatchNorm2d(cout)
+        self.residual = _shortcut(cin, cout)
+        self.relu = nn.ReLU(inplace=True)
+
+    def topologies(self, x: torch.Tensor) -> torch.Tensor:
+        """The refined topologies R (N, K, C_out, V, V) of input x (N, C_in, T, V)."""
+        n, _, _, v = x.shape
+        m = x.mean(2)  # (N, C_in, V)
+        a = self.psi(m).view(n, self.k * self.rel, v, 1)
+        b = self.phi(m).view(n, self.k * self.rel, 1, v)
+        q = self.xi(torch.tanh(a - b)).view(n, self.k, self.cout, v, v)
+        return self.topology[:, None] + self.alpha * q
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, t, v = x.shape
+        y = self.transform(x).view(n, self.k, self.cout, t, v)
+        out = torch.einsum("nkctv,nkcvw->nctw", y, self.topologies(x))
+        return self.relu(self.bn(out) + self.residual(x))
+
+
+class MultiScaleTemporalConv(nn.Module):
+    """CTR-GCN's multi-scale temporal convolution (Section 3.4): branches of C/4
+    channels, concatenated: one temporal convolution per dilation (kernel
+    ``kernel``; CTR-GCN: 5 with dilations 1 and 2, receptive fields 5 and 9), a 3-frame
+    max-pooling and a strided 1x1 convolution (which takes any remainder of C/4). Each
+    branch but the last starts with a 1x1 convolution to its width, BatchNorm and ReLU;
+    every branch ends with BatchNorm."""
+
+    def __init__(self, channels: int, stride: int, kernel: int, dilations=(1, 2)):
+        super().__init__()
+        width = channels // (len(dilations) + 2)
+
+        def reduce() -> list[nn.Module]:
+            return [nn.Conv2d(channels, width, 1), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+
+        branches = [nn.Sequential(*reduce(), nn.Conv2d(width, width, (kernel, 1), (stride, 1),
+                                                       ((kernel - 1) * d // 2, 0), (d, 1)),
+                                  nn.BatchNorm2d(width)) for d in dilations]
+        branches.append(nn.Sequential(*reduce(), nn.MaxPool2d((3, 1), (stride, 1), (1, 0)),
+                                      nn.BatchNorm2d(width)))
+        rest = channels - width * len(branches)
+        branches.append(nn.Sequential(nn.Conv2d(channels, rest, 1, (stride, 1)),
+                                      nn.BatchNorm2d(rest)))
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
 class Block(nn.Module):
     """One GCN block (Fig. 4): spatial graph convolution, BatchNorm, ReLU, temporal
-    convolution (stride s), BatchNorm, plus a residual, then ReLU."""
+    convolution (stride s), BatchNorm, plus a residual, then ReLU. In ``ctrgcn``, the
+    spatial part is :class:`RefinedGraphConv` (with its own BatchNorm, residual and ReLU)
+    and the temporal one :class:`MultiScaleTemporalConv`."""
 
     def __init__(self, cin: int, cout: int, adjacency: torch.Tensor, cfg: BackboneConfig,
                  stride: int, residual: bool):
         super().__init__()
-        if cfg.kind == "stgcn":
-            self.gcn = GraphConv(cin, cout, adjacency, cfg.edge_importance)
+        if cfg.kind == "ctrgcn":
+            self.gcn = RefinedGraphConv(cin, cout, adjacency)
+            self.tcn = nn.Sequential(nn.Dropout(cfg.dropout),
+                                     MultiScaleTemporalConv(cout, stride, cfg.temporal_kernel))
         else:
-            self.gcn = AdaptiveGraphConv(cin, cout, adjacency)
-        pad = (cfg.temporal_kernel - 1) // 2
-        self.tcn = nn.Sequential(
-            nn.BatchNorm2d(cout), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
-            nn.Conv2d(cout, cout, (cfg.temporal_kernel, 1), (stride, 1), (pad, 0)),
-            nn.BatchNorm2d(cout))
-        if not residual:
-            self.residual = None
-        elif cin == cout and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = nn.Sequential(nn.Conv2d(cin, cout, 1, (stride, 1)),
-                                          nn.BatchNorm2d(cout))
+            if cfg.kind == "stgcn":
+                self.gcn = GraphConv(cin, cout, adjacency, cfg.edge_importance)
+            else:
+                self.gcn = AdaptiveGraphConv(cin, cout, adjacency)
+            pad = (cfg.temporal_kernel - 1) // 2
+            self.tcn = nn.Sequential(
+                nn.BatchNorm2d(cout), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
+                nn.Conv2d(cout, cout, (cfg.temporal_kernel, 1), (stride, 1), (pad, 0)),
+                nn.BatchNorm2d(cout))
+        self.residual = _shortcut(cin, cout, stride) if residual else None
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
