@@ -2,7 +2,7 @@
 clip length, augmentation and the graph convolution do.
 
     python benchmarks/ucla_teacher.py [--data ../shared/data] [--runs runs/ucla_teacher]
-                                      [--variants 0 1 ... 13]
+                                      [--variants 0 1 ... 16]
                                       [--doc docs/ucla_teacher.md]
 
 NW-UCLA's cross-view protocol trains on views 1 and 2 and tests on view 3, a camera the
@@ -34,6 +34,8 @@ from skelkd.io import import_dataset
 REPRODUCTION_RUNS = "runs/reproduce"
 TRACK = "train.val_every=1"
 REPRODUCTION = "stgcn-tiny, view alignment, 60 epochs (the reproduction's teacher)"
+PUBLISHED_DATA = ["input.align_view=false", "input.rotate_deg=60", "input.rotate_axes=xy",
+                  "input.scale_range=[0.5,1.5]", "input.normalization=minmax"]
 VARIANTS = [  # (label, overrides)
     ("stgcn-tiny, no view alignment, 30 epochs",
      ["model.backbone=stgcn-tiny", "input.align_view=false", "train.epochs=30"]),
@@ -80,6 +82,22 @@ VARIANTS = [  # (label, overrides)
      "every epoch",
      ["model.backbone=ctrgcn-tiny", "input.align_view=true", "train.epochs=60",
       "input.num_frames=64", TRACK]),
+    # and at the published width (ten blocks, 64 to 256 channels): about 6 times the
+    # tiny one's training time, so T = 32 only
+    ("ctrgcn-paper (CTR-GCN's ten blocks at the published width), view alignment, 60 "
+     "epochs, test accuracy every epoch",
+     ["model.backbone=ctrgcn-paper", "input.align_view=true", "train.epochs=60", TRACK]),
+    # the published recipe's data as its NW-UCLA feeder prepares them: no view alignment;
+    # rotations about the vertical and the horizontal axis, each up to 60 degrees; every
+    # sequence then scaled per axis to [-1, 1] (which undoes the scale augmentation);
+    # and, in the second row, its 52-frame window and CTR-GCN's blocks
+    ("stgcn-tiny, the published recipe's data (no alignment, rotations about x and y up to "
+     "60 degrees, per-axis scaling to [-1, 1]), 60 epochs, test accuracy every epoch",
+     ["model.backbone=stgcn-tiny", "train.epochs=60", *PUBLISHED_DATA, TRACK]),
+    ("ctrgcn-tiny, the published recipe's data, T = 52, 60 epochs, test accuracy every "
+     "epoch",
+     ["model.backbone=ctrgcn-tiny", "train.epochs=60", "input.num_frames=52",
+      *PUBLISHED_DATA, TRACK]),
 ]
 
 

@@ -205,3 +205,21 @@ def test_teacher_run_tracks_test_accuracy_without_selecting_on_it(tmp_path, make
                    if r.get("val/acc")]
     assert [e for e, _ in tracked] == [0, 1, 2]  # the test split after every epoch
     assert report["top1"] == pytest.approx(100 * tracked[-1][1], abs=1e-3)  # the last one
+
+
+def test_a_model_is_fed_as_it_was_trained(packs, tmp_path):
+    """A teacher trained with CTR-GCN's per-axis scaling and without view alignment is
+    fed that way when it distils into a run configured otherwise (and so is
+    ``skelkd predict``, which reads the same fields of the model's spec)."""
+    from skelkd.models import ModelSpec, Recognizer
+    from skelkd.train.api import model_pipeline
+
+    hq, _ = packs
+    teacher = Recognizer(ModelSpec("kinect_v1", 3, 3, backbone="stgcn-small", overrides=TINY,
+                                   align_view=False, normalization="minmax"))
+    pipe = model_pipeline(teacher, hq, _run(align_view=True, normalization="torso"))
+    assert pipe.normalization == "minmax" and not pipe.align_view
+    run = _run(epochs=1, align_view=True, normalization="minmax", rotate_axes="xy",
+               rotate_deg=60.0)
+    trained = train_recognizer(hq, hq.split_indices("official", "train"), run, tmp_path)
+    assert trained.model.spec.normalization == "minmax" and trained.model.spec.align_view

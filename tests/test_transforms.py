@@ -4,6 +4,7 @@ import pytest
 from skelkd.data.transforms import (
     Pipeline,
     flip,
+    minmax_batch,
     normalize,
     occlude_joints,
     occlude_part,
@@ -228,6 +229,8 @@ def test_rotate_batch_matches_one_angle_at_a_time():
     dict(layout="kinect_v1", num_frames=16, num_persons=2, train=True, align_view=True,
          rotate_deg=15, occlusion=0.3),
     dict(layout="kinect_v1", num_frames=8, normalize=False, train=True, rotate_deg=5),
+    dict(layout="kinect_v1", num_frames=12, train=True, rotate_deg=60, rotate_axes="xy",
+         scale_range=(0.5, 1.5), normalization="minmax", occlusion=0.3),
 ])
 def test_pipeline_batch_gives_each_sample_what_it_gives_alone(kwargs):
     """Pipeline.batch must not mix samples: a sample's output is the same in any batch
@@ -253,3 +256,62 @@ def test_pipeline_batch_gives_each_sample_what_it_gives_alone(kwargs):
     if flips is not None and kwargs.get("normalize", True):  # the flip reaches the output
         one = flips(*samples[0], np.random.default_rng(0))
         assert not np.array_equal(one, batch[0])
+
+
+def test_rotate_tilt_is_a_rotation_about_x_before_the_one_about_y():
+    rng = np.random.default_rng(1)
+    kp, sc = random_skeleton(rng, "kinect_v1", 1, 4, c=3)
+    a, b = np.deg2rad(25.0), np.deg2rad(-40.0)
+    ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    want = np.where((sc > 0)[..., None], kp @ (ry @ rx).T, 0)
+    np.testing.assert_allclose(rotate(kp, sc, 25.0, tilt=-40.0), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(rotate(kp, sc, 25.0, tilt=0.0), rotate(kp, sc, 25.0))
+
+
+def test_minmax_scales_each_sequence_and_axis_to_unit_range():
+    rng = np.random.default_rng(2)
+    kp, sc = random_skeleton(rng, "kinect_v1", 2, 6, c=3)
+    sc[1, 2:] = 0  # the second person leaves
+    kp[..., 2] *= 0.01  # a flat axis is stretched like the others
+    batch_kp = np.stack([kp, 5 * kp + 3, np.zeros_like(kp)])
+    batch_sc = np.stack([sc, sc, np.zeros_like(sc)])  # the last sequence has no joint
+    out = minmax_batch(batch_kp, batch_sc)
+    seen = batch_sc[0] > 0
+    for i in range(2):
+        pts = out[i][seen]
+        np.testing.assert_allclose(pts.min(axis=0), -1, atol=1e-6)
+        np.testing.assert_allclose(pts.max(axis=0), 1, atol=1e-6)
+        assert (out[i][~seen] == 0).all()
+    np.testing.assert_allclose(out[1], out[0], atol=1e-5)  # scale and shift removed
+    assert (out[2] == 0).all()
+    const = minmax_batch(np.ones((1, 1, 2, 3, 3)), np.ones((1, 1, 2, 3)))
+    assert (const == 0).all()  # an axis without extent maps to 0, not NaN
+
+
+def test_minmax_pipeline_makes_scaling_a_no_op():
+    """CTR-GCN's NW-UCLA recipe: the scale augmentation is undone by the per-axis
+    scaling that follows it, and the result spans [-1, 1] on each axis."""
+    rng = np.random.default_rng(4)
+    kp, sc = random_skeleton(rng, "kinect_v1", 1, 20, c=3)
+    base = dict(layout="kinect_v1", num_frames=10, train=True, rotate_deg=60,
+                rotate_axes="xy", normalization="minmax")
+    plain = Pipeline(**base)(kp, sc, "a", np.random.default_rng(0))
+    scaled = Pipeline(**base, scale_range=(0.5, 1.5))(kp, sc, "a", np.random.default_rng(0))
+    np.testing.assert_allclose(scaled, plain, atol=1e-5)
+    np.testing.assert_allclose(plain.reshape(-1, 3).min(0), -1, atol=1e-6)
+    np.testing.assert_allclose(plain.reshape(-1, 3).max(0), 1, atol=1e-6)
+    untilted = Pipeline(**{**base, "rotate_axes": "y"})(kp, sc, "a", np.random.default_rng(0))
+    assert not np.allclose(untilted, plain)  # the tilt is drawn and applied
+
+
+@pytest.mark.parametrize("field, value", [("normalization", "zscore"), ("rotate_axes", "z"),
+                                          ("short", "loop"), ("occlusion_mode", "part")])
+def test_pipeline_names_a_bad_choice(field, value):
+    from skelkd.config import load_config
+    from skelkd.errors import SkelkdError
+
+    with pytest.raises(SkelkdError, match=f"{field}: expected one of .*got '{value}'"):
+        Pipeline("coco", **{field: value})
+    with pytest.raises(SkelkdError, match=f"input.{field}: expected one of"):
+        load_config(None, [f"input.{field}={value}"])

@@ -80,9 +80,18 @@ class InputConfig:
     # 3D only: rotate each sequence to the body's own axes, removing the camera's view
     # (cross-view protocols such as NW-UCLA's test on a camera never seen in training)
     align_view: bool = True
+    # "torso": centred on the torso, unit torso length; "minmax": then, after the
+    # augmentation, each sequence scaled per axis to [-1, 1] (CTR-GCN's NW-UCLA recipe)
+    normalization: str = "torso"
     rotate_deg: float = 10.0
+    rotate_axes: str = "y"  # 3D: "xy" also tilts about the horizontal axis (CTR-GCN's)
     scale_range: tuple[float, float] = (0.9, 1.1)
     flip_prob: float = 0.0
+
+    def __post_init__(self) -> None:
+        from .data.transforms import check_choices
+
+        check_choices(self, "input.")
 
 
 @dataclass

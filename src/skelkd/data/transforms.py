@@ -12,7 +12,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SkelkdError
 from ..layouts import Layout, get_layout
+
+CHOICES = {"short": ("repeat", "pad"), "occlusion_mode": ("sequence", "frame"),
+           "normalization": ("torso", "minmax"), "rotate_axes": ("y", "xy")}
+"""The values allowed for the pipeline's options that are names (:class:`Pipeline`)."""
+
+
+def check_choices(options, prefix: str = "") -> None:
+    """Raise a :class:`SkelkdError` naming the field when one of ``options``' named
+    options (:data:`CHOICES`) has another value."""
+    for name, allowed in CHOICES.items():
+        value = getattr(options, name)
+        if value not in allowed:
+            raise SkelkdError(f"{prefix}{name}: expected one of "
+                              f"{', '.join(map(repr, allowed))}, got {value!r}")
 
 # ----------------------------------------------------------------------------- randomness
 
@@ -153,6 +168,20 @@ def normalize(kp: np.ndarray, sc: np.ndarray, layout: Layout,
     return normalize_batch(kp[None], sc[None], layout, align_view)[0]
 
 
+def minmax_batch(kp: np.ndarray, sc: np.ndarray) -> np.ndarray:
+    """Each sequence of a (B, M, T, V, C) batch scaled per axis to [-1, 1] over its valid
+    joints (all persons and frames), as CTR-GCN's NW-UCLA feeder does after its
+    augmentation; missing joints stay 0. An axis without extent maps to 0."""
+    b, c = kp.shape[0], kp.shape[-1]
+    ok = (sc > 0).reshape(b, -1, 1)
+    pts = kp.reshape(b, -1, c)
+    lo = np.where(ok, pts, np.inf).min(axis=1, keepdims=True)
+    hi = np.where(ok, pts, -np.inf).max(axis=1, keepdims=True)
+    lo, span = np.where(np.isfinite(lo), lo, 0), np.where(np.isfinite(hi), hi - lo, 0)
+    out = 2 * (pts - lo) / np.where(span > 1e-9, span, np.inf) - (span > 1e-9)
+    return np.where(ok, out, 0.0).reshape(kp.shape).astype(np.float32)
+
+
 def normalize_batch(kp: np.ndarray, sc: np.ndarray, layout: Layout,
                     align_view: bool = False) -> np.ndarray:
     """:func:`normalize` of a (B, M, T, V, C) batch of sequences, each by its own frame."""
@@ -243,9 +272,11 @@ def occlude_part(kp: np.ndarray, sc: np.ndarray, layout: Layout,
 # ----------------------------------------------------------------------------- augmentation
 
 
-def rotate(kp: np.ndarray, sc: np.ndarray, degrees: float | np.ndarray) -> np.ndarray:
+def rotate(kp: np.ndarray, sc: np.ndarray, degrees: float | np.ndarray,
+           tilt: float | np.ndarray = 0.0) -> np.ndarray:
     """Rotate normalised joints: in the image plane for 2D, about the vertical (y) axis
-    for 3D. ``degrees`` may be an array of shape (B,) for a batch of sequences
+    for 3D, after a rotation by ``tilt`` degrees about the horizontal (x) axis (3D only).
+    ``degrees`` and ``tilt`` may be arrays of shape (B,) for a batch of sequences
     (B, M, T, V, C), one angle each."""
     a = np.deg2rad(np.asarray(degrees, dtype=np.float64))
     c, s, zero, one = np.cos(a), np.sin(a), np.zeros_like(a), np.ones_like(a)
@@ -254,6 +285,12 @@ def rotate(kp: np.ndarray, sc: np.ndarray, degrees: float | np.ndarray) -> np.nd
     else:
         rot = np.stack([np.stack([c, zero, s], -1), np.stack([zero, one, zero], -1),
                         np.stack([-s, zero, c], -1)], -2)
+        b = np.broadcast_to(np.deg2rad(np.asarray(tilt, dtype=np.float64)), a.shape)
+        if b.any():
+            cb, sb = np.cos(b), np.sin(b)
+            rx = np.stack([np.stack([one, zero, zero], -1), np.stack([zero, cb, -sb], -1),
+                           np.stack([zero, sb, cb], -1)], -2)
+            rot = rot @ rx
     # one (joints, C) @ (C, C) product per sequence, not one per joint
     rows = kp.reshape(*a.shape, -1, kp.shape[-1])
     out = (rows @ np.swapaxes(rot, -1, -2).astype(kp.dtype)).reshape(kp.shape)
@@ -298,12 +335,17 @@ class Pipeline:
         train: random temporal crops and augmentation when True; deterministic otherwise.
         short: how sequences shorter than T are handled ("repeat" or "pad").
         normalize: centre and scale by body size (:func:`normalize`).
+        normalization: ``"torso"`` (that alone) or ``"minmax"``: then, after the
+            augmentation, each sequence scaled per axis to [-1, 1] (:func:`minmax_batch`;
+            CTR-GCN's NW-UCLA recipe, which makes the scale augmentation a no-op).
         align_view: 3D only: rotate to a canonical view.
         occlusion, occlusion_mode, occlusion_seed: the paper's synthetic occlusion
             (:func:`occlude_joints`), fixed per (seed, instance id), so every model is
             tested on the same occluded data and a training set is one fixed
             low-quality dataset.
         rotate_deg, scale_range, flip_prob: training augmentation.
+        rotate_axes: 3D only: ``"y"`` (about the vertical axis) or ``"xy"`` (also about
+            the horizontal one, an independent angle; CTR-GCN's NW-UCLA recipe).
         with_score: append the score channel to the coordinates. Default: on for 2D,
             off for 3D. Training turns it off where the training scores are constant
             (:func:`scores_vary`; see ``../shared/FINDINGS.md``).
@@ -315,17 +357,20 @@ class Pipeline:
     train: bool = False
     short: str = "repeat"
     normalize: bool = True
+    normalization: str = "torso"
     align_view: bool = False
     occlusion: float = 0.0
     occlusion_mode: str = "sequence"
     occlusion_seed: int = 0
     rotate_deg: float = 0.0
+    rotate_axes: str = "y"
     scale_range: tuple[float, float] = (1.0, 1.0)
     flip_prob: float = 0.0
     with_score: bool | None = None
 
     def __post_init__(self) -> None:
         self.layout = get_layout(self.layout)
+        check_choices(self)
 
     def channels(self, coord_dims: int) -> int:
         return coord_dims + int(self._with_score(coord_dims))
@@ -351,7 +396,7 @@ class Pipeline:
         """
         layout = self.layout
         assert isinstance(layout, Layout)
-        kps, scs, flips, angles, scales = [], [], [], [], []
+        kps, scs, flips, angles, tilts, scales = [], [], [], [], [], []
         lo, hi = self.scale_range
         for kp, sc, key, rng in samples:
             idx = temporal_indices(kp.shape[1], self.num_frames, rng if self.train else None,
@@ -372,6 +417,8 @@ class Pipeline:
             flips.append(aug and self.flip_prob > 0 and rng.random() < self.flip_prob)
             angles.append(rng.uniform(-self.rotate_deg, self.rotate_deg)
                           if aug and self.rotate_deg > 0 else 0.0)
+            tilts.append(rng.uniform(-self.rotate_deg, self.rotate_deg)
+                         if aug and self.rotate_deg > 0 and self.rotate_axes == "xy" else 0.0)
             scales.append(rng.uniform(lo, hi) if aug and (lo, hi) != (1.0, 1.0) else 1.0)
         kp, sc = np.stack(kps), np.stack(scs)
         if self.normalize:
@@ -379,10 +426,12 @@ class Pipeline:
         if any(flips):
             sel = np.asarray(flips)
             kp[sel], sc[sel] = flip(kp[sel], sc[sel], layout)
-        if any(angles):
-            kp = rotate(kp, sc, np.asarray(angles))
+        if any(angles) or any(tilts):
+            kp = rotate(kp, sc, np.asarray(angles), np.asarray(tilts))
         if any(x != 1.0 for x in scales):
             kp = kp * np.asarray(scales, np.float32).reshape(-1, 1, 1, 1, 1)
+        if self.normalization == "minmax":
+            kp = minmax_batch(kp, sc)
         parts = [kp.astype(np.float32, copy=False)]
         if self._with_score(kp.shape[-1]):
             parts.append(sc[..., None].astype(np.float32))

@@ -356,3 +356,4 @@ class ModelSpec:
     class_names: list = field(default_factory=list)
     coord_dims: int = 0  # 2 or 3; in_channels - coord_dims is the score channel (0 or 1)
     align_view: bool = False  # 3D input rotated to the body's axes (InputConfig.align_view)
+    normalization: str = "torso"  # InputConfig.normalization

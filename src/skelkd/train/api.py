@@ -50,24 +50,30 @@ class RunConfig(TrainConfig, InputConfig):
 
 
 def pipeline(pack: Pack, run: RunConfig, *, train: bool, occlusion: float = 0.0,
-             with_score: bool | None = None) -> Pipeline:
-    """What a model sees of ``pack``. ``with_score`` must match the model's input
-    channels (:func:`model_pipeline` takes it from a model)."""
+             **model_input) -> Pipeline:
+    """What a model sees of ``pack``. ``model_input`` (``with_score``, ``align_view``,
+    ``normalization``) overrides ``run`` with what a trained model was trained on
+    (:func:`model_pipeline` takes it from a model)."""
     kwargs = {}
     if train:
-        kwargs = {"rotate_deg": run.rotate_deg, "scale_range": tuple(run.scale_range),
-                  "flip_prob": run.flip_prob}
+        kwargs = {"rotate_deg": run.rotate_deg, "rotate_axes": run.rotate_axes,
+                  "scale_range": tuple(run.scale_range), "flip_prob": run.flip_prob}
+    kwargs |= {"align_view": run.align_view, "normalization": run.normalization, **model_input}
     return Pipeline(pack.layout, run.num_frames, run.num_persons, train=train, short=run.short,
                     occlusion=occlusion, occlusion_mode=run.occlusion_mode,
-                    occlusion_seed=run.occlusion_seed, align_view=run.align_view,
-                    with_score=with_score, **kwargs)
+                    occlusion_seed=run.occlusion_seed, **kwargs)
 
 
 def model_pipeline(model: torch.nn.Module, pack: Pack, run: RunConfig, *, train: bool = False,
                    occlusion: float = 0.0) -> Pipeline:
-    """The pipeline matching a trained model's input channels."""
-    with_score = model.spec.in_channels > pack.coord_dims
-    return pipeline(pack, run, train=train, occlusion=occlusion, with_score=with_score)
+    """The pipeline matching a trained model's input: its channels, and the view
+    alignment and normalisation it was trained with (a teacher's, when it feeds a
+    student's run)."""
+    spec = model.spec
+    return pipeline(pack, run, train=train, occlusion=occlusion,
+                    with_score=spec.in_channels > pack.coord_dims,
+                    align_view=spec.align_view and pack.coord_dims == 3,
+                    normalization=spec.normalization)
 
 
 class _EpochCallback(L.Callback):
@@ -140,7 +146,8 @@ def _spec(pack: Pack, indices: np.ndarray, run: RunConfig, backbone: str, **extr
             "num_classes": len(pack.class_names), "num_persons": run.num_persons,
             "backbone": backbone, "overrides": dict(run.backbone_overrides),
             "class_names": list(pack.class_names), "coord_dims": pack.coord_dims,
-            "align_view": bool(run.align_view and pack.coord_dims == 3), **extra}
+            "align_view": bool(run.align_view and pack.coord_dims == 3),
+            "normalization": run.normalization, **extra}
 
 
 def _optim(run: RunConfig) -> dict:
