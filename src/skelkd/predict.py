@@ -51,8 +51,7 @@ def predict(model: torch.nn.Module, samples: list[Sample], num_frames: int, top:
         if kp.shape[-1] != coords:
             raise SkelkdError(f"sample {s.instance_id}: {kp.shape[-1]}D joints, the model takes "
                               f"{coords}D")
-        pipe = Pipeline(layout, num_frames, spec.num_persons, align_view=spec.align_view,
-                        normalization=spec.normalization, with_score=spec.in_channels > coords)
+        pipe = Pipeline(layout, num_frames, spec.num_persons, **spec.pipeline_options(coords))
         x = torch.from_numpy(pipe(kp, sc, s.instance_id))[None]
         with torch.no_grad():
             prob = torch.softmax(model(x).float(), dim=1)[0].numpy()

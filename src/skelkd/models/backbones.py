@@ -357,3 +357,11 @@ class ModelSpec:
     coord_dims: int = 0  # 2 or 3; in_channels - coord_dims is the score channel (0 or 1)
     align_view: bool = False  # 3D input rotated to the body's axes (InputConfig.align_view)
     normalization: str = "torso"  # InputConfig.normalization
+
+    def pipeline_options(self, coord_dims: int) -> dict:
+        """The :class:`~skelkd.data.transforms.Pipeline` options that feed this model
+        ``coord_dims``-D joints as it was trained: score channel, view alignment and
+        normalisation (for a teacher inside a student's run, ``skelkd predict``)."""
+        return {"with_score": self.in_channels > coord_dims,
+                "align_view": self.align_view and coord_dims == 3,
+                "normalization": self.normalization}

@@ -69,11 +69,8 @@ def model_pipeline(model: torch.nn.Module, pack: Pack, run: RunConfig, *, train:
     """The pipeline matching a trained model's input: its channels, and the view
     alignment and normalisation it was trained with (a teacher's, when it feeds a
     student's run)."""
-    spec = model.spec
     return pipeline(pack, run, train=train, occlusion=occlusion,
-                    with_score=spec.in_channels > pack.coord_dims,
-                    align_view=spec.align_view and pack.coord_dims == 3,
-                    normalization=spec.normalization)
+                    **model.spec.pipeline_options(pack.coord_dims))
 
 
 class _EpochCallback(L.Callback):
