@@ -143,8 +143,8 @@ VARIANTS = [  # (label, overrides)
 
 
 def best_tracked(metrics_csv: Path) -> tuple[float, int]:
-    """The best per-epoch test accuracy a ``TRACK`` run logged (``val/acc``), in percent,
-    and its epoch (1-based)."""
+    """The best test accuracy a run with ``train.val_every`` logged (``val/acc``), in
+    percent, and its epoch (1-based; the first of equal ones, as the published code keeps)."""
     with metrics_csv.open() as f:
         rows = [r for r in csv.DictReader(f) if r.get("val/acc")]
     best = max(rows, key=lambda r: float(r["val/acc"]))
