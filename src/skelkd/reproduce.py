@@ -809,11 +809,11 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                     f"({profile.epochs_of(Job(k, 0, 'teacher'))})" for k in datasets)
         + (f"; one teacher per dataset (seed {profile.seeds[0]}) distils into the students "
            "of every seed" if profile.shared_teacher else "; a teacher per seed")
-        + f". Training configuration: the shipped `reproduce` configuration "
+        + f". Students' training configuration: the shipped `reproduce` configuration "
         f"({cfg.model.backbone}, T = {cfg.input.num_frames}, batch {cfg.train.batch_size} "
         f"with {cfg.train.per_class} samples per class, SGD lr {cfg.train.optim.lr}, "
         f"{cfg.train.optim.warmup_epochs} warm-up epochs, alpha {d.alpha}, w {d.w}, "
-        f"tau {tau}).", "",
+        f"tau {tau}); the teachers change it as 'What differs from the paper' says.", "",
         "## The paper's claims, as they came out here", "",
         "Verdict 'held' means the gain is more than two standard errors above zero.", "",
         *_claims_table(rep.claims), "",
