@@ -828,7 +828,7 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         f"side by side): {len(teachers)} teacher runs {teacher_seconds / 3600:.2f} h, "
         f"{len(done) - len(teachers)} student runs {(seconds - teacher_seconds) / 3600:.2f} "
         f"h. Spread over this machine's {cpus} CPUs (one single-threaded run per CPU, "
-        f"none waiting) they would take at least {seconds / cpus / 3600:.2f} h; "
+        f"none waiting) they would take at least {seconds / cpus / 3600:.2f} h. "
         "When the code has changed since the runs, `benchmarks/reproduce_cost.py` "
         "(docs/reproduce_cost.md) trains some of them again with it and scales this total. "
         "Source commits of the runs: "
