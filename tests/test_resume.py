@@ -48,6 +48,10 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path):
     env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
     subprocess.run(_command(cfg, runs, "straight"), check=True, **quiet)
+    # one epoch's time on this machine: a kill lands within the epoch after a checkpoint,
+    # so that each kill costs the run one or two of its 8 epochs however fast they are
+    epoch_s = json.loads((runs / "straight" / "teacher" / "metrics.json").read_text())[
+        "seconds"] / 8
 
     rng = np.random.default_rng(0)
     ckpt = runs / "killed" / "teacher" / "checkpoints" / "last.ckpt"
@@ -59,7 +63,7 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path):
             time.sleep(0.02)
         if proc.poll() is not None:
             break  # finished before it could be killed
-        time.sleep(float(rng.uniform(0.0, 0.6)))  # anywhere in the next epoch or checkpoint
+        time.sleep(float(rng.uniform(0.0, epoch_s)))  # anywhere in the next epoch
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills.append(torch.load(ckpt, weights_only=True)["epoch"])
