@@ -41,19 +41,21 @@ def test_named_configs():
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_graph_conv_matches_the_equation(channels_last):
-    """The fused graph convolution (one linear map, one batched multiply) against a
-    literal loop over subsets and joints of ST-GCN's Eq. 10, values and gradients."""
+@pytest.mark.parametrize("cin", [4, 1])  # 4 -> 5: linear map first; 1 -> 5: joints first
+def test_graph_conv_matches_the_equation(channels_last, cin):
+    """The fused graph convolution (one linear map, one batched multiply, in either
+    order) against a literal loop over subsets and joints of ST-GCN's Eq. 10, values and
+    gradients."""
     from skelkd.layouts.graph import spatial_partition
     from skelkd.models.backbones import GraphConv
 
     torch.manual_seed(0)
     adjacency = torch.from_numpy(spatial_partition(get_layout("coco")))
-    gc = GraphConv(4, 5, adjacency, edge_importance=True).double()
+    gc = GraphConv(cin, 5, adjacency, edge_importance=True).double()
     with torch.no_grad():
         gc.importance.uniform_(0.5, 1.5)
         gc.conv.bias.normal_()
-    x = torch.randn(2, 4, 3, 17, dtype=torch.float64)
+    x = torch.randn(2, cin, 3, 17, dtype=torch.float64)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     out = gc(x)
