@@ -109,10 +109,8 @@ def backbone_config(name: str | BackboneConfig, **overrides) -> BackboneConfig:
 
 
 # GraphConv sums over joints before its linear map when C_out >= AGGREGATE_FIRST * C_in:
-# on the paper configuration's first block (3 -> 64 channels, T = 300, 32 skeletons) a
-# forward and backward pass take 201 ms instead of 534 ms on this project's 2-CPU
-# machine, while at 64 -> 128 and wider the linear map first stays faster (924 against
-# 1037 ms); benchmarks/throughput.py measures the whole step
+# faster on the first block's 3 input channels, slower from 64 -> 128 on (both orders,
+# layer by layer and whole training steps: benchmarks/graph_conv_order.py)
 AGGREGATE_FIRST = 4
 
 
