@@ -31,7 +31,7 @@ import numpy as np
 from skelkd.config import load_config
 from skelkd.experiment import train_teacher_run
 from skelkd.io import import_dataset
-from skelkd.reproduce import PROFILES
+from skelkd.reproduce import PROFILES, published_ucla_schedule
 
 REPRODUCTION_RUNS = "runs/reproduce"
 TRACK = "train.val_every=1"
@@ -48,10 +48,8 @@ def published_schedule(repeats: int = 5) -> list[str]:
     those epochs and divided by 10 at epoch 50; here 65 * ``repeats`` passes (our epochs)
     with the warm-up and the decay at the same points, and the test accuracy after every
     published epoch, where the published code tests."""
-    return [f"train.epochs={65 * repeats}", "train.batch_size=16", "train.class_aware=false",
-            "train.optim.nesterov=true", "train.optim.weight_decay=0.0001",
-            f"train.optim.warmup_epochs={5 * repeats}",
-            f"train.optim.milestones=[{50 / 65:.7f}]", f"train.val_every={repeats}"]
+    return [f"train.epochs={65 * repeats}", *published_ucla_schedule(repeats),
+            "train.optim.weight_decay=0.0001", f"train.val_every={repeats}"]
 
 
 VARIANTS = [  # (label, overrides)
