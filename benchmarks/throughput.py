@@ -38,6 +38,7 @@ from skelkd.distill import pmsc_loss
 from skelkd.models import ModelSpec, Recognizer
 from skelkd.models.backbones import GraphConv
 from skelkd.train import RunConfig
+from skelkd.train.allocator import keep_freed_memory
 
 CONFIGS = {
     # name: (backbone, T, M, teacher layout, teacher channels, student layout, classes, batch)
@@ -131,6 +132,7 @@ def measure(name: str, steps: int) -> dict:
     out["distill_bf16_teacher"] = batch / _time(lambda: student_step("bf16"), steps, warmup)
     out["distill_cached"] = batch / _time(lambda: student_step("cached"), steps, warmup)
     out["student_infer"] = batch / _time(infer, steps, warmup)
+    out["profile"] = step_profile(student_step, 1 if name == "paper" else 5)
     out["data_per_s"] = data_rate(s_layout, t, m, batch, workers=DEFAULT_WORKERS)
     out["data_per_s_2w"] = data_rate(s_layout, t, m, batch, workers=2)
     return out
@@ -206,13 +208,77 @@ def machine() -> str:
 
 
 def matmul_rate(dtype: torch.dtype, sizes=(1024, 2048, 4096), reps: int = 5) -> float:
-    """The best FLOP/s of square matrix multiplies in ``dtype`` on this machine."""
+    """The best FLOP/s of square (n x n by n x n) matrix multiplies in ``dtype`` on this
+    machine, over three routes to the same product: ``torch.mm``, ``F.linear`` and a 1x1
+    convolution in channels-last memory format (n channels, n x 1 pixels). On a CPU they
+    reach different libraries (BLAS for the first two, oneDNN for the convolution, which
+    the backbone's convolutions use) and no one of them is the fastest everywhere: on an
+    AMD EPYC, FP32 ``torch.mm`` read 0.8 of the convolution's rate. The ceiling is the
+    best of all three, so no part of a step can read above it by taking another route."""
     best = 0.0
     for n in sizes:
         a = torch.randn(n, n, dtype=dtype, device=DEVICE)
         b = torch.randn(n, n, dtype=dtype, device=DEVICE)
-        best = max(best, 2 * n**3 / _time(lambda a=a, b=b: a @ b, reps, warmup=2))
+        x = a.view(1, n, n, 1).to(memory_format=torch.channels_last)  # (1, C=n, H=n, W=1)
+        w = b.view(n, n, 1, 1)
+        for fn in (lambda a=a, b=b: a @ b, lambda a=a, b=b: F.linear(a, b),
+                   lambda x=x, w=w: F.conv2d(x, w)):
+            best = max(best, 2 * n**3 / _time(fn, reps, warmup=2))
     return best
+
+
+# where a training step's time goes: aten operators by kind (CPU and CUDA names)
+OP_KINDS = {
+    "convolutions (temporal, residual 1x1)": ("aten::mkldnn_convolution",
+                                              "aten::convolution_backward",
+                                              "aten::cudnn_convolution", "aten::_convolution"),
+    "matrix multiplies (graph convolution's linear map, classifier)": ("aten::mm",
+                                                                       "aten::addmm"),
+    "batched matrix multiplies (graph convolution's sum over joints)": ("aten::bmm",),
+    "BatchNorm": ("aten::native_batch_norm", "aten::native_batch_norm_backward",
+                  "aten::cudnn_batch_norm", "aten::cudnn_batch_norm_backward"),
+    "ReLU and additions (residuals, biases, gradient sums)": (
+        "aten::add", "aten::add_", "aten::threshold_backward", "aten::clamp_min_",
+        "aten::relu_", "aten::clamp_min"),
+}
+FLOP_KINDS = {"convolution": "convolutions (temporal, residual 1x1)",
+              "convolution_backward": "convolutions (temporal, residual 1x1)",
+              "mm": "matrix multiplies (graph convolution's linear map, classifier)",
+              "addmm": "matrix multiplies (graph convolution's linear map, classifier)",
+              "bmm": "batched matrix multiplies (graph convolution's sum over joints)"}
+
+
+def step_profile(step, steps: int) -> dict[str, tuple[float, float, float]]:
+    """Where ``step``'s time goes, by kind of operator (``OP_KINDS``, the rest as
+    'other'): {kind: (share of the time, share of the FLOPs, FLOP/s)}, from
+    ``torch.profiler`` (self time of each aten operator: CPU time, or GPU kernel time on a
+    GPU) and ``FlopCounterMode`` over the same ``steps`` steps."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    cuda = DEVICE.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        _sync()
+    kind_of = {op: kind for kind, ops in OP_KINDS.items() for op in ops}
+    seconds: dict[str, float] = {}
+    for event in prof.key_averages():
+        us = event.self_device_time_total if cuda else event.self_cpu_time_total
+        kind = kind_of.get(event.key, "other")
+        seconds[kind] = seconds.get(kind, 0.0) + us / 1e6
+    with FlopCounterMode(display=False) as fc:
+        for _ in range(steps):
+            step()
+    flops: dict[str, float] = {}
+    for op, n in fc.get_flop_counts()["Global"].items():
+        kind = FLOP_KINDS.get(getattr(op, "__name__", str(op)).split(".")[0], "other")
+        flops[kind] = flops.get(kind, 0.0) + n
+    total_s, total_flop = sum(seconds.values()), sum(flops.values())
+    return {kind: (seconds.get(kind, 0.0) / total_s, flops.get(kind, 0.0) / total_flop,
+                   flops.get(kind, 0.0) / max(seconds.get(kind, 0.0), 1e-9))
+            for kind in [*OP_KINDS, "other"]}
 
 
 def temporal_conv_ceiling(reps: int = 3) -> list[tuple[int, int, float, float]]:
@@ -248,11 +314,12 @@ def temporal_conv_ceiling(reps: int = 3) -> list[tuple[int, int, float, float]]:
 
 
 def data_rate(layout: str, t: int, m: int, batch: int, samples: int = 256,
-              workers: int = 0) -> float:
+              workers: int = 0, epochs: int = 8) -> float:
     """Samples per second of the training data pipeline on the embedded Penn Action pack
     (SIMULATED into ``layout``): read, sample T frames, normalise, occlude (OP 0.6),
     augment, collate; ``workers`` loader processes (0: in the training process, the
-    trainer's default on a CPU). The median of three passes of two epochs each."""
+    trainer's default on a CPU). The median of five passes of ``epochs`` epochs each (a
+    pass of 2 epochs took 0.1 s, short enough for one hiccup of this host to move it)."""
     import tempfile
 
     from torch.utils.data import DataLoader
@@ -277,9 +344,9 @@ def data_rate(layout: str, t: int, m: int, batch: int, samples: int = 256,
                             persistent_workers=workers > 0)
         next(iter(loader))  # start the workers before timing
         rates = []
-        for _ in range(3):  # the median of three passes: this host's speed wanders
+        for _ in range(5):  # the median of five passes: this host's speed wanders
             start = time.perf_counter()
-            n = sum(len(b["label"]) for _ in range(2) for b in loader)
+            n = sum(len(b["label"]) for _ in range(epochs) for b in loader)
             rates.append(n / (time.perf_counter() - start))
         return float(np.median(rates))
 
@@ -293,9 +360,15 @@ def main() -> None:
     args = ap.parse_args()
     names = {"both": ["small", "paper"], "all": ["tiny", "small", "paper"]}.get(
         args.config, [args.config])
+    # as training runs by default (train.keep_freed_memory); benchmarks/cpu_allocator.py
+    # measures steps without it, in fresh processes
+    kept = keep_freed_memory(RunConfig().keep_freed_memory)
     fp32, bf16 = matmul_rate(torch.float32), matmul_rate(torch.bfloat16)
     lines = [f"Machine: {machine()}, torch {torch.__version__}, {datetime.date.today()}. "
-             f"Models on {DEVICE.type}. Best square matrix multiply: FP32 "
+             f"Models on {DEVICE.type}. Freed memory kept in the process (training's "
+             f"default, train.keep_freed_memory): {'yes' if kept else 'no (not glibc)'}. "
+             f"Best square matrix multiply (torch.mm, "
+             f"F.linear or a 1x1 channels-last convolution, the fastest): FP32 "
              f"{fp32 / 1e9:.0f} GFLOP/s, BF16 {bf16 / 1e9:.0f} GFLOP/s.", "",
              "| config | backbone | batch | T | M | GFLOP/sample (train) | teacher train | "
              "teacher train, einsum | student train | student train, einsum | "
@@ -309,8 +382,10 @@ def main() -> None:
             "training step):", "", f"| config | pipeline, {DEFAULT_WORKERS} workers (default) | "
             f"2 workers | FP32 step | BF16 step ({DEFAULT_WORKERS} workers) |",
             "|---|---|---|---|---|"]
+    results = []
     for name in names:
         r = measure(name, args.steps if name == "small" else max(2, args.steps // 10))
+        results.append((name, r))
         flop = r["train_flop_per_sample"]
         lines.append(
             f"| {r['config']} | {r['backbone']} | {r['batch']} | {r['T']} | {r['M']} | "
@@ -325,6 +400,17 @@ def main() -> None:
         data.append(f"| {name} | {r['data_per_s']:.0f} | {r['data_per_s_2w']:.0f} | "
                     f"{r['data_per_s'] / plain:.1f} | "
                     f"{r['data_per_s'] / r['student_train_bf16']:.1f} |")
+    profiles = [(name, r["profile"]) for name, r in results]
+    kinds = list(profiles[0][1])
+    prof = ["", "Where an FP32 student training step's time goes (self time of the aten "
+            "operators in torch.profiler, FLOPs from torch.utils.flop_counter), per config: "
+            "share of the time / share of the FLOPs / the operators' FLOP/s over the FP32 "
+            "matrix-multiply rate:", "",
+            "| operators | " + " | ".join(name for name, _ in profiles) + " |",
+            "|---|" + "---|" * len(profiles),
+            *[f"| {kind} | " + " | ".join(
+                f"{p[kind][0]:.0%} / {p[kind][1]:.0%} / {p[kind][2] / fp32:.2f}"
+                for _, p in profiles) + " |" for kind in kinds]]
     ceiling = [] if "paper" not in names else [
         "", "The paper configuration's 9x1 temporal convolution alone, forward and backward "
         "(batch 16 x 2 persons, 25 joints), FLOP/s over the FP32 matrix-multiply rate:", "",
@@ -339,7 +425,7 @@ def main() -> None:
                      f"peak resident memory: {peak:.0f} MB.")
     else:
         peak_note = f"Peak resident memory: {peak:.0f} MB."
-    lines += dist + data + ceiling + [
+    lines += dist + data + prof + ceiling + [
         "", "Batch-1 latency of the small student (stgcn-small, COCO, one person) on a 64-frame "
         "window, median of 50 runs:", "", "| eager PyTorch | TorchScript | ONNX Runtime | "
         "TorchScript speed-up | ONNX speed-up |", "|---|---|---|---|---|",

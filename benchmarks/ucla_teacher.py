@@ -152,7 +152,7 @@ VARIANTS = [  # (label, overrides)
 ]
 
 # settings that do not change what a teacher learns: which runs count as this row's
-NOT_TRAINING = {"seed", "val_every", "progress", "workers"}
+NOT_TRAINING = {"seed", "val_every", "progress", "workers", "keep_freed_memory"}
 
 
 def trained_alike(run_dir: Path, cfg) -> bool:

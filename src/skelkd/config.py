@@ -130,6 +130,11 @@ class TrainConfig:
     gradient_clip: float | None = None
     val_every: int = 10
     progress: bool = True
+    # keep memory that PyTorch frees in the process for the next step, instead of glibc
+    # handing large blocks back to the kernel and faulting them in again every step:
+    # 1.3x faster steps at the paper configuration on a CPU, for a higher peak resident
+    # memory (train/allocator.py, benchmarks/cpu_allocator.py; docs/design.md, item 39)
+    keep_freed_memory: bool = True
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:

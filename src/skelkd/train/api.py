@@ -23,6 +23,7 @@ from ..distill.part_matrix import PartMatrix, occlusion_error_rates
 from ..errors import SkelkdError
 from ..evaluate.metrics import evaluate
 from ..io.pack import Pack
+from .allocator import keep_freed_memory
 from .checkpoint import SafeCheckpointIO, read_checkpoint
 from .modules import RecognizerModule, StudentModule
 from .sampler import ClassAwareBatchSampler
@@ -187,6 +188,7 @@ def _val_loader(model, pack: Pack, indices: np.ndarray | None, run: RunConfig):
 
 def _fit(module: L.LightningModule, train_ds, val, run: RunConfig, out: Path) -> None:
     """Fit with Lightning, resuming from ``out/checkpoints/last.ckpt`` when it exists."""
+    keep_freed_memory(run.keep_freed_memory)
     loader = _loader(train_ds, train_ds.labels, run, True)
     make_trainer(run, out, [_EpochCallback(loader)]).fit(module, loader, val,
                                                          ckpt_path=_resume(out))
