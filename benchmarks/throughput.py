@@ -253,6 +253,7 @@ def step_profile(step, steps: int) -> dict[str, tuple[float, float, float]]:
     'other'): {kind: (share of the time, share of the FLOPs, FLOP/s)}, from
     ``torch.profiler`` (self time of each aten operator: CPU time, or GPU kernel time on a
     GPU) and ``FlopCounterMode`` over the same ``steps`` steps."""
+    from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
 
     step()
@@ -265,6 +266,8 @@ def step_profile(step, steps: int) -> dict[str, tuple[float, float, float]]:
     kind_of = {op: kind for kind, ops in OP_KINDS.items() for op in ops}
     seconds: dict[str, float] = {}
     for event in prof.key_averages():
+        if event.device_type != DeviceType.CPU:  # a GPU kernel: counted in its aten op
+            continue
         us = event.self_device_time_total if cuda else event.self_cpu_time_total
         kind = kind_of.get(event.key, "other")
         seconds[kind] = seconds.get(kind, 0.0) + us / 1e6
