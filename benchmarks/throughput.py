@@ -7,16 +7,19 @@ machine's matrix-multiply rate.
 For each configuration: samples per second of a teacher training step (cross-entropy), a
 plain student step (FP32 and BF16 autocast), the same steps with the textbook einsum
 graph convolution (the before of the fused one), a distillation step (student plus
-L_pmsc with the teacher's features cached, or its forward in BF16 or FP32) and
-inference; the distillation step's cost relative to a plain student step; FLOPs per
-sample (``torch.utils.flop_counter``) and the achieved FLOP/s of a training step as a
-fraction of the FP32 and BF16 matrix multiply rates measured in the same run; the data
-pipeline's samples per second (reading, sampling, normalising, occluding, collating)
-over the training rate; the paper configuration's temporal convolution alone against the
-matrix-multiply rate (the ceiling of a step's fraction); and the peak memory; the batch-1
-latency of the small student, eager, TorchScript and ONNX. Model inputs are random
-tensors of the configuration's shape. The models run on the GPU when there is one (the
-same ratios, against the GPU's matrix-multiply rates), else on the CPU. Run on an idle machine.
+L_pmsc with the teacher's features cached, or its forward in BF16 or FP32) and the
+inference of teacher and student; the distillation step's cost relative to a plain
+student step; FLOPs per sample (``torch.utils.flop_counter``) and the achieved FLOP/s of
+each step as a fraction of the FP32 (and BF16) matrix multiply rates measured in the same
+run; where a student step's time goes, by kind of operator (``torch.profiler``); the
+data pipeline's samples per second (reading, sampling, normalising, occluding,
+collating) over the training rate; the paper configuration's temporal convolution alone
+against the matrix-multiply rate; the peak memory; the batch-1 latency of the small
+student, eager, TorchScript and ONNX. Model inputs are random tensors of the
+configuration's shape. Freed memory stays in the process, as in training
+(``train.keep_freed_memory``; ``benchmarks/cpu_allocator.py`` measures without it). The
+models run on the GPU when there is one (the same ratios, against the GPU's
+matrix-multiply rates), else on the CPU. Run on an idle machine.
 """
 
 from __future__ import annotations
@@ -115,13 +118,21 @@ def measure(name: str, steps: int) -> dict:
         student.eval()
         student(xs)
 
-    out = {"config": name, "backbone": backbone, "batch": batch, "T": t, "M": m}
-    with FlopCounterMode(display=False) as fc:
-        student_step()
-    out["train_flop_per_sample"] = fc.get_total_flops() / batch
-    with FlopCounterMode(display=False) as fc:
-        infer()
-    out["infer_flop_per_sample"] = fc.get_total_flops() / batch
+    @torch.no_grad()
+    def teacher_infer():
+        teacher.eval()
+        teacher(xt)
+
+    def flop_per_sample(fn) -> float:
+        with FlopCounterMode(display=False) as fc:
+            fn()
+        return fc.get_total_flops() / batch
+
+    out = {"config": name, "backbone": backbone, "batch": batch, "T": t, "M": m,
+           "flop": {"teacher_train": flop_per_sample(teacher_step),
+                    "teacher_infer": flop_per_sample(teacher_infer),
+                    "student_train": flop_per_sample(student_step),
+                    "student_infer": flop_per_sample(infer)}}
     out["teacher_train"] = batch / _time(teacher_step, steps, warmup)
     out["student_train"] = batch / _time(student_step, steps, warmup)
     with textbook_graph_conv():
@@ -132,6 +143,7 @@ def measure(name: str, steps: int) -> dict:
     out["distill_bf16_teacher"] = batch / _time(lambda: student_step("bf16"), steps, warmup)
     out["distill_cached"] = batch / _time(lambda: student_step("cached"), steps, warmup)
     out["student_infer"] = batch / _time(infer, steps, warmup)
+    out["teacher_infer"] = batch / _time(teacher_infer, steps, warmup)
     out["profile"] = step_profile(student_step, 1 if name == "paper" else 5)
     out["data_per_s"] = data_rate(s_layout, t, m, batch, workers=DEFAULT_WORKERS)
     out["data_per_s_2w"] = data_rate(s_layout, t, m, batch, workers=2)
@@ -373,11 +385,16 @@ def main() -> None:
              f"Best square matrix multiply (torch.mm, "
              f"F.linear or a 1x1 channels-last convolution, the fastest): FP32 "
              f"{fp32 / 1e9:.0f} GFLOP/s, BF16 {bf16 / 1e9:.0f} GFLOP/s.", "",
-             "| config | backbone | batch | T | M | GFLOP/sample (train) | teacher train | "
-             "teacher train, einsum | student train | student train, einsum | "
-             "student train, BF16 | student inference | "
-             "train FLOP/s / FP32 (FP32, BF16 steps) | / BF16 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| config | backbone | batch | T | M | teacher train | teacher train, einsum | "
+             "teacher inference | student train | student train, einsum | "
+             "student train, BF16 | student inference |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    frac = ["", "Achieved FLOP/s (FLOPs per sample from torch.utils.flop_counter times "
+            "samples/s above) over the FP32 matrix-multiply rate; the BF16 step also over the "
+            "BF16 rate:", "", "| config | GFLOP/sample: teacher train, student train | "
+            "teacher train | teacher inference | student train | student train, BF16 | "
+            "student train, BF16 / BF16 rate | student inference |",
+            "|---|---|---|---|---|---|---|---|"]
     dist = ["", "Distillation step over a plain student step (FP32 student):", "",
             "| config | teacher cached (training's default) | teacher forward BF16 | "
             "teacher forward FP32 |", "|---|---|---|---|"]
@@ -387,16 +404,22 @@ def main() -> None:
             "|---|---|---|---|---|"]
     results = []
     for name in names:
-        r = measure(name, args.steps if name == "small" else max(2, args.steps // 10))
+        r = measure(name, max(2, args.steps // 10) if name == "paper" else args.steps)
         results.append((name, r))
-        flop = r["train_flop_per_sample"]
         lines.append(
             f"| {r['config']} | {r['backbone']} | {r['batch']} | {r['T']} | {r['M']} | "
-            f"{flop / 1e9:.2f} | {r['teacher_train']:.1f} | {r['teacher_train_ref']:.1f} | "
-            f"{r['student_train']:.1f} | {r['student_train_ref']:.1f} | "
-            f"{r['student_train_bf16']:.1f} | {r['student_infer']:.1f} | "
-            f"{r['student_train'] * flop / fp32:.2f}, {r['student_train_bf16'] * flop / fp32:.2f}"
-            f" | {r['student_train_bf16'] * flop / bf16:.2f} |")
+            f"{r['teacher_train']:.1f} | {r['teacher_train_ref']:.1f} | "
+            f"{r['teacher_infer']:.1f} | {r['student_train']:.1f} | "
+            f"{r['student_train_ref']:.1f} | {r['student_train_bf16']:.1f} | "
+            f"{r['student_infer']:.1f} |")
+        f = r["flop"]
+        bf16_flops = r["student_train_bf16"] * f["student_train"]
+        frac.append(
+            f"| {name} | {f['teacher_train'] / 1e9:.2f}, {f['student_train'] / 1e9:.2f} | "
+            + " | ".join(f"{r[k] * f[k] / fp32:.2f}" for k in
+                         ("teacher_train", "teacher_infer", "student_train"))
+            + f" | {bf16_flops / fp32:.2f} | {bf16_flops / bf16:.2f} | "
+            f"{r['student_infer'] * f['student_infer'] / fp32:.2f} |")
         plain = r["student_train"]
         dist.append(f"| {name} | {plain / r['distill_cached']:.2f} | "
                     f"{plain / r['distill_bf16_teacher']:.2f} | {plain / r['distill_train']:.2f} |")
@@ -428,7 +451,7 @@ def main() -> None:
                      f"peak resident memory: {peak:.0f} MB.")
     else:
         peak_note = f"Peak resident memory: {peak:.0f} MB."
-    lines += dist + data + prof + ceiling + [
+    lines += frac + dist + data + prof + ceiling + [
         "", "Batch-1 latency of the small student (stgcn-small, COCO, one person) on a 64-frame "
         "window, median of 50 runs:", "", "| eager PyTorch | TorchScript | ONNX Runtime | "
         "TorchScript speed-up | ONNX speed-up |", "|---|---|---|---|---|",
@@ -437,11 +460,10 @@ def main() -> None:
         "", "Throughputs in samples per second (training steps include the backward pass "
         "and the optimiser). The 'einsum' columns are the same steps with the textbook graph "
         "convolution (a 1x1 convolution, then an einsum, on NCHW tensors: skelkd before the "
-        "fused, channels-last one), measured in the same process. 'train FLOP/s / FP32' is "
-        "a student training step's achieved "
-        "FLOP/s (FLOPs counted by torch.utils.flop_counter) over the FP32 matrix-multiply "
-        "rate measured above, for the FP32 step and for the BF16-autocast step. The latency "
-        f"is measured on the CPU. {peak_note}"]
+        "fused, channels-last one), measured in the same process. The teacher has the "
+        "paper's Kinect layout (25 joints) at the paper configuration and Penn Action's (13) "
+        "otherwise; the student has COCO's (17). The latency is measured on the CPU. "
+        f"{peak_note}"]
     text = "\n".join(lines)
     print(text)
     if args.doc:
