@@ -5,12 +5,13 @@ larger than its mmap threshold (at most 32 MiB) with a fresh ``mmap`` and gives 
 to the kernel with ``munmap`` when the tensor is freed, and it trims freed memory at the
 top of its heap. A training step that allocates the same large activations every step
 then has every page of them zero-filled and faulted in again, every step: at the paper
-configuration (``stgcn-paper``, T = 300, two persons, batch 16) about 1.9 million page
-faults and 4 seconds of kernel time per step on two cores. Telling glibc to serve large
-blocks from its heap and never to trim it keeps that memory in the process, where the
-next step reuses it. ``benchmarks/cpu_allocator.py`` measures both settings in fresh
-processes: step time, page faults and peak resident memory (which is higher when memory
-is kept, since the heap holds the largest working set it has seen and fragments).
+configuration (``stgcn-paper``, T = 300, two persons, batch 16) about 2 million page
+faults and 5 kernel CPU seconds per step on two cores (docs/cpu_allocator.md). Telling
+glibc to serve large blocks from its heap and never to trim it keeps that memory in the
+process, where the next step reuses it. ``benchmarks/cpu_allocator.py`` measures both
+settings in fresh processes: step time, page faults and peak resident memory (which is
+higher when memory is kept, since the heap holds the largest working set it has seen and
+fragments).
 
 The same effect is what ``LD_PRELOAD`` of jemalloc or tcmalloc, or
 ``GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=...``, give when
