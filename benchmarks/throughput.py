@@ -1,8 +1,8 @@
 """Training and inference throughput of the models, measured side by side, against the
 machine's matrix-multiply rate.
 
-    python benchmarks/throughput.py [--config small|tiny|paper|both|all] [--steps 20]
-                                    [--doc PATH]
+    python benchmarks/throughput.py [--config small|tiny|paper|both|all] [--steps 4]
+                                    [--rounds 5] [--doc PATH]
 
 For each configuration: samples per second of a teacher training step (cross-entropy), a
 plain student step (FP32 and BF16 autocast), the same steps with the textbook einsum
@@ -72,7 +72,8 @@ def _time(fn, steps: int, warmup: int = 3) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def measure(name: str, steps: int) -> dict:
+def measure(name: str, steps: int, rounds: int) -> dict:
+    """Every figure of configuration ``name``: ``rounds`` rounds of ``steps`` steps each."""
     warmup = 1 if name == "paper" else 3  # a paper-configuration step takes seconds
     backbone, t, m, t_layout, t_c, s_layout, classes, batch = CONFIGS[name]
     torch.manual_seed(0)
@@ -133,20 +134,53 @@ def measure(name: str, steps: int) -> dict:
                     "teacher_infer": flop_per_sample(teacher_infer),
                     "student_train": flop_per_sample(student_step),
                     "student_infer": flop_per_sample(infer)}}
-    out["teacher_train"] = batch / _time(teacher_step, steps, warmup)
-    out["student_train"] = batch / _time(student_step, steps, warmup)
-    with textbook_graph_conv():
-        out["student_train_ref"] = batch / _time(student_step, steps, warmup)
-        out["teacher_train_ref"] = batch / _time(teacher_step, steps, warmup)
-    out["student_train_bf16"] = batch / _time(lambda: student_step(bf16=True), steps, warmup)
-    out["distill_train"] = batch / _time(lambda: student_step("fp32"), steps, warmup)
-    out["distill_bf16_teacher"] = batch / _time(lambda: student_step("bf16"), steps, warmup)
-    out["distill_cached"] = batch / _time(lambda: student_step("cached"), steps, warmup)
-    out["student_infer"] = batch / _time(infer, steps, warmup)
-    out["teacher_infer"] = batch / _time(teacher_infer, steps, warmup)
+    def textbook(fn):
+        def run():
+            with textbook_graph_conv():
+                fn()
+        return run
+
+    steps_fns = {"teacher_train": teacher_step, "student_train": student_step,
+                 "student_train_ref": textbook(student_step),
+                 "teacher_train_ref": textbook(teacher_step),
+                 "student_train_bf16": lambda: student_step(bf16=True),
+                 "distill_train": lambda: student_step("fp32"),
+                 "distill_bf16_teacher": lambda: student_step("bf16"),
+                 "distill_cached": lambda: student_step("cached"),
+                 "student_infer": infer, "teacher_infer": teacher_infer}
+    with (data_passes(s_layout, t, m, batch, DEFAULT_WORKERS) as data_default,
+          data_passes(s_layout, t, m, batch, 2) as data_2w):
+        passes = {"data_per_s": data_default, "data_per_s_2w": data_2w}
+        for fn in [*steps_fns.values(), *passes.values()]:  # warm-up
+            for _ in range(warmup):
+                fn()
+        # a ratio is taken within a pair measured back to back (in alternating order), and
+        # reported as the median over rounds; a throughput is the median of all its
+        # measurements: this host's speed wanders over minutes, so figures measured minutes
+        # apart give ratios that wander too
+        pairs = [("student_train", "distill_cached"), ("student_train", "distill_bf16_teacher"),
+                 ("student_train", "distill_train"), ("data_per_s", "student_train"),
+                 ("data_per_s", "student_train_bf16")]
+        paired = {k for pair in pairs for k in pair}
+
+        def rate(k: str) -> float:
+            return passes[k]() if k in passes else batch / _time(steps_fns[k], steps, 0)
+
+        rates: dict[str, list[float]] = {k: [] for k in [*steps_fns, *passes]}
+        ratios: dict[str, list[float]] = {f"{a}/{b}": [] for a, b in pairs}
+        for i in range(rounds):
+            for k in rates:
+                if k not in paired:
+                    rates[k].append(rate(k))
+            for a, b in pairs:
+                first, second = (a, b) if i % 2 == 0 else (b, a)
+                got = {first: rate(first), second: rate(second)}
+                ratios[f"{a}/{b}"].append(got[a] / got[b])
+                for k, v in got.items():
+                    rates[k].append(v)
+    out.update({k: float(np.median(v)) for k, v in rates.items()})
+    out["ratio"] = {k: float(np.median(v)) for k, v in ratios.items()}
     out["profile"] = step_profile(student_step, 1 if name == "paper" else 5)
-    out["data_per_s"] = data_rate(s_layout, t, m, batch, workers=DEFAULT_WORKERS)
-    out["data_per_s_2w"] = data_rate(s_layout, t, m, batch, workers=2)
     return out
 
 
@@ -328,27 +362,27 @@ def temporal_conv_ceiling(reps: int = 3) -> list[tuple[int, int, float, float]]:
     return rows
 
 
-def data_rate(layout: str, t: int, m: int, batch: int, samples: int = 256,
-              workers: int = 0, epochs: int = 8) -> float:
-    """Samples per second of the training data pipeline on the embedded Penn Action pack
-    (SIMULATED into ``layout``): read, sample T frames, normalise, occlude (OP 0.6),
-    augment, collate; ``workers`` loader processes (0: in the training process, the
-    trainer's default on a CPU). The median of five passes of ``epochs`` epochs each (a
-    pass of 2 epochs took 0.1 s, short enough for one hiccup of this host to move it)."""
+@contextlib.contextmanager
+def data_passes(layout: str, t: int, m: int, batch: int, workers: int = 0,
+                samples: int = 256):
+    """Inside: a function that runs one pass of the training data pipeline (a few
+    epochs) and returns its samples per second. The data: ``samples`` samples
+    of the embedded Penn Action pack, SIMULATED into ``layout``; the pipeline: read,
+    sample T frames, normalise, occlude (OP 0.6), augment, collate, with ``workers``
+    loader processes (0: in the training process, the trainer's default on a CPU),
+    started before the first pass and kept."""
     import tempfile
 
     from torch.utils.data import DataLoader
 
     from skelkd.data import PairedDataset, Pipeline, get_preset, simulate_pack
     from skelkd.io import embedded_pack, open_pack
+    from skelkd.io.pack import write_pack
 
     hq = embedded_pack()
     with tempfile.TemporaryDirectory() as tmp:
-        idx = np.arange(samples)
         sub = Path(tmp) / "hq.skpack"
-        from skelkd.io.pack import write_pack
-
-        write_pack(sub, (hq[int(i)] for i in idx), hq.layout, hq.class_names)
+        write_pack(sub, (hq[i] for i in range(samples)), hq.layout, hq.class_names)
         lq_path = Path(tmp) / "lq.skpack"
         simulate_pack(open_pack(sub), lq_path, get_preset("fast", target_layout=layout),
                       progress=False)
@@ -357,20 +391,25 @@ def data_rate(layout: str, t: int, m: int, batch: int, samples: int = 256,
                                     scale_range=(0.9, 1.1)))
         loader = DataLoader(ds, batch_size=batch, shuffle=True, num_workers=workers,
                             persistent_workers=workers > 0)
-        next(iter(loader))  # start the workers before timing
-        rates = []
-        for _ in range(5):  # the median of five passes: this host's speed wanders
+
+        epochs = 2 if t >= 300 else 16  # a pass of about half a second here
+
+        def one_pass() -> float:
             start = time.perf_counter()
             n = sum(len(b["label"]) for _ in range(epochs) for b in loader)
-            rates.append(n / (time.perf_counter() - start))
-        return float(np.median(rates))
+            return n / (time.perf_counter() - start)
+
+        yield one_pass
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", choices=["small", "tiny", "paper", "both", "all"],
                     default="small")
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=4,
+                    help="Steps per figure and round (the paper configuration: 1).")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="Rounds; each figure is the median over rounds (paper: at most 3).")
     ap.add_argument("--doc", default=None, help="Also write the table to this markdown file.")
     args = ap.parse_args()
     names = {"both": ["small", "paper"], "all": ["tiny", "small", "paper"]}.get(
@@ -404,7 +443,9 @@ def main() -> None:
             "|---|---|---|---|---|"]
     results = []
     for name in names:
-        r = measure(name, max(2, args.steps // 10) if name == "paper" else args.steps)
+        # a paper-configuration step takes seconds: one per round, at most three rounds
+        r = (measure(name, 1, min(args.rounds, 3)) if name == "paper"
+             else measure(name, args.steps, args.rounds))
         results.append((name, r))
         lines.append(
             f"| {r['config']} | {r['backbone']} | {r['batch']} | {r['T']} | {r['M']} | "
@@ -420,12 +461,13 @@ def main() -> None:
                          ("teacher_train", "teacher_infer", "student_train"))
             + f" | {bf16_flops / fp32:.2f} | {bf16_flops / bf16:.2f} | "
             f"{r['student_infer'] * f['student_infer'] / fp32:.2f} |")
-        plain = r["student_train"]
-        dist.append(f"| {name} | {plain / r['distill_cached']:.2f} | "
-                    f"{plain / r['distill_bf16_teacher']:.2f} | {plain / r['distill_train']:.2f} |")
+        q = r["ratio"]
+        dist.append(f"| {name} | {q['student_train/distill_cached']:.2f} | "
+                    f"{q['student_train/distill_bf16_teacher']:.2f} | "
+                    f"{q['student_train/distill_train']:.2f} |")
         data.append(f"| {name} | {r['data_per_s']:.0f} | {r['data_per_s_2w']:.0f} | "
-                    f"{r['data_per_s'] / plain:.1f} | "
-                    f"{r['data_per_s'] / r['student_train_bf16']:.1f} |")
+                    f"{q['data_per_s/student_train']:.1f} | "
+                    f"{q['data_per_s/student_train_bf16']:.1f} |")
     profiles = [(name, r["profile"]) for name, r in results]
     kinds = list(profiles[0][1])
     prof = ["", "Where an FP32 student training step's time goes (self time of the aten "
@@ -458,12 +500,15 @@ def main() -> None:
         f"| {lat['eager']:.2f} ms | {lat['torchscript']:.2f} ms | {lat['onnx']:.2f} ms | "
         f"{lat['eager'] / lat['torchscript']:.2f} | {lat['eager'] / lat['onnx']:.2f} |",
         "", "Throughputs in samples per second (training steps include the backward pass "
-        "and the optimiser). The 'einsum' columns are the same steps with the textbook graph "
-        "convolution (a 1x1 convolution, then an einsum, on NCHW tensors: skelkd before the "
-        "fused, channels-last one), measured in the same process. The teacher has the "
-        "paper's Kinect layout (25 joints) at the paper configuration and Penn Action's (13) "
-        "otherwise; the student has COCO's (17). The latency is measured on the CPU. "
-        f"{peak_note}"]
+        f"and the optimiser), each the median of its measurements over {args.rounds} rounds "
+        f"of {args.steps} steps (the paper configuration: {min(args.rounds, 3)} rounds of "
+        "1 step); each ratio (distillation, data pipeline) the median over rounds of two "
+        "figures measured back to back. The 'einsum' columns are the same steps with the "
+        "textbook graph convolution (a 1x1 convolution, then an einsum, on NCHW tensors: "
+        "skelkd before the fused, channels-last one), measured in the same process. The "
+        "teacher has the paper's Kinect layout (25 joints) at the paper configuration and "
+        "Penn Action's (13) otherwise; the student has COCO's (17). The latency is measured "
+        f"on the CPU. {peak_note}"]
     text = "\n".join(lines)
     print(text)
     if args.doc:
