@@ -19,7 +19,8 @@ student, eager, TorchScript and ONNX. Model inputs are random tensors of the
 configuration's shape. Freed memory stays in the process, as in training
 (``train.keep_freed_memory``; ``benchmarks/cpu_allocator.py`` measures without it). The
 models run on the GPU when there is one (the same ratios, against the GPU's
-matrix-multiply rates), else on the CPU. Run on an idle machine.
+matrix-multiply rates), else on the CPU. Run on an idle machine; ``--config all`` and
+``paper`` peak at about 14 GB of resident memory on a CPU (docs/performance.md).
 """
 
 from __future__ import annotations
