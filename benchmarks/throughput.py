@@ -53,8 +53,8 @@ CONFIGS = {
 
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-DEFAULT_WORKERS = RunConfig().loader_workers()  # training's default ('auto') here
 """Where the models run: the GPU when there is one, the CPU otherwise."""
+DEFAULT_WORKERS = RunConfig().loader_workers()  # training's default ('auto') here
 
 
 def _sync() -> None:
