@@ -135,6 +135,7 @@ def measure(name: str, steps: int, rounds: int) -> dict:
                     "teacher_infer": flop_per_sample(teacher_infer),
                     "student_train": flop_per_sample(student_step),
                     "student_infer": flop_per_sample(infer)}}
+
     def textbook(fn):
         def run():
             with textbook_graph_conv():
@@ -149,8 +150,7 @@ def measure(name: str, steps: int, rounds: int) -> dict:
                  "distill_bf16_teacher": lambda: student_step("bf16"),
                  "distill_cached": lambda: student_step("cached"),
                  "student_infer": infer, "teacher_infer": teacher_infer}
-    with (data_passes(s_layout, t, m, batch, DEFAULT_WORKERS) as data_default,
-          data_passes(s_layout, t, m, batch, 2) as data_2w):
+    with data_passes(s_layout, t, m, batch, (DEFAULT_WORKERS, 2)) as (data_default, data_2w):
         passes = {"data_per_s": data_default, "data_per_s_2w": data_2w}
         for fn in [*steps_fns.values(), *passes.values()]:  # warm-up
             for _ in range(warmup):
@@ -274,25 +274,22 @@ def matmul_rate(dtype: torch.dtype, sizes=(1024, 2048, 4096), reps: int = 5) -> 
     return best
 
 
-# where a training step's time goes: aten operators by kind (CPU and CUDA names)
+# where a training step's time goes: aten operators by kind, as torch.profiler names them
+# (CPU and CUDA) and as FlopCounterMode does
 OP_KINDS = {
-    "convolutions (temporal, residual 1x1)": ("aten::mkldnn_convolution",
-                                              "aten::convolution_backward",
-                                              "aten::cudnn_convolution", "aten::_convolution"),
-    "matrix multiplies (graph convolution's linear map, classifier)": ("aten::mm",
-                                                                       "aten::addmm"),
-    "batched matrix multiplies (graph convolution's sum over joints)": ("aten::bmm",),
-    "BatchNorm": ("aten::native_batch_norm", "aten::native_batch_norm_backward",
-                  "aten::cudnn_batch_norm", "aten::cudnn_batch_norm_backward"),
+    "convolutions (temporal, residual 1x1)": (
+        ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::cudnn_convolution",
+         "aten::_convolution"), ("convolution", "convolution_backward")),
+    "matrix multiplies (graph convolution's linear map, classifier)": (
+        ("aten::mm", "aten::addmm"), ("mm", "addmm")),
+    "batched matrix multiplies (graph convolution's sum over joints)": (("aten::bmm",),
+                                                                        ("bmm",)),
+    "BatchNorm": (("aten::native_batch_norm", "aten::native_batch_norm_backward",
+                   "aten::cudnn_batch_norm", "aten::cudnn_batch_norm_backward"), ()),
     "ReLU and additions (residuals, biases, gradient sums)": (
-        "aten::add", "aten::add_", "aten::threshold_backward", "aten::clamp_min_",
-        "aten::relu_", "aten::clamp_min"),
+        ("aten::add", "aten::add_", "aten::threshold_backward", "aten::clamp_min_",
+         "aten::relu_", "aten::clamp_min"), ()),
 }
-FLOP_KINDS = {"convolution": "convolutions (temporal, residual 1x1)",
-              "convolution_backward": "convolutions (temporal, residual 1x1)",
-              "mm": "matrix multiplies (graph convolution's linear map, classifier)",
-              "addmm": "matrix multiplies (graph convolution's linear map, classifier)",
-              "bmm": "batched matrix multiplies (graph convolution's sum over joints)"}
 
 
 def step_profile(step, steps: int) -> dict[str, tuple[float, float, float]]:
@@ -310,7 +307,8 @@ def step_profile(step, steps: int) -> dict[str, tuple[float, float, float]]:
         for _ in range(steps):
             step()
         _sync()
-    kind_of = {op: kind for kind, ops in OP_KINDS.items() for op in ops}
+    kind_of = {op: kind for kind, (ops, _) in OP_KINDS.items() for op in ops}
+    flop_kind_of = {op: kind for kind, (_, ops) in OP_KINDS.items() for op in ops}
     seconds: dict[str, float] = {}
     for event in prof.key_averages():
         if event.device_type != DeviceType.CPU:  # a GPU kernel: counted in its aten op
@@ -323,7 +321,7 @@ def step_profile(step, steps: int) -> dict[str, tuple[float, float, float]]:
             step()
     flops: dict[str, float] = {}
     for op, n in fc.get_flop_counts()["Global"].items():
-        kind = FLOP_KINDS.get(getattr(op, "__name__", str(op)).split(".")[0], "other")
+        kind = flop_kind_of.get(getattr(op, "__name__", str(op)).split(".")[0], "other")
         flops[kind] = flops.get(kind, 0.0) + n
     total_s, total_flop = sum(seconds.values()), sum(flops.values())
     return {kind: (seconds.get(kind, 0.0) / total_s, flops.get(kind, 0.0) / total_flop,
@@ -364,14 +362,14 @@ def temporal_conv_ceiling(reps: int = 3) -> list[tuple[int, int, float, float]]:
 
 
 @contextlib.contextmanager
-def data_passes(layout: str, t: int, m: int, batch: int, workers: int = 0,
+def data_passes(layout: str, t: int, m: int, batch: int, workers: tuple[int, ...],
                 samples: int = 256):
-    """Inside: a function that runs one pass of the training data pipeline (a few
-    epochs) and returns its samples per second. The data: ``samples`` samples
-    of the embedded Penn Action pack, SIMULATED into ``layout``; the pipeline: read,
-    sample T frames, normalise, occlude (OP 0.6), augment, collate, with ``workers``
-    loader processes (0: in the training process, the trainer's default on a CPU),
-    started before the first pass and kept."""
+    """Inside: for each number of loader processes in ``workers`` (0: in the training
+    process, the trainer's default on a CPU), a function that runs one pass of the
+    training data pipeline (a few epochs) and returns its samples per second. The data:
+    ``samples`` samples of the embedded Penn Action pack, SIMULATED into ``layout`` once;
+    the pipeline: read, sample T frames, normalise, occlude (OP 0.6), augment, collate.
+    Worker processes start at the first pass and are kept."""
     import tempfile
 
     from torch.utils.data import DataLoader
@@ -390,17 +388,19 @@ def data_passes(layout: str, t: int, m: int, batch: int, workers: int = 0,
         ds = PairedDataset(open_pack(lq_path), None,
                            Pipeline(layout, t, m, train=True, occlusion=0.6, rotate_deg=10,
                                     scale_range=(0.9, 1.1)))
-        loader = DataLoader(ds, batch_size=batch, shuffle=True, num_workers=workers,
-                            persistent_workers=workers > 0)
-
         epochs = 2 if t >= 300 else 16  # a pass of about half a second here
 
-        def one_pass() -> float:
-            start = time.perf_counter()
-            n = sum(len(b["label"]) for _ in range(epochs) for b in loader)
-            return n / (time.perf_counter() - start)
+        def passes(n_workers: int):
+            loader = DataLoader(ds, batch_size=batch, shuffle=True, num_workers=n_workers,
+                                persistent_workers=n_workers > 0)
 
-        yield one_pass
+            def one_pass() -> float:
+                start = time.perf_counter()
+                n = sum(len(b["label"]) for _ in range(epochs) for b in loader)
+                return n / (time.perf_counter() - start)
+            return one_pass
+
+        yield tuple(passes(w) for w in workers)
 
 
 def main() -> None:
