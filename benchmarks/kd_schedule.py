@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from skelkd.experiment import train_student_run
-from skelkd.reproduce import DATASETS, PROFILES, Job, job_config, prepare_packs
+from skelkd.reproduce.short_schedule import DATASETS, PROFILES, Job, job_config, prepare_packs
 
 
 def main() -> None:

@@ -26,7 +26,15 @@ from pathlib import Path
 
 import torch
 
-from skelkd.reproduce import DATASETS, PROFILES, Job, _metrics, job_config, plan, prepare_packs
+from skelkd.reproduce.short_schedule import (
+    DATASETS,
+    PROFILES,
+    Job,
+    _metrics,
+    job_config,
+    plan,
+    prepare_packs,
+)
 
 
 def _train(job: Job, runs: Path, scratch: Path, data: Path) -> float:

@@ -31,7 +31,7 @@ import numpy as np
 from skelkd.config import load_config
 from skelkd.experiment import train_teacher_run
 from skelkd.io import import_dataset
-from skelkd.reproduce import PROFILES, published_ucla_schedule
+from skelkd.reproduce.short_schedule import PROFILES, published_ucla_schedule
 
 REPRODUCTION_RUNS = "runs/reproduce"
 TRACK = "train.val_every=1"

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from skelkd.reproduce import (
+from skelkd.reproduce.short_schedule import (
     DATASETS,
     PROFILES,
     TABLE4_MODES,
@@ -145,7 +145,7 @@ def test_reproduce_end_to_end_on_synthetic_packs(tmp_path, make_pack):
 def test_wall_time_is_the_union_of_the_runs_intervals(tmp_path):
     import os
 
-    from skelkd.reproduce import _busy_seconds
+    from skelkd.reproduce.short_schedule import _busy_seconds
 
     runs = []
     for k, (end, sec) in enumerate([(100, 50), (120, 40), (300, 10), (305, 2)]):

@@ -463,48 +463,57 @@ def part_matrix_cmd(teacher_dir: str, temperature: float | None) -> None:
 
 
 @main.command("reproduce")
-@click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--quick", is_flag=True, help="A smoke run: one seed, OP 0 and 0.6, 1-2 epochs.")
+@click.argument("data_dir", type=click.Path(file_okay=False))
+@click.option("--quick", is_flag=True,
+              help="The machinery on a tiny plan (one cell, 2 epochs, 2 seeds): not evidence.")
 @click.option("--runs", type=click.Path(file_okay=False), default=None,
-              help="Folder of the runs (default: runs/reproduce, runs/reproduce-quick).")
+              help="Folder of the runs' checkpoints and logs (default: runs/fair, "
+                   "runs/quick).")
+@click.option("--results", type=click.Path(file_okay=False), default="results",
+              show_default=True,
+              help="Folder of the runs' records (RESULTS/PROTOCOL/...json): commit it; "
+                   "a reproduction resumes from it on any machine.")
 @click.option("--doc", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the results (default: RUNS/RESULTS.md); figures go to "
-                   "the folder 'results' beside it.")
+              help="Where to write the results (default: RESULTS/PROTOCOL/RESULTS.md); "
+                   "figures go to the folder 'results' beside it.")
 @click.option("--dataset", "datasets", multiple=True, type=click.Choice(["penn", "ucla", "utd"]),
-              help="Only these datasets (repeatable; default: all three).")
+              help="Only the cells of these datasets (repeatable; default: all three).")
+@click.option("--table", "tables", multiple=True, type=click.Choice(["1", "2", "4", "5"]),
+              help="Only the cells of these tables of the paper (repeatable; default: all).")
 @click.option("--workers", type=int, default=None,
               help="Runs side by side, each in its own process (default: one per CPU core, "
                    "at most 8).")
 @click.option("--report-only", is_flag=True, help="Train nothing: rebuild the document from "
-                                                  "the finished runs.")
-@click.option("--teacher-per-seed", is_flag=True,
-              help="Train a teacher for every seed (default: one teacher per dataset, "
-                   "trained with the first seed, shared by every seed's students).")
-def reproduce_cmd(data_dir: str, quick: bool, runs: str | None, doc: str | None,
-                  datasets: tuple[str, ...], workers: int | None, report_only: bool,
-                  teacher_per_seed: bool) -> None:
+                                                  "the records.")
+def reproduce_cmd(data_dir: str, quick: bool, runs: str | None, results: str, doc: str | None,
+                  datasets: tuple[str, ...], tables: tuple[str, ...], workers: int | None,
+                  report_only: bool) -> None:
     """Reproduce the paper's experiments (Tables 1, 2, 4, 5) on the real datasets in
     DATA_DIR (penn_action/labels, nw_ucla/all_sqe, utd_mhad/Skeleton) with SIMULATED
-    low-quality skeletons, and write RESULTS.md with its figures. Finished runs are
-    kept and skipped, so an interrupted reproduction resumes.
+    low-quality skeletons, under a validated protocol: every arm tuned alike on a
+    validation split, trained to convergence, five paired seeds; then write RESULTS.md
+    with its figures from the records. Recorded runs are skipped, so an interrupted
+    reproduction resumes.
 
     \b
     Examples:
       skelkd reproduce ../shared/data --quick
-      skelkd reproduce ../shared/data --doc docs/RESULTS.md
+      skelkd reproduce ../shared/data --dataset penn --doc docs/RESULTS.md
       skelkd reproduce ../shared/data --doc docs/RESULTS.md --report-only
     """
     import os
 
-    from .reproduce import DATASETS, reproduce
+    from .reproduce import reproduce
 
-    profile = "quick" if quick else "full"
-    runs = runs or f"runs/reproduce{'-quick' if quick else ''}"
+    protocol = "quick" if quick else "fair"
+    if not report_only and not Path(data_dir).is_dir():
+        raise SkelkdError(f"{data_dir}: not a folder; DATA_DIR must hold the raw datasets")
+    runs = runs or f"runs/{protocol}"
     workers = workers or min(os.cpu_count() or 1, 8)
-    command = "skelkd reproduce DATA_DIR" + (" --quick" if quick else "") + (
-        " --teacher-per-seed" if teacher_per_seed else "") + (f" --doc {doc}" if doc else "")
-    reproduce(data_dir, runs, doc, profile, tuple(datasets) or tuple(DATASETS), report_only,
-              workers, command, echo=click.echo, shared_teacher=not teacher_per_seed)
+    command = ("skelkd reproduce DATA_DIR" + (" --quick" if quick else "")
+               + (f" --doc {doc}" if doc else "") + " --report-only")
+    reproduce(data_dir, runs, results, doc, protocol, tuple(datasets), tuple(tables),
+              report_only, workers, command, echo=click.echo)
 
 
 @main.command("report")

@@ -11,8 +11,10 @@ A configuration has five sections (every key optional; defaults below)::
       split: official                 # the pack split and its subsets
       train_subset: train
       test_subset: test
+      val_subset: val                 # validated when the split has it (official-val)
       hq_fraction: 1.0                # Table 5: keep HQ twins for this share only
       student_data: all               # Table 5: 'all' LQ training data or only 'paired'
+      pairing_seed: 0                 # Table 5: which instances keep their HQ twin
     model: {backbone: stgcn-small, overrides: {}, person_pool: present}
     input: {num_frames: 32, num_persons: 1, occlusion: 0.0, ...}   # see InputConfig
     train: {epochs: 30, batch_size: 32, ...}                       # see TrainConfig
@@ -44,8 +46,15 @@ class DataConfig:
     split: str = "official"
     train_subset: str = "train"
     test_subset: str = "test"
+    # validated every train.val_every epochs when the split has this subset (the
+    # ``NAME-val`` splits do: skelkd/io/splits.py); its accuracy curve goes to metrics.json
+    val_subset: str = "val"
     hq_fraction: float = 1.0
     student_data: str = "all"  # 'paired': the student trains on the instances with HQ only
+    # which instances keep their HQ twin when hq_fraction < 1: a data seed of its own, not
+    # train.seed, so that a teacher trained on the paired instances serves students of
+    # every training seed with exactly those instances paired (the paper's Table 5)
+    pairing_seed: int = 0
 
 
 @dataclass

@@ -58,6 +58,14 @@ def load_data(cfg: ExperimentConfig, run_dir: Path) -> tuple[Pack, Pack, np.ndar
     return hq, lq, train, test
 
 
+def val_indices(cfg: ExperimentConfig, pack: Pack) -> np.ndarray | None:
+    """The validation subset (``data.val_subset``) of the configured split, or None when
+    the split has none (the official splits; their ``-val`` twins have one)."""
+    if cfg.data.val_subset not in pack.splits.get(cfg.data.split, {}):
+        return None
+    return pack.split_indices(cfg.data.split, cfg.data.val_subset)
+
+
 def hq_indices(hq: Pack, lq: Pack, lq_indices: np.ndarray) -> np.ndarray:
     """High-quality pack indices of the instances among ``lq_indices`` that it holds."""
     pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
@@ -67,13 +75,13 @@ def hq_indices(hq: Pack, lq: Pack, lq_indices: np.ndarray) -> np.ndarray:
 
 def paired_instances(cfg: ExperimentConfig, hq: Pack, lq: Pack, train: np.ndarray) -> set[str]:
     """Instance ids of the training split whose high-quality twin is kept: those in the
-    high-quality pack, ``data.hq_fraction`` of them chosen by the seed (the same choice
-    as :class:`~skelkd.data.PairedDataset` makes)."""
+    high-quality pack, ``data.hq_fraction`` of them chosen by ``data.pairing_seed`` (the
+    same choice as :class:`~skelkd.data.PairedDataset` makes)."""
     from .data.dataset import keep_fraction
 
     in_hq = set(hq.instance_ids)
     return keep_fraction([lq.instance_ids[i] for i in train if lq.instance_ids[i] in in_hq],
-                         cfg.data.hq_fraction, cfg.train.seed)
+                         cfg.data.hq_fraction, cfg.data.pairing_seed)
 
 
 def _environment() -> dict:
@@ -121,9 +129,11 @@ def train_teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool = F
     ``data.hq_fraction`` < 1), evaluate it on the high-quality test split, and compute
     the part matrix E. Resumes from ``teacher/checkpoints/last.ckpt`` if present.
 
-    ``track_test``: also log the test split's accuracy (``val/acc``) every
-    ``train.val_every`` epochs, a learning curve for studies. The reported top-1 stays
-    the last epoch's: picking the best epoch by it would select on the test set."""
+    When the split has a validation subset (``data.val_subset``), its accuracy is logged
+    every ``train.val_every`` epochs and written to metrics.json (``val_curve``);
+    ``track_test`` logs the test split's instead (a learning curve for studies of a
+    split without validation). The reported top-1 stays the last epoch's: picking the
+    best epoch by the test set would select on it."""
     from .train.api import RunConfig, compute_part_matrix, evaluate_at, train_recognizer
 
     start = time.time()
@@ -137,10 +147,12 @@ def train_teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool = F
         raise SkelkdError(f"{cfg.data.hq}: no high-quality sample matches the training split")
     run = RunConfig.from_experiment(cfg)
     run.occlusion = 0.0  # the teacher sees clean high-quality data
-    teacher = train_recognizer(hq, hq_train, run, out, cfg.model.backbone,
-                               val_indices=hq_test if track_test else None)
+    val = val_indices(cfg, lq)
+    hq_val = hq_test if track_test else None if val is None else hq_indices(hq, lq, val)
+    teacher = train_recognizer(hq, hq_train, run, out, cfg.model.backbone, val_indices=hq_val)
     report = evaluate_at(teacher.model, hq, hq_test, run, 0.0)
     report["train_samples"] = int(len(hq_train))
+    report["val_curve"] = teacher.val_curve if val is not None and not track_test else []
     pm = compute_part_matrix(teacher.model, hq, hq_train, run,
                              cfg.distill.part_matrix_temperature)
     pm.save(out / "part_matrix.json")
@@ -209,9 +221,9 @@ def train_student_run(cfg: ExperimentConfig, run_dir: Path,
         distill.part_matrix = pm.with_temperature(distill.part_matrix_temperature).matrix.tolist()
     train, hq_fraction = student_train_indices(cfg, hq, lq, train)
     student = train_student(lq, hq, train, run, out, teacher, distill, cfg.model.backbone,
-                            hq_fraction)
+                            hq_fraction, val_indices(cfg, lq), cfg.data.pairing_seed)
     report = {"train_samples": int(len(train)), "train_occlusion": cfg.input.occlusion,
-              "distill": distill_label(cfg), "by_op": {}}
+              "distill": distill_label(cfg), "val_curve": student.val_curve, "by_op": {}}
     for op in cfg.eval.ops:
         report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, run, float(op))
     main = report["by_op"].get(f"{cfg.input.occlusion:g}") or next(iter(report["by_op"].values()))

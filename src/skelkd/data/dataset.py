@@ -89,10 +89,12 @@ class PairedDataset(Dataset):
         lq_pipeline, hq_pipeline: what each model sees.
         indices: low-quality samples to use (a split); all by default.
         hq_fraction: keep high-quality data for only this fraction of the instances
-            (chosen by :func:`keep_fraction` with ``seed``); the others become solitary.
+            (chosen by :func:`keep_fraction` with ``pairing_seed``, by default ``seed``);
+            the others become solitary.
         load_hq: read and transform the twin (``x_hq``); off when the teacher's
             features of every twin are computed once beforehand (``hq_index`` suffices).
-        seed: fixes the fraction's choice and the training randomness.
+        seed: fixes the training randomness (and the fraction's choice, unless
+            ``pairing_seed`` is given).
 
     Items: ``x_lq``, ``label``, ``paired`` (bool), ``x_hq`` (zeros when not paired),
     ``index`` (low-quality pack index), ``hq_index`` (-1 when not paired).
@@ -100,7 +102,8 @@ class PairedDataset(Dataset):
 
     def __init__(self, lq: Pack, hq: Pack | None, lq_pipeline: Pipeline,
                  hq_pipeline: Pipeline | None = None, indices: Sequence[int] | None = None,
-                 hq_fraction: float = 1.0, seed: int = 0, load_hq: bool = True):
+                 hq_fraction: float = 1.0, seed: int = 0, load_hq: bool = True,
+                 pairing_seed: int | None = None):
         self.low = SkeletonDataset(lq, lq_pipeline, indices, seed)
         self.load_hq = load_hq
         self.hq, self.hq_pipeline = hq, hq_pipeline
@@ -114,7 +117,8 @@ class PairedDataset(Dataset):
             hq_pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
             lq_ids = [lq.instance_ids[j] for j in self.low.indices]
             candidates = [iid for iid in lq_ids if iid in hq_pos]
-            self.kept_ids = keep_fraction(candidates, hq_fraction, seed)
+            self.kept_ids = keep_fraction(candidates, hq_fraction,
+                                          seed if pairing_seed is None else pairing_seed)
             for i, iid in enumerate(lq_ids):
                 if iid in self.kept_ids:
                     k = hq_pos[iid]

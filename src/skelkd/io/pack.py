@@ -22,7 +22,10 @@ is JSON. ``docs/formats.md`` documents every field; in short:
     pairs a low-quality sample with its high-quality twin), ``subject``, ``view``,
     ``camera``, ``source_file`` and any other the reader records.
 ``splits.json``
-    named splits: ``{"xsub": {"train": [i, ...], "test": [...]}, ...}``.
+    named splits: ``{"xsub": {"train": [i, ...], "test": [...]}, ...}``. Every split with
+    ``train`` and ``test`` subsets comes with a validation split carved from its training
+    subset when the pack is written: ``xsub-val`` with ``train``, ``val`` and ``test``
+    (:mod:`skelkd.io.splits`).
 
 Writing goes to a temporary directory beside the target, renamed into place at the
 end, so an interrupted or failed write leaves nothing half-written.
@@ -269,7 +272,13 @@ class PackWriter:
                 "num_samples": n, "num_rows": self._kp.rows, **self.info,
                 "created_by": f"skelkd {__version__}"}
         checksums["samples.json"] = _write_json(self.tmp / "samples.json", self._columns)
-        checksums["splits.json"] = _write_json(self.tmp / "splits.json", self._splits)
+        # every split with train and test subsets gets its validation split, carved from
+        # its training subset (io/splits.py): stored, so every reader sees the same one
+        from .splits import with_validation
+
+        labels = np.asarray([row[3] for row in self._index], dtype=np.int64)
+        splits = with_validation(self._splits, labels, self._columns["instance_id"])
+        checksums["splits.json"] = _write_json(self.tmp / "splits.json", splits)
         meta["checksums"] = checksums
         _write_json(self.tmp / "meta.json", meta)
         if self.archive:

@@ -88,6 +88,31 @@ class _EpochCallback(L.Callback):
             self.loader.batch_sampler.set_epoch(trainer.current_epoch)
 
 
+class ValCurve(L.Callback):
+    """The validation accuracy after every validated epoch, ``[[epoch, top-1 %], ...]``
+    (epochs counted from 1). Kept in the checkpoints, so a resumed run has its whole
+    curve; the fitted module carries it as ``val_curve``."""
+
+    def __init__(self):
+        self.curve: list[list[float]] = []
+
+    def on_validation_epoch_end(self, trainer, module) -> None:
+        acc = trainer.callback_metrics.get("val/acc")
+        if trainer.sanity_checking or acc is None:
+            return
+        epoch = trainer.current_epoch + 1
+        self.curve = [c for c in self.curve if c[0] != epoch] + [[epoch, 100 * float(acc)]]
+
+    def on_fit_end(self, trainer, module) -> None:
+        module.val_curve = [list(c) for c in self.curve]
+
+    def state_dict(self) -> dict:
+        return {"curve": self.curve}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.curve = [list(c) for c in state.get("curve", [])]
+
+
 def _loader(dataset, labels: np.ndarray, run: RunConfig, train: bool) -> DataLoader:
     workers = run.loader_workers()
     common = {"num_workers": workers, "persistent_workers": workers > 0}
@@ -190,8 +215,8 @@ def _fit(module: L.LightningModule, train_ds, val, run: RunConfig, out: Path) ->
     """Fit with Lightning, resuming from ``out/checkpoints/last.ckpt`` when it exists."""
     keep_freed_memory(run.keep_freed_memory)
     loader = _loader(train_ds, train_ds.labels, run, True)
-    make_trainer(run, out, [_EpochCallback(loader)]).fit(module, loader, val,
-                                                         ckpt_path=_resume(out))
+    make_trainer(run, out, [_EpochCallback(loader), ValCurve()]).fit(
+        module, loader, val, ckpt_path=_resume(out))
 
 
 def _resume(out: Path) -> str | None:
@@ -219,8 +244,11 @@ def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarra
 def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, run: RunConfig, out: Path,
                   teacher: RecognizerModule | None = None, distill: DistillConfig | None = None,
                   backbone: str = "stgcn-small", hq_fraction: float = 1.0,
-                  val_indices: np.ndarray | None = None) -> StudentModule:
-    """A student on low-quality data, optionally distilled from a frozen teacher."""
+                  val_indices: np.ndarray | None = None,
+                  pairing_seed: int | None = None) -> StudentModule:
+    """A student on low-quality data, optionally distilled from a frozen teacher;
+    ``val_indices`` (of ``lq``) are validated every ``run.val_every`` epochs at the
+    training OP (the curve: the returned module's ``val_curve``)."""
     distill = distill or DistillConfig(mode="none")
     if distill.mode != "none" and (teacher is None or hq is None):
         raise SkelkdError(f"distillation '{distill.mode}' needs a teacher and a high-quality pack")
@@ -237,7 +265,8 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, run: RunConfig
     train_ds = PairedDataset(lq, hq if use_teacher else None,
                              model_pipeline(module.model, lq, run, train=True,
                                             occlusion=run.occlusion),
-                             hq_pipe, indices, hq_fraction, run.seed, load_hq=not cache)
+                             hq_pipe, indices, hq_fraction, run.seed, load_hq=not cache,
+                             pairing_seed=pairing_seed)
     if cache:
         twins = np.unique(train_ds.twin[train_ds.twin >= 0])
         module.cache_teacher(DataLoader(SkeletonDataset(hq, hq_pipe, twins), batch_size=64,

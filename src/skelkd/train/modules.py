@@ -53,6 +53,7 @@ class RecognizerModule(L.LightningModule):
         self.save_hyperparameters()
         self.model = Recognizer(ModelSpec(**spec))
         self.optim = OptimConfig(**(optim or {}))
+        self.val_curve: list[list[float]] = []  # [[epoch, val top-1 %], ...] after a fit
 
     @staticmethod
     def _inputs(batch: dict) -> torch.Tensor:

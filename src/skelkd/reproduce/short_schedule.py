@@ -1,4 +1,8 @@
-"""The paper's experiments on real data, end to end: ``skelkd reproduce DATA_DIR``.
+"""SUPERSEDED: the short-schedule reproduction (test-set choices, students that had not
+finished learning, unpaired "two standard errors" verdicts). ``skelkd reproduce`` now
+runs the validated, converged, paired protocol of :mod:`skelkd.reproduce`; this module
+stays only for the studies that measured the old protocol (benchmarks/kd_schedule.py,
+reproduce_cost.py, ucla_teacher.py) and their docs. What it did:
 
 From the raw datasets (Penn Action labels, NW-UCLA ``all_sqe``, UTD-MHAD ``Skeleton``)
 to ``RESULTS.md`` and its figures:
@@ -35,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ExperimentConfig, load_config
-from .errors import SkelkdError
+from ..config import ExperimentConfig, load_config
+from ..errors import SkelkdError
 
 # ----------------------------------------------------------------------------- what runs
 
@@ -200,8 +204,8 @@ def prepare_packs(data_dir: Path, runs: Path, datasets: tuple[str, ...],
                   echo: Callable[[str], None] = print) -> dict[str, dict[str, Path]]:
     """Import each raw dataset (once) and simulate its low-quality twins (once):
     ``{dataset: {"hq": path, layout: path of the simulated pack}}``."""
-    from .data.simulate import get_preset, simulate_pack
-    from .io import import_dataset, open_pack
+    from ..data.simulate import get_preset, simulate_pack
+    from ..io import import_dataset, open_pack
 
     packs: dict[str, dict[str, Path]] = {}
     for key in datasets:
@@ -229,7 +233,7 @@ def prepare_packs(data_dir: Path, runs: Path, datasets: tuple[str, ...],
 
 def job_config(job: Job, profile: Profile, packs: dict) -> ExperimentConfig:
     """The shipped ``reproduce`` configuration with this run's data, seed, OP and loss."""
-    from .io import open_pack
+    from ..io import open_pack
 
     p = packs[job.dataset]
     lq_layout = HETERO_LAYOUT if job.setting == "hetero" else open_pack(p["hq"]).layout.name
@@ -243,7 +247,7 @@ def job_config(job: Job, profile: Profile, packs: dict) -> ExperimentConfig:
 
 
 def _run_one(job: Job, profile: Profile, packs: dict, runs: Path) -> dict:
-    from .experiment import train_student_run, train_teacher_run
+    from ..experiment import train_student_run, train_teacher_run
 
     cfg = job_config(job, profile, packs)
     if job.kind == "teacher":
@@ -561,7 +565,7 @@ def _accuracy_figure(profile: Profile, runs: Path, datasets: tuple[str, ...],
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .viz.skeleton import save_figure
+    from ..viz.skeleton import save_figure
 
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.4 * len(datasets), 3.8),
                              squeeze=False)
@@ -603,9 +607,9 @@ def _changed_figures(profile: Profile, runs: Path, packs: dict, key: str, out_di
                      count: int = 2) -> tuple[list[Path], int, int]:
     """Test samples that distillation fixed at the highest OP (heterogeneous, first
     seed), drawn in both qualities; and how many it fixed and broke."""
-    from .evaluate.changed import changed_predictions, draw_changed, test_probabilities
-    from .io import open_pack
-    from .train.api import RunConfig, load_module
+    from ..evaluate.changed import changed_predictions, draw_changed, test_probabilities
+    from ..io import open_pack
+    from ..train.api import RunConfig, load_module
 
     op, seed = max(profile.ops), profile.seeds[0]
     jobs = {m: Job(key, seed, op=op, mode=m) for m in ("none", "pmsc")}
@@ -679,7 +683,7 @@ def _claims_table(claims: list[str]) -> list[str]:
 def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                  datasets: tuple[str, ...], command: str) -> Path:
     """RESULTS.md and its figures (``doc``'s folder / ``results``), from the runs."""
-    from .distill.part_matrix import PartMatrix
+    from ..distill.part_matrix import PartMatrix
 
     figdir = doc.parent / "results"
     figdir.mkdir(parents=True, exist_ok=True)
@@ -842,7 +846,7 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         "(docs/reproduce_cost.md) trains some of them again with it and scales this total. "
         "Source commits of the runs: "
         + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".", ""]
-    from .io.files import write_text_atomic
+    from ..io.files import write_text_atomic
 
     return write_text_atomic(doc, "\n".join(text))
 

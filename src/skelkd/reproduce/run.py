@@ -1,0 +1,195 @@
+"""Running the protocol: the packs, each job's configuration, the runs side by side, and
+the small record every finished run leaves in the results folder.
+
+A record (``RESULTS/PROTOCOL/KEY.json``, a few KB) holds the job, its resolved
+configuration and its metrics (test top-1/top-5, the validation curve, seconds, the
+source commit; a teacher's part matrix E). Records are what the report reads and what
+a reproduction resumes from: a job with a record is done, on any machine. Checkpoints
+stay in the runs folder (out of git); a distilled student whose teacher has a record
+but no checkpoint here gets the teacher trained again, with the same configuration and
+seed, before it runs (its record is kept).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..config import ExperimentConfig, load_config
+from ..errors import SkelkdError
+from .plan import Cell, Job, Protocol
+from .short_schedule import HETERO_LAYOUT, _worker_init, prepare_packs
+from .stats import mean_last
+
+__all__ = ["choose_lr", "job_config", "prepare_packs", "read_record", "record_path",
+           "run_cell", "run_protocol"]
+
+
+def job_config(job: Job, protocol: Protocol, packs: dict) -> ExperimentConfig:
+    """The shipped ``fair`` configuration with this job's data, seed, OP, loss and lr."""
+    from ..io import open_pack
+
+    p = packs[job.dataset]
+    lq_layout = HETERO_LAYOUT if job.setting == "hetero" else open_pack(p["hq"]).layout.name
+    teacher = job.kind == "teacher"
+    epochs = (protocol.teacher_epochs if teacher else protocol.epochs)[job.dataset]
+    own = ([] if teacher else [f"train.optim.lr={job.lr}", f"distill.mode={job.mode}"])
+    return load_config("fair", [
+        f"name={job.key()}", f"data.hq={p['hq']}", f"data.lq={p[lq_layout]}",
+        f"data.hq_fraction={job.fraction}", f"data.student_data={job.student_data}",
+        f"train.epochs={epochs}", f"train.seed={job.seed}", f"input.occlusion={job.op}",
+        f"eval.ops=[{job.op}]", *own, *protocol.overrides,
+        *(protocol.teacher_overrides if teacher else ())])
+
+
+def record_path(results: Path, job: Job) -> Path:
+    return results / f"{job.key()}.json"
+
+
+def read_record(results: Path, job: Job) -> dict | None:
+    path = record_path(results, job)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise SkelkdError(f"{path}: not valid JSON ({exc}); delete it to run the job again"
+                          ) from exc
+
+
+def _small(metrics: dict) -> dict:
+    """What a record keeps of a run's metrics.json: no per-class tables or confusions."""
+    keep = ("top1", "top5", "samples", "occlusion")
+    out = {k: v for k, v in metrics.items() if k not in ("by_op", "per_class", "confusion")}
+    if "by_op" in metrics:
+        out["by_op"] = {op: {k: r[k] for k in keep if k in r}
+                        for op, r in metrics["by_op"].items()}
+    return out
+
+
+def _run_dirs(job: Job, runs: Path) -> tuple[Path, Path]:
+    """(the run folder, the teacher folder) of a job under the runs folder."""
+    return runs / job.key(), runs / job.teacher().key() / "teacher"
+
+
+def _run_one(job: Job, protocol: Protocol, packs: dict, runs: Path, results: Path) -> dict:
+    from ..experiment import student_dir, train_student_run, train_teacher_run
+    from ..io.files import write_text_atomic
+
+    cfg = job_config(job, protocol, packs)
+    run_dir, teacher_dir = _run_dirs(job, runs)
+    if job.kind == "teacher":
+        metrics = train_teacher_run(cfg, runs / job.key())
+        pm = json.loads((teacher_dir / "part_matrix.json").read_text())
+        metrics = {**_small(metrics), "part_matrix": pm}
+    else:
+        if job.mode != "none":
+            ensure_teacher(job.teacher(), protocol, packs, runs, results)
+        metrics = _small(train_student_run(cfg, run_dir, teacher_dir))
+        assert (student_dir(run_dir, cfg) / "metrics.json").exists()
+    record = {"job": job.as_dict(), "config": cfg.to_dict(), "metrics": metrics}
+    write_text_atomic(record_path(results, job), json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def ensure_teacher(job: Job, protocol: Protocol, packs: dict, runs: Path,
+                   results: Path) -> None:
+    """A checkpoint of the teacher here: trained when missing (its record is written
+    only when it has none)."""
+    from ..experiment import train_teacher_run
+
+    if (runs / job.key() / "teacher" / "checkpoints" / "last.ckpt").exists() and (
+            runs / job.key() / "teacher" / "metrics.json").exists():
+        return
+    if read_record(results, job) is None:
+        _run_one(job, protocol, packs, runs, results)
+    else:
+        train_teacher_run(job_config(job, protocol, packs), runs / job.key())
+
+
+def run_jobs(jobs: Iterable[Job], protocol: Protocol, packs: dict, runs: Path, results: Path,
+             workers: int = 1, echo: Callable[[str], None] = print) -> list[dict]:
+    """Every job without a record, ``workers`` at a time (one process each, an equal share
+    of the CPU threads); returns every job's record, in the order given."""
+    import time
+
+    jobs = list(dict.fromkeys(jobs))
+    todo = [j for j in jobs if read_record(results, j) is None]
+    start = time.time()
+    for k, job in enumerate(_finished(todo, protocol, packs, runs, results, workers), 1):
+        rec = read_record(results, job)
+        eta = (time.time() - start) / k * (len(todo) - k)
+        echo(f"[{k}/{len(todo)}] {job.label()}: test top-1 {rec['metrics']['top1']:.2f} "
+             f"({rec['metrics']['seconds']:.0f} s; about {eta / 60:.0f} min to go here)")
+    return [read_record(results, j) for j in jobs]
+
+
+def _finished(todo: list[Job], protocol: Protocol, packs: dict, runs: Path, results: Path,
+              workers: int):
+    """Runs ``todo`` and yields each job as it finishes."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    if workers <= 1 or len(todo) <= 1:
+        for job in todo:
+            _run_one(job, protocol, packs, runs, results)
+            yield job
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                             initializer=_worker_init, initargs=(threads,)) as pool:
+        futures = {pool.submit(_run_one, j, protocol, packs, runs, results): j for j in todo}
+        for fut in as_completed(futures):
+            fut.result()
+            yield futures[fut]
+
+
+def choose_lr(protocol: Protocol, records: list[dict]) -> float:
+    """The learning rate whose trial ends with the best validation accuracy (the mean of
+    its last ``select_last`` validated epochs); the first in grid order on a tie."""
+    scores = {r["job"]["lr"]: mean_last(r["metrics"]["val_curve"], protocol.select_last)
+              for r in records}
+    best = max(scores.values())
+    return next(lr for lr in protocol.grid_lr if lr in scores and scores[lr] == best)
+
+
+def run_cell(cell: Cell, protocol: Protocol, packs: dict, runs: Path, results: Path,
+             workers: int = 1, echo: Callable[[str], None] = print) -> None:
+    """Tune every arm of ``cell`` on validation, then train each arm's recipe with every
+    seed (the teachers first, when an arm distils)."""
+    if any(a.split(":")[0] != "none" for a in cell.arms):
+        teacher = Job(cell.dataset, "teacher", fraction=cell.fraction)
+        run_jobs([teacher], protocol, packs, runs, results, 1, echo)
+    tune = protocol.cell_jobs(cell, "tune")
+    records = run_jobs(tune, protocol, packs, runs, results, workers, echo)
+    lrs = {arm: choose_lr(protocol, [r for r in records if r["job"]["arm"] == arm])
+           for arm in cell.arms}
+    echo(f"{cell.key()}: chosen on validation: "
+         + ", ".join(f"{a} lr {lr:g}" for a, lr in lrs.items()))
+    run_jobs(protocol.cell_jobs(cell, "final", lrs), protocol, packs, runs, results, workers,
+             echo)
+
+
+def run_protocol(protocol: Protocol, cells: Iterable[Cell], data_dir: Path, runs: Path,
+                 results: Path, workers: int = 1, echo: Callable[[str], None] = print
+                 ) -> None:
+    cells = list(cells)
+    datasets = tuple(dict.fromkeys(c.dataset for c in cells))
+    packs = prepare_packs(data_dir, runs, datasets, echo)
+    from ..io import open_pack
+
+    for paths in packs.values():
+        if "official-val" not in open_pack(paths["hq"]).splits:
+            raise SkelkdError(f"{paths['hq']}: written before packs had validation splits; "
+                              "delete it (and its simulated twins beside it) to import again")
+    for cell in cells:
+        run_cell(cell, protocol, packs, runs, results, workers, echo)
+
+
+def curve_array(curve: list) -> np.ndarray:
+    """A record's ``val_curve`` as an (E, 2) array of (epoch, top-1)."""
+    return np.asarray(curve, dtype=float).reshape(-1, 2)
