@@ -1,158 +1,167 @@
-"""The reproduction: what it runs, where it keeps it, how it judges, and a tiny run end to
-end on synthetic packs (the real datasets are only for the benchmark-sized run)."""
+"""The validated reproduction: its plan, its paired statistics (against a literal
+transcription of the formulas), a tiny protocol end to end on synthetic packs, records
+that resume a reproduction without its runs folder, and a report rebuilt byte for byte
+from the records alone."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
+import math
+import shutil
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
-from skelkd.reproduce.short_schedule import (
-    DATASETS,
-    PROFILES,
-    TABLE4_MODES,
-    Job,
-    Profile,
-    Stat,
-    gain,
-    plan,
-    run_jobs,
-    verdict,
-    write_report,
-)
+from skelkd.reproduce import PROTOCOLS, Cell, Job, select_cells
+from skelkd.reproduce.plan import TABLE4_ARMS
+from skelkd.reproduce.report import write_report
+from skelkd.reproduce.run import choose_lr, run_cell
+from skelkd.reproduce.stats import Paired, last_quarter_gain, mean_last, paired
+
+# ----------------------------------------------------------------------------- statistics
 
 
-@pytest.mark.parametrize("shared", [True, False])
-def test_full_plan_has_every_setting_of_the_issue(shared):
-    prof = replace(PROFILES["full"], shared_teacher=shared)
-    jobs = plan(prof)
-    # the teacher seed of seed s's students: 0 when shared (None = the student's own)
-    ts = {s: (0 if shared and s else None) for s in (0, 1, 2)}
-    teacher_seeds = (0,) if shared else (0, 1, 2)
-
-    def teachers(key, fraction):
-        return {j.seed for j in jobs if j.kind == "teacher" and j.dataset == key
-                and j.fraction == fraction}
-
-    assert len(jobs) == len(set(jobs))
-    for key, spec in DATASETS.items():
-        settings = ("hetero", "homo") if spec.homogeneous else ("hetero",)
-        assert teachers(key, 1.0) == set(teacher_seeds)
-        for seed in (0, 1, 2):
-            for setting in settings:
-                for op in (0.0, 0.3, 0.6):
-                    for mode in ("none", "pmsc"):
-                        assert Job(key, seed, setting=setting, op=op, mode=mode,
-                                   teacher_seed=ts[seed]) in jobs
-    key, op = prof.ablation
-    for mode in TABLE4_MODES:
-        assert sum(j == Job(key, s, op=op, mode=mode, teacher_seed=ts[s])
-                   for j in jobs for s in (0, 1, 2)) == 3
-    key, op, fractions = prof.partial
-    assert set(fractions) == {0.8, 0.7}
-    for f in fractions:
-        assert teachers(key, f) == set(teacher_seeds)
-        for s in (0, 1, 2):
-            t = ts[s]
-            assert Job(key, s, op=op, mode="none", fraction=f, student_data="paired",
-                       teacher_seed=t) in jobs
-            assert Job(key, s, op=op, mode="pmsc", fraction=f, student_data="paired",
-                       teacher_seed=t) in jobs
-            assert Job(key, s, op=op, mode="pmsc", fraction=f, teacher_seed=t) in jobs
-    # whole seeds first: every job of seed 0 before any of seed 1
-    seeds = [j.seed for j in jobs]
-    assert seeds == sorted(seeds)
-    students = Counter(j.seed for j in jobs if j.kind == "student")
-    assert students == {0: students[0], 1: students[0], 2: students[0]}
-    assert len(jobs) == 3 * students[0] + 5 * len(teacher_seeds)  # 3 datasets + 2 fractions
+def _literal(a, b):
+    """The paired t statistics written out loop by loop (mean, sample SD, t, CI)."""
+    n = len(a)
+    d = [b[i] - a[i] for i in range(n)]
+    mean = 0.0
+    for x in d:
+        mean += x / n
+    var = 0.0
+    for x in d:
+        var += (x - mean) ** 2 / (n - 1)
+    se = math.sqrt(var) / math.sqrt(n)
+    t = mean / se
+    p = 2 * (1 - sps.t.cdf(abs(t), n - 1))
+    q = sps.t.ppf(0.975, n - 1)
+    return mean, (mean - q * se, mean + q * se), p
 
 
-@pytest.mark.parametrize("shared", [True, False])
-def test_every_run_has_its_own_folder_and_students_find_their_teacher(tmp_path, shared):
-    jobs = plan(replace(PROFILES["full"], shared_teacher=shared))
-    dirs = [j.out_dir(tmp_path) for j in jobs]
-    assert len(set(dirs)) == len(dirs)
-    teachers = {j.out_dir(tmp_path) for j in jobs if j.kind == "teacher"}
-    for j in jobs:
-        if j.kind == "student":
-            assert j.teacher_dir(tmp_path) in teachers
-            assert (j.teacher_dir(tmp_path).parent.name == "seed0") == (shared or j.seed == 0)
-    homo = Job("ucla", 1, setting="homo", op=0.3, mode="pmsc")
-    assert homo.teacher_dir(tmp_path) == Job("ucla", 1, "teacher").out_dir(tmp_path)
-    part = Job("penn", 0, op=0.6, mode="pmsc", fraction=0.8, student_data="paired")
-    assert part.teacher_dir(tmp_path) == Job("penn", 0, "teacher", fraction=0.8).out_dir(tmp_path)
+@pytest.mark.parametrize("seed", range(5))
+def test_paired_statistics_match_the_formulas(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(80, 2, 5)
+    b = a + rng.normal(1.5, 2, 5)
+    pr = Paired(tuple(a), tuple(b))
+    mean, (lo, hi), p = _literal(a, b)
+    assert pr.gain == pytest.approx(mean)
+    assert pr.interval() == pytest.approx((lo, hi))
+    assert pr.p == pytest.approx(p, abs=1e-12)
+    assert pr.p == pytest.approx(sps.ttest_rel(b, a).pvalue)
 
 
-def test_gain_and_verdict():
-    a = Stat([50.0, 52.0, 54.0], [90.0] * 3)
-    b = Stat([60.0, 61.0, 62.0], [95.0] * 3)
-    d, se = gain(a, b)
-    assert d == pytest.approx(9.0)
-    assert se == pytest.approx(np.hypot(2 / np.sqrt(3), 1 / np.sqrt(3)))
-    assert verdict(d, se) == "held"
-    assert verdict(-d, se) == "reversed"
-    assert verdict(0.5, se).startswith("not shown")
-    one = Stat([90.0], [99.0], test_samples=1000)  # one seed: the binomial error
-    assert one.se() == pytest.approx(100 * np.sqrt(0.9 * 0.1 / 1000))
-    assert Stat([], []).fmt() == "not run"
-    assert a.fmt() == "52.00 ± 2.00"
+def test_verdicts():
+    base = (80.0, 81.0, 79.0, 80.5, 80.0)
+    up = Paired(base, tuple(x + 3 + 0.1 * k for k, x in enumerate(base)))
+    assert up.verdict == "held" and up.p < 0.05
+    down = Paired(base, tuple(x - 3 - 0.1 * k for k, x in enumerate(base)))
+    assert down.verdict == "reversed" and down.interval()[1] < 0
+    noisy = Paired(base, (82.0, 79.0, 81.0, 78.0, 83.0))
+    assert noisy.verdict == "not shown"
+    assert Paired((), ()).verdict == "not run"
+    assert Paired((1.0,), (2.0,)).verdict.startswith("not shown")
 
 
-def test_reproduce_end_to_end_on_synthetic_packs(tmp_path, make_pack):
-    hq = make_pack("penn_action", n=32, num_classes=3, name="hq.skpack", seed=1)
-    lq = make_pack("coco", n=32, num_classes=3, name="lq.skpack", seed=2)
+def test_pairing_is_by_seed():
+    pr = paired({0: 70.0, 1: 72.0, 2: 71.0}, {2: 75.0, 0: 74.0, 3: 99.0})
+    assert pr.a == (70.0, 71.0) and pr.b == (74.0, 75.0)
+
+
+def test_convergence_measure():
+    flat = [[e, 80.0] for e in range(1, 41)]
+    assert last_quarter_gain(flat) == 0
+    # still rising by 0.1 a point per epoch: the last eighth (36-40) against 26-30
+    rising = [[e, 50 + 0.1 * e] for e in range(1, 41)]
+    assert last_quarter_gain(rising) == pytest.approx(0.1 * (38 - 28))
+    assert mean_last([[1, 10.0], [2, 20.0], [3, 30.0]], 2) == 25
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+def test_every_arm_gets_the_same_search_and_seeds():
+    prot = PROTOCOLS["fair"]
+    assert len(prot.seeds) == 5
+    for cell in prot.cells:
+        tune = prot.cell_jobs(cell, "tune")
+        per_arm = {a: sorted(j.lr for j in tune if j.arm == a) for a in cell.arms}
+        assert all(v == sorted(prot.grid_lr) for v in per_arm.values())
+        final = prot.cell_jobs(cell, "final", {a: prot.grid_lr[0] for a in cell.arms})
+        assert {(j.arm, j.seed) for j in final} == {(a, s) for a in cell.arms
+                                                    for s in prot.seeds}
+    # Table 4's none and pmsc arms are Table 1's runs (the same job keys)
+    t4 = next(c for c in prot.cells if c.table == "4")
+    t1 = next(c for c in prot.cells if c.table == "1" and c.key() == t4.key())
+    assert set(t4.arms) == set(TABLE4_ARMS)
+    keys1 = {j.key() for j in prot.cell_jobs(t1, "tune")}
+    assert {j.key() for j in prot.cell_jobs(t4, "tune") if j.arm in t1.arms} == keys1
+    assert [c.dataset for c in select_cells(prot, ("ucla",), ("2",))] == ["ucla"] * 3
+
+
+def test_job_keys_are_unique_and_students_share_one_teacher_per_fraction():
+    prot = PROTOCOLS["fair"]
+    jobs = [j for c in prot.cells for j in prot.cell_jobs(c, "tune")]
+    jobs += [j for c in prot.cells
+             for j in prot.cell_jobs(c, "final", {a: 0.1 for a in c.arms})]
+    jobs = list(dict.fromkeys(jobs))
+    assert len({j.key() for j in jobs}) == len(jobs)
+    part = Job("penn", op=0.6, arm="pmsc:paired", fraction=0.8, seed=3)
+    assert part.teacher() == Job("penn", "teacher", fraction=0.8)
+    assert part.student_data == "paired" and part.mode == "pmsc"
+
+
+def test_choose_lr_reads_validation_only():
+    prot = replace(PROTOCOLS["fair"], select_last=2)
+
+    def rec(lr, val, test):
+        return {"job": {"lr": lr}, "metrics": {"val_curve": [[1, 0.0]] + [[k + 2, v] for k, v
+                                                                           in enumerate(val)],
+                                              "top1": test}}
+
+    recs = [rec(0.1, [60, 62], 99.0), rec(0.03, [70, 71], 10.0), rec(0.01, [71, 70], 50.0)]
+    assert choose_lr(prot, recs) == 0.03  # tie on validation: the first in grid order
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+def test_protocol_end_to_end_resumes_from_records_and_rebuilds_the_report(tmp_path,
+                                                                           make_pack):
+    hq = make_pack("penn_action", n=48, num_classes=3, name="hq.skpack", seed=1)
+    lq = make_pack("coco", n=48, num_classes=3, name="lq.skpack", seed=2)
     packs = {"penn": {"hq": hq.path, "coco": lq.path}}
-    prof = Profile("test", (0,), (0.6,), {"penn": 1}, ablation=("penn", 0.6),
-                   partial=("penn", 0.6, (0.75,)),
+    cell = Cell("penn", "hetero", 0.6)
+    prot = replace(PROTOCOLS["quick"], seeds=(0, 1), grid_lr=(0.1, 0.03),
+                   epochs={"penn": 2}, teacher_epochs={"penn": 1}, cells=(cell,),
                    overrides=("train.batch_size=12", "train.per_class=4"))
-    jobs = plan(prof, ("penn",))
-    runs = tmp_path / "runs"
+    runs, results = tmp_path / "runs", tmp_path / "results"
     lines = []
-    assert run_jobs(jobs, prof, packs, runs, echo=lines.append) == len(jobs)
-    assert run_jobs(jobs, prof, packs, runs, echo=lines.append) == 0  # finished runs kept
-    paired = json.loads((Job("penn", 0, op=0.6, mode="pmsc", fraction=0.75,
-                             student_data="paired").out_dir(runs) / "metrics.json").read_text())
-    every = json.loads((Job("penn", 0, op=0.6, mode="pmsc", fraction=0.75).out_dir(runs)
-                        / "metrics.json").read_text())
-    assert paired["train_samples"] == round(0.75 * every["train_samples"])
-    doc = write_report(prof, runs, packs, tmp_path / "doc" / "RESULTS.md", ("penn",), "test")
-    text = doc.read_text()
+    run_cell(cell, prot, packs, runs, results, echo=lines.append)
+    records = sorted(p.relative_to(results).as_posix() for p in results.rglob("*.json"))
+    assert "penn/teacher.json" in records
+    assert len(records) == 1 + 4 + 2  # teacher, 2 arms x 2 lrs, the second seed per arm
+    assert any("chosen on validation" in x for x in lines)
+    import json
+
+    rec = json.loads((results / "penn/op0.6/pmsc/lr0.1/seed0.json").read_text())
+    assert [e for e, _ in rec["metrics"]["val_curve"]] == [1, 2]  # validated every epoch
+    assert rec["config"]["data"]["split"] == "official-val"
+    assert "confusion" not in json.dumps(rec) and len(json.dumps(rec)) < 20_000
+    # a new machine: no runs folder, the records alone -> nothing runs again
+    shutil.rmtree(runs)
+    lines.clear()
+    run_cell(cell, prot, packs, runs, results, echo=lines.append)
+    assert not any(x.startswith("[") for x in lines)
+    doc = tmp_path / "doc" / "RESULTS.md"
+    text = write_report(prot, results, doc, "test").read_text()
+    first = {p.name: p.read_bytes() for p in (doc.parent / "results").iterdir()}
     assert "## The paper's claims, as they came out here" in text
-    assert "Table 4 analogue" in text and "Table 5 analogue" in text
-    assert "(1 seed)" in text and "not run" not in text
-    assert "SIMULATED" in text and "80.52" in text  # the paper's figure, labelled
-    assert "batch 12" in text  # the configuration as run
-    figs = {p.name for p in (tmp_path / "doc" / "results").iterdir()}
-    assert {"accuracy_vs_op.png", "part_matrix_penn.png"} <= figs
-    assert "## Gains at longer training" not in text
-    # kd_schedule.py's longer students (here: copies with other accuracies) get a table
-    for mode, top1 in (("none", 61.0), ("pmsc", 64.5)):
-        job = Job("penn", 0, op=0.6, mode=mode)
-        m = json.loads((job.out_dir(runs) / "metrics.json").read_text())
-        m["by_op"]["0.6"]["top1"] = top1
-        out = job.out_dir(runs / "schedule-0.8-x3")
-        out.mkdir(parents=True)
-        (out / "metrics.json").write_text(json.dumps(m))
-    text = write_report(prof, runs, packs, tmp_path / "doc" / "RESULTS.md", ("penn",),
-                        "test").read_text()
-    row = next(line for line in text.splitlines() if line.startswith("| Penn Action | hetero"))
-    assert row.endswith("| 3 | 61.00 | 64.50 | +3.50 |")
-
-
-def test_wall_time_is_the_union_of_the_runs_intervals(tmp_path):
-    import os
-
-    from skelkd.reproduce.short_schedule import _busy_seconds
-
-    runs = []
-    for k, (end, sec) in enumerate([(100, 50), (120, 40), (300, 10), (305, 2)]):
-        f = tmp_path / f"m{k}.json"
-        f.write_text("{}")
-        os.utime(f, (end, end))
-        runs.append((f, sec))
-    # [50, 100] and [80, 120] overlap -> 70 s; [290, 300] and [303, 305] -> 12 s
-    assert _busy_seconds(runs) == pytest.approx(82)
-    assert _busy_seconds([]) == 0
+    assert "| distillation (L_pmsc) improves the student | Penn Action (heterogeneous), " \
+           "OP 0.6 | 2 |" in text
+    assert "80.52" in text and "SIMULATED" in text  # the paper's figure, labelled
+    assert {"curves_penn_hetero.png", "part_matrix_penn.png"} <= set(first)
+    write_report(prot, results, doc, "test")
+    assert doc.read_text() == text  # byte-identical from the same records
+    assert {p.name: p.read_bytes() for p in (doc.parent / "results").iterdir()} == first

@@ -223,3 +223,16 @@ def test_a_model_is_fed_as_it_was_trained(packs, tmp_path):
                rotate_deg=60.0)
     trained = train_recognizer(hq, hq.split_indices("official", "train"), run, tmp_path)
     assert trained.model.spec.normalization == "minmax" and trained.model.spec.align_view
+
+
+def test_validation_curve_every_epoch_and_across_a_resume(packs, tmp_path):
+    hq, _ = packs
+    train, val = hq.split_indices("official-val", "train"), hq.split_indices("official-val", "val")
+    assert len(val) and not set(train) & set(val)
+    first = train_recognizer(hq, train, _run(epochs=2, val_every=1), tmp_path, val_indices=val)
+    assert [e for e, _ in first.val_curve] == [1, 2]
+    assert all(0 <= a <= 100 for _, a in first.val_curve)
+    # the same folder, a longer schedule: resumes at epoch 3 with the first two kept
+    more = train_recognizer(hq, train, _run(epochs=3, val_every=1), tmp_path, val_indices=val)
+    assert [e for e, _ in more.val_curve] == [1, 2, 3]
+    assert more.val_curve[:2] == first.val_curve
