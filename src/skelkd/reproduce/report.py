@@ -58,9 +58,18 @@ class CellResult:
         n = len(self.protocol.seeds)
         return all(len(self.finals[a]) == n for a in self.cell.arms)
 
-    def seconds(self) -> float:
-        runs = {id(r): r for t in self.trials.values() for r in t}
-        runs |= {id(r): r for f in self.finals.values() for r in f.values()}
+    def own_arms(self) -> list[str]:
+        """The arms whose runs are this cell's own: Table 4's 'none' and 'pmsc' are the
+        runs of the Table 1 cell with the same dataset and OP, reported there."""
+        shared = ()
+        if self.cell.table == "4":
+            shared = next((c.arms for c in self.protocol.cells if c.table == "1"
+                           and c.key() == self.cell.key()), ())
+        return [a for a in self.cell.arms if a not in shared]
+
+    def seconds(self, arms: list[str]) -> float:
+        runs = {id(r): r for a in arms for r in self.trials[a]}
+        runs |= {id(r): r for a in arms for r in self.finals[a].values()}
         return sum(r["metrics"]["seconds"] for r in runs.values())
 
 
@@ -106,11 +115,11 @@ def _table_rows(res: CellResult) -> list[str]:
     return rows
 
 
-def _tuning_rows(res: CellResult) -> list[str]:
+def _tuning_rows(res: CellResult, arms: list[str]) -> list[str]:
     rows = []
     k = res.protocol.select_last
-    for arm, trials in res.trials.items():
-        for r in sorted(trials, key=lambda r: -r["job"]["lr"]):
+    for arm in arms:
+        for r in sorted(res.trials[arm], key=lambda r: -r["job"]["lr"]):
             curve = r["metrics"]["val_curve"]
             lq = last_quarter_gain(curve)
             chosen = "**chosen**" if res.lr.get(arm) == r["job"]["lr"] else ""
@@ -121,9 +130,10 @@ def _tuning_rows(res: CellResult) -> list[str]:
     return rows
 
 
-def _convergence_rows(res: CellResult) -> list[str]:
+def _convergence_rows(res: CellResult, arms: list[str]) -> list[str]:
     rows = []
-    for arm, by_seed in res.finals.items():
+    for arm in arms:
+        by_seed = res.finals[arm]
         if not by_seed:
             continue
         gains = [last_quarter_gain(r["metrics"]["val_curve"]) for r in by_seed.values()]
@@ -189,6 +199,16 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str,
     done = [r for r in cells if any(r.finals[a] for a in r.cell.arms)]
     claims, body, tuning, conv, compute = [], [], [], [], []
     by_dataset: dict[tuple[str, str], list[CellResult]] = {}
+    for res in cells:
+        if not any(res.trials.values()):
+            continue
+        c, own = res.cell, res.own_arms()
+        tuning += _tuning_rows(res, own)
+        conv += _convergence_rows(res, own)
+        compute.append(f"| {_where(c)} (Table {c.table}) | {', '.join(own)} | "
+                       f"{sum(len(res.trials[a]) for a in own)} | "
+                       f"{sum(len(res.finals[a]) for a in own)} | "
+                       f"{res.seconds(own) / 3600:.2f} | {'yes' if res.complete() else 'no'} |")
     for res in done:
         c = res.cell
         if c.table in ("1", "2"):
@@ -206,12 +226,6 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str,
             claims.append(_claim("distillation helps with partial HQ (paired part)",
                                  _where(c), paired(res.top1("none:paired"),
                                                    res.top1("pmsc:paired"))))
-        tuning += _tuning_rows(res)
-        conv += _convergence_rows(res)
-        compute.append(f"| {_where(c)} (Table {c.table}) | "
-                       f"{sum(len(t) for t in res.trials.values())} | "
-                       f"{sum(len(f) for f in res.finals.values())} | "
-                       f"{res.seconds() / 3600:.2f} | {'yes' if res.complete() else 'no'} |")
     for (key, setting), group in by_dataset.items():
         group.sort(key=lambda r: r.cell.op)
         ops = {r.cell.op: r for r in group}
@@ -259,7 +273,8 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str,
                      "cross-subject, OP 0.")
             body += [f"### Table {res.cell.table} analogue: {_where(res.cell)}", "", extra, "",
                      *_TABLE_HEAD, *_table_rows(res), ""]
-    missing = [f"{_where(r.cell)} (Table {r.cell.table})" for r in cells if not r.complete()]
+    missing = [f"{_where(r.cell)} (Table {r.cell.table}): {_runs_left(r)} runs to go"
+               for r in cells if not r.complete()]
     cfg = load_config("fair")
     seconds = sum(r["metrics"]["seconds"] for r in records.values())
     machines = sorted({str(r["metrics"].get("environment", {}).get("machine")) for r in
@@ -330,9 +345,9 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str,
         "|---|---|---|---|---|---|", *conv, "",
         "## Figures", "", *figures, "",
         "## Compute", "",
-        "| cell | tuning runs | final runs (seeds; the tuning seed's reused) | CPU hours | "
-        "complete |",
-        "|---|---|---|---|---|", *compute, "",
+        "| cell | its own arms | tuning runs | final runs (the tuning seed's trial counts) "
+        "| CPU hours | complete |",
+        "|---|---|---|---|---|---|", *compute, "",
         f"All records: {len(records)} runs, {seconds / 3600:.2f} CPU hours (each run single-"
         f"threaded, two side by side; machines: {', '.join(machines) or '-'}). Source "
         f"commits: {', '.join(commits) or '-'}.", "",
@@ -344,6 +359,16 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str,
 _TABLE_HEAD = ["| arm | lr (chosen) | seeds | test top-1 | test top-5 | paired gain over "
                "the first row | 95% CI | p | paper's top-1 |",
                "|---|---|---|---|---|---|---|---|---|"]
+
+
+def _runs_left(res: CellResult) -> int:
+    """Student runs the cell still needs: missing tuning trials, then every arm's seeds
+    (the tuning seed's trial counts for its arm's recipe)."""
+    prot, own = res.protocol, res.own_arms()
+    tune = sum(len(prot.grid_lr) - len(res.trials[a]) for a in own)
+    finals = sum(len(prot.seeds) - 1 - sum(s != prot.tune_seed for s in res.finals[a])
+                 for a in own)
+    return tune + finals
 
 
 def _paper_teacher(key: str) -> float:
