@@ -162,3 +162,18 @@ def test_demo_end_to_end_tiny(tmp_path):
     for name in ("summary.md", "part_matrix.png", "accuracy.png", "sample.png", "config.yaml"):
         assert (out / name).stat().st_size > 100, name
     assert "SIMULATED" in (out / "summary.md").read_text()
+
+
+def test_reproduce_report_only_from_records_and_a_missing_data_folder(tmp_path):
+    """--report-only needs no data, only records (none yet: every cell listed as not
+    run); training without the data folder is a one-line error."""
+    doc = tmp_path / "RESULTS.md"
+    r = run("reproduce", str(tmp_path / "nowhere"), "--results", str(tmp_path / "results"),
+            "--doc", str(doc), "--report-only")
+    assert r.exit_code == 0, r.output
+    text = doc.read_text()
+    assert "## Cells not run yet" in text and "Penn Action (heterogeneous), OP 0.6 (Table 1)" \
+        in text
+    r = run("reproduce", str(tmp_path / "nowhere"), "--results", str(tmp_path / "results"))
+    assert r.exit_code != 0 and "nowhere: not a folder" in r.output
+    assert "Traceback" not in r.output
