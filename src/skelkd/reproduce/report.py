@@ -76,7 +76,8 @@ class CellResult:
 def _claim(claim: str, where: str, pr: Paired) -> str:
     lo, hi = pr.interval()
     ci = f"[{lo:+.2f}, {hi:+.2f}]" if pr.n > 1 else "-"
-    return (f"| {claim} | {where} | {pr.n} | {pr.gain:+.2f} | {ci} | {fmt_p(pr.p)} | "
+    gain = f"{pr.gain:+.2f}" if pr.n else "-"
+    return (f"| {claim} | {where} | {pr.n} | {gain} | {ci} | {fmt_p(pr.p)} | "
             f"{pr.verdict} |")
 
 
@@ -215,8 +216,8 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str,
             by_dataset.setdefault((c.dataset, c.setting), []).append(res)
             claims.append(_claim("distillation (L_pmsc) improves the student", _where(c),
                                  paired(res.top1("none"), res.top1("pmsc"))))
-        elif c.table == "4":
-            for other in c.arms[:-1]:
+        elif c.table == "4":  # against no distillation: Table 1's claim, not repeated
+            for other in [a for a in res.own_arms() if a != "pmsc"]:
                 claims.append(_claim(f"L_pmsc beats {ARM_NAMES[other]}", _where(c),
                                      paired(res.top1(other), res.top1("pmsc"))))
         elif c.table == "5":
