@@ -72,9 +72,12 @@ def test_pairing_is_by_seed():
 def test_convergence_measure():
     flat = [[e, 80.0] for e in range(1, 41)]
     assert last_quarter_gain(flat) == 0
-    # still rising by 0.1 a point per epoch: the last eighth (36-40) against 26-30
-    rising = [[e, 50 + 0.1 * e] for e in range(1, 41)]
-    assert last_quarter_gain(rising) == pytest.approx(0.1 * (38 - 28))
+    # still rising by 0.2 a point per epoch: the last eighth (36-40) against 31-35
+    rising = [[e, 50 + 0.2 * e] for e in range(1, 41)]
+    assert last_quarter_gain(rising) == pytest.approx(0.2 * (38 - 33))
+    # a learning-rate step at 3/4 and a plateau after it: converged
+    step = [[e, 60.0 if e <= 30 else 80.0] for e in range(1, 41)]
+    assert last_quarter_gain(step) == 0
     assert mean_last([[1, 10.0], [2, 20.0], [3, 30.0]], 2) == 25
 
 
