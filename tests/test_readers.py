@@ -284,16 +284,24 @@ def test_real_utd_right_hand_actions_move_the_right_wrist(tmp_path):
         assert (moves[:, 1] > moves[:, 0]).mean() > 0.9
 
 
-def test_a_crash_of_the_mat_parser_is_an_error_naming_the_file(tmp_path):
-    import os
+def test_a_crash_of_the_mat_parser_is_an_error_naming_the_file(tmp_path, monkeypatch):
     import signal
+    import subprocess
+    import sys
 
     from skelkd.io.readers import matfile
 
     d = tmp_path / "labels"
     d.mkdir()
     _penn(d / "0001.mat")
-    os.kill(matfile._worker().pid, signal.SIGSEGV)  # as a damaged file crashes SciPy
+    # a helper that dies with SIGSEGV once it has the request, as SciPy does on a damaged
+    # file (killing the real helper before the request raced with load_mat noticing the
+    # death and starting a fresh one: the test failed now and then on a loaded machine)
+    crasher = subprocess.Popen(
+        [sys.executable, "-c", "import os, signal, sys; sys.stdin.buffer.read(1); "
+         f"os.kill(os.getpid(), {int(signal.SIGSEGV)})"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    monkeypatch.setattr(matfile, "_WORKER", crasher)
     with pytest.raises(FormatError, match="0001.mat.*crashed SciPy's parser"):
         matfile.load_mat(d / "0001.mat")
     assert "x" in matfile.load_mat(d / "0001.mat")  # a fresh helper for the next file
