@@ -114,12 +114,16 @@ def _git_commit() -> str | None:
     return head.strip() + ("+dirty" if dirty.strip() else "")
 
 
-def _finish(out: Path, cfg: ExperimentConfig, report: dict, start: float) -> dict:
+def _finish(out: Path, cfg: ExperimentConfig, report: dict, start: float,
+            environment: dict) -> dict:
+    """metrics.json: the report, its seconds, its seed and ``environment`` (read when the
+    run started: the source commit is the one the run's code came from, not the one
+    checked out when it ended)."""
     from .train.api import write_json
 
     report["seconds"] = time.time() - start
     report["seed"] = cfg.train.seed
-    report["environment"] = _environment()
+    report["environment"] = environment
     write_json(out / "metrics.json", report)
     return report
 
@@ -136,7 +140,7 @@ def train_teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool = F
     best epoch by the test set would select on it."""
     from .train.api import RunConfig, compute_part_matrix, evaluate_at, train_recognizer
 
-    start = time.time()
+    start, env = time.time(), _environment()
     out = run_dir / "teacher"
     cfg.save(out / "config.yaml")
     hq, lq, train, test = load_data(cfg, run_dir)
@@ -157,7 +161,7 @@ def train_teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool = F
                              cfg.distill.part_matrix_temperature)
     pm.save(out / "part_matrix.json")
     pm.plot(out / "part_matrix.png", f"Part matrix E: {cfg.name} teacher")
-    return _finish(out, cfg, report, start)
+    return _finish(out, cfg, report, start, env)
 
 
 def distill_label(cfg: ExperimentConfig) -> str:
@@ -202,7 +206,7 @@ def train_student_run(cfg: ExperimentConfig, run_dir: Path,
     from .distill.part_matrix import PartMatrix
     from .train.api import RunConfig, evaluate_at, load_module, train_student
 
-    start = time.time()
+    start, env = time.time(), _environment()
     out = student_dir(run_dir, cfg)
     cfg.save(out / "config.yaml")
     hq, lq, train, test = load_data(cfg, run_dir)
@@ -228,5 +232,5 @@ def train_student_run(cfg: ExperimentConfig, run_dir: Path,
         report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, run, float(op))
     main = report["by_op"].get(f"{cfg.input.occlusion:g}") or next(iter(report["by_op"].values()))
     report["top1"], report["top5"] = main["top1"], main["top5"]
-    return _finish(out, cfg, report, start)
+    return _finish(out, cfg, report, start, env)
 
