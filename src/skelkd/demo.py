@@ -44,12 +44,13 @@ CONVERGED = ("One seed, one short schedule: docs/RESULTS.md measures the same co
 def _trained(curve: list) -> str:
     """Whether a student finished learning: its validation accuracy at the end and how
     much the last quarter of training added (docs/RESULTS.md's convergence measure)."""
-    from .reproduce.stats import last_quarter_gain, mean_last
+    from .reproduce.stats import CONVERGED_POINTS, last_quarter_gain, mean_last
 
     if not curve:
         return "no validation curve"
     gain = last_quarter_gain(curve)
-    state = ("still learning" if gain >= 0.5 else "converged") if np.isfinite(gain) else "-"
+    state = ("-" if not np.isfinite(gain)
+             else "still learning" if gain >= CONVERGED_POINTS else "converged")
     return (f"validation top-1 {mean_last(curve, 3):.2f} over the last 3 epochs; the last "
             f"quarter of training added {gain:+.2f} points ({state})")
 

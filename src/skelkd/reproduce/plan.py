@@ -21,12 +21,18 @@ The protocol (``docs/RESULTS.md`` states it from here, nothing else):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from .short_schedule import DATASETS, published_ucla_schedule
+from .stats import CONVERGED_POINTS
 
 ARMS = ("none", "pmsc")
 TABLE4_ARMS = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
+
+
+def arm_mode(arm: str) -> str:
+    """The distillation mode of an arm (``pmsc:paired`` -> ``pmsc``)."""
+    return arm.split(":")[0]
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class Job:
-    """One training run: a teacher (``mode`` None) or a student of a cell's arm with a
-    learning rate and a seed. ``arm`` may carry ``:paired`` (Table 5: the student trains
+    """One training run: a teacher (``kind`` 'teacher') or a student of a cell's arm with
+    a learning rate and a seed. ``arm`` may carry ``:paired`` (Table 5: the student trains
     on the paired instances only)."""
 
     dataset: str
@@ -64,7 +70,7 @@ class Job:
 
     @property
     def mode(self) -> str:
-        return self.arm.split(":")[0]
+        return arm_mode(self.arm)
 
     @property
     def student_data(self) -> str:
@@ -104,10 +110,9 @@ class Protocol:
     teacher_epochs: dict
     cells: tuple[Cell, ...]
     select_last: int = 3  # validated epochs averaged to pick a trial
-    converged_points: float = 0.5  # the last quarter may add less than this
+    converged_points: float = CONVERGED_POINTS  # the last quarter may add less than this
     overrides: tuple[str, ...] = ()
     teacher_overrides: tuple[str, ...] = published_ucla_schedule()
-    extra: dict = field(default_factory=dict)
 
     def cell_jobs(self, cell: Cell, stage: str, lrs: dict[str, float] | None = None
                   ) -> list[Job]:

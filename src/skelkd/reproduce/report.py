@@ -10,18 +10,17 @@ interprets the figures is a hand-written file beside the document
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .plan import Cell, Job, Protocol
 from .run import choose_lr
-from .short_schedule import DATASETS, MODE_NAMES, PAPER, PAPER_TABLE4, PAPER_TABLE5
+from .short_schedule import DATASETS, MODE_NAMES, PAPER_TABLE4, PAPER_TABLE5, _paper
 from .stats import Paired, fmt_p, last_quarter_gain, mean_last, mean_sd, paired
 
 ARM_NAMES = {**MODE_NAMES, "none:paired": "no distillation, paired part only",
-             "pmsc:paired": "L_pmsc, paired part only", "pmsc": MODE_NAMES["pmsc"]}
+             "pmsc:paired": "L_pmsc, paired part only"}
 
 
 def load_records(results: Path) -> dict[str, dict]:
@@ -89,8 +88,7 @@ def _where(cell: Cell) -> str:
 
 
 def _paper_row(cell: Cell) -> tuple[float, float] | None:
-    key = (cell.dataset if cell.dataset == "penn" else "kinect", cell.setting)
-    return PAPER.get(key, {}).get(cell.op)
+    return _paper(cell.dataset, cell.setting).get(cell.op)
 
 
 def _table_rows(res: CellResult) -> list[str]:
@@ -194,8 +192,7 @@ def _part_matrix_figure(rec: dict, path: Path, title: str) -> Path:
                       pm.get("temperature", 1.0)).plot(path, title)
 
 
-def write_report(protocol: Protocol, results: Path, doc: Path, command: str,
-                 echo: Callable[[str], None] = print) -> Path:
+def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> Path:
     """The results document and its figures (``doc``'s folder / ``results``)."""
     from ..config import load_config
     from ..io.files import write_text_atomic
@@ -268,7 +265,7 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str,
                         f"{protocol.teacher_epochs[key]} | {mean_last(curve, 3):.2f} | "
                         f"{lq:+.2f} | {'yes' if lq < protocol.converged_points else 'NO'} | "
                         f"{rec['metrics']['top1']:.2f} | "
-                        f"{_paper_teacher(key):.2f} |")
+                        f"{_paper(key, 'hetero')['teacher']:.2f} |")
         name = f"part_matrix_{key}.png"
         _part_matrix_figure(rec, figdir / name, f"Part matrix E: {DATASETS[key].title} "
                             "teacher (Eq. 12-13, training split)")
@@ -276,7 +273,7 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str,
     body = []
     for (key, setting), group in by_dataset.items():
         s = "heterogeneous" if setting == "hetero" else "homogeneous"
-        paper = PAPER[(key if key == "penn" else "kinect", setting)]["where"]
+        paper = _paper(key, setting)["where"]
         body += [f"### {DATASETS[key].title}, {s}", "",
                  f"Paper's figures: {paper} (their data, real estimator output).", ""]
         for res in group:
@@ -395,7 +392,3 @@ def _runs_left(res: CellResult) -> int:
     finals = sum(len(prot.seeds) - 1 - sum(s != prot.tune_seed for s in res.finals[a])
                  for a in own)
     return tune + finals
-
-
-def _paper_teacher(key: str) -> float:
-    return PAPER[(key if key == "penn" else "kinect", "hetero")]["teacher"]

@@ -16,11 +16,10 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import numpy as np
-
 from ..config import ExperimentConfig, load_config
 from ..errors import SkelkdError
-from .plan import Cell, Job, Protocol
+from ..io.splits import val_split_name
+from .plan import Cell, Job, Protocol, arm_mode
 from .short_schedule import HETERO_LAYOUT, _worker_init, prepare_packs
 from .stats import mean_last
 
@@ -76,20 +75,19 @@ def _run_dirs(job: Job, runs: Path) -> tuple[Path, Path]:
 
 
 def _run_one(job: Job, protocol: Protocol, packs: dict, runs: Path, results: Path) -> dict:
-    from ..experiment import student_dir, train_student_run, train_teacher_run
+    from ..experiment import train_student_run, train_teacher_run
     from ..io.files import write_text_atomic
 
     cfg = job_config(job, protocol, packs)
     run_dir, teacher_dir = _run_dirs(job, runs)
     if job.kind == "teacher":
-        metrics = train_teacher_run(cfg, runs / job.key())
+        metrics = train_teacher_run(cfg, run_dir)
         pm = json.loads((teacher_dir / "part_matrix.json").read_text())
         metrics = {**_small(metrics), "part_matrix": pm}
     else:
         if job.mode != "none":
             ensure_teacher(job.teacher(), protocol, packs, runs, results)
         metrics = _small(train_student_run(cfg, run_dir, teacher_dir))
-        assert (student_dir(run_dir, cfg) / "metrics.json").exists()
     record = {"job": job.as_dict(), "config": cfg.to_dict(), "metrics": metrics}
     write_text_atomic(record_path(results, job), json.dumps(record, indent=1) + "\n")
     return record
@@ -101,13 +99,14 @@ def ensure_teacher(job: Job, protocol: Protocol, packs: dict, runs: Path,
     only when it has none)."""
     from ..experiment import train_teacher_run
 
-    if (runs / job.key() / "teacher" / "checkpoints" / "last.ckpt").exists() and (
-            runs / job.key() / "teacher" / "metrics.json").exists():
+    run_dir, teacher_dir = _run_dirs(job, runs)
+    if (teacher_dir / "checkpoints" / "last.ckpt").exists() and (
+            teacher_dir / "metrics.json").exists():
         return
     if read_record(results, job) is None:
         _run_one(job, protocol, packs, runs, results)
     else:
-        train_teacher_run(job_config(job, protocol, packs), runs / job.key())
+        train_teacher_run(job_config(job, protocol, packs), run_dir)
 
 
 def run_jobs(jobs: Iterable[Job], protocol: Protocol, packs: dict, runs: Path, results: Path,
@@ -161,7 +160,7 @@ def run_cell(cell: Cell, protocol: Protocol, packs: dict, runs: Path, results: P
              workers: int = 1, echo: Callable[[str], None] = print) -> None:
     """Tune every arm of ``cell`` on validation, then train each arm's recipe with every
     seed (the teachers first, when an arm distils)."""
-    if any(a.split(":")[0] != "none" for a in cell.arms):
+    if any(arm_mode(a) != "none" for a in cell.arms):
         teacher = Job(cell.dataset, "teacher", fraction=cell.fraction)
         run_jobs([teacher], protocol, packs, runs, results, 1, echo)
     tune = protocol.cell_jobs(cell, "tune")
@@ -183,13 +182,9 @@ def run_protocol(protocol: Protocol, cells: Iterable[Cell], data_dir: Path, runs
     from ..io import open_pack
 
     for paths in packs.values():
-        if "official-val" not in open_pack(paths["hq"]).splits:
+        if val_split_name("official") not in open_pack(paths["hq"]).splits:
             raise SkelkdError(f"{paths['hq']}: written before packs had validation splits; "
                               "delete it (and its simulated twins beside it) to import again")
     for cell in cells:
         run_cell(cell, protocol, packs, runs, results, workers, echo)
 
-
-def curve_array(curve: list) -> np.ndarray:
-    """A record's ``val_curve`` as an (E, 2) array of (epoch, top-1)."""
-    return np.asarray(curve, dtype=float).reshape(-1, 2)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ALPHA = 0.05
+CONVERGED_POINTS = 0.5  # a run whose last quarter added less validation accuracy converged
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,9 @@ def last_quarter_gain(curve) -> float:
     """How much validation accuracy still rose within the last quarter of training: the
     mean over its second half (the last eighth of the epochs) minus the mean over its
     first half. A run has converged when this is below the protocol's
-    ``converged_points`` (0.5). Measured inside the last quarter so that a learning-rate
-    step just before it (the paper's at 2/3, the teachers' at 50/65 of training) reads
-    as the jump it is, not as learning still going on at the end."""
+    ``converged_points`` (:data:`CONVERGED_POINTS`). Measured inside the last quarter so
+    that a learning-rate step just before it (the paper's at 2/3, the teachers' at 50/65
+    of training) reads as the jump it is, not as learning still going on at the end."""
     pts = sorted((int(e), float(a)) for e, a in curve)
     if not pts:
         return float("nan")
