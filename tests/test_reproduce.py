@@ -16,7 +16,7 @@ from scipy import stats as sps
 from skelkd.reproduce import PROTOCOLS, Cell, Job, select_cells
 from skelkd.reproduce.plan import TABLE4_ARMS
 from skelkd.reproduce.report import write_report
-from skelkd.reproduce.run import choose_lr, run_cell
+from skelkd.reproduce.run import choose_batch, choose_lr, job_config, run_cell
 from skelkd.reproduce.stats import Paired, last_quarter_gain, mean_last, paired
 
 # ----------------------------------------------------------------------------- statistics
@@ -125,6 +125,40 @@ def test_choose_lr_reads_validation_only():
 
     recs = [rec(0.1, [60, 62], 99.0), rec(0.03, [70, 71], 10.0), rec(0.01, [71, 70], 50.0)]
     assert choose_lr(prot, recs) == 0.03  # tie on validation: the first in grid order
+
+
+def test_the_baseline_chooses_the_batch_construction_for_every_arm():
+    prot = PROTOCOLS["fair"]
+    trials = prot.batch_jobs("utd")
+    assert {(j.arm, j.batch, j.lr) for j in trials} == {
+        ("none", b, lr) for b in prot.batches for lr in prot.grid_lr}
+    # the default construction's trials are the probe cell's undistilled tuning trials
+    probe = Cell("utd", "hetero", prot.probe_op)
+    assert {j.key() for j in trials if j.batch == "class-aware"} == {
+        j.key() for j in prot.cell_jobs(probe, "tune") if j.arm == "none"}
+    # the other construction's runs have their own keys, in every arm and stage
+    uni = prot.cell_jobs(probe, "final", {"none": 0.1, "pmsc": 0.1}, "uniform")
+    assert all(j.batch == "uniform" and j.key().startswith("utd-uniform/") for j in uni)
+    assert not {j.key() for j in uni} & {j.key() for j in prot.cell_jobs(
+        probe, "final", {"none": 0.1, "pmsc": 0.1})}
+
+    def rec(batch, lr, val):
+        return {"job": {"batch": batch, "lr": lr}, "metrics": {"val_curve": [
+            [k + 1, v] for k, v in enumerate(val)]}}
+
+    recs = [rec("class-aware", 0.1, [20, 21, 22]), rec("class-aware", 0.03, [60, 61, 62]),
+            rec("uniform", 0.1, [61, 61, 61]), rec("uniform", 0.03, [10, 10, 10])]
+    assert choose_batch(prot, recs) == "class-aware"  # best single trial: 61 vs 61, tie
+    recs.append(rec("uniform", 0.01, [70, 70, 70]))
+    assert choose_batch(prot, recs) == "uniform"
+
+
+def test_a_jobs_batch_construction_reaches_its_configuration(tmp_path):
+    packs = {"utd": {"hq": "hq.skpack", "coco": "lq.skpack"}}
+    prot = PROTOCOLS["fair"]
+    on = job_config(Job("utd", op=0.6, batch="class-aware"), prot, packs)
+    off = job_config(Job("utd", op=0.6, batch="uniform"), prot, packs)
+    assert on.train.class_aware is True and off.train.class_aware is False
 
 
 # ----------------------------------------------------------------------------- end to end

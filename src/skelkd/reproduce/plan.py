@@ -10,6 +10,15 @@ The protocol (``docs/RESULTS.md`` states it from here, nothing else):
   learning rate of ``grid_lr`` at the tuning seed, the same schedule; the trial with the
   best validation accuracy (mean over the last ``select_last`` validated epochs) is the
   arm's recipe;
+- the batch construction (class-aware batches, :mod:`skelkd.train.sampler`, or uniform
+  shuffling) is chosen once per dataset, on validation, by the undistilled student: its
+  trials at every learning rate of ``grid_lr`` with each construction of ``batches``, at
+  the dataset's heterogeneous OP ``probe_op`` cell, the tuning seed; the construction of
+  the best trial is then every student's of that dataset, every arm alike (the trials of
+  the chosen construction are that cell's undistilled tuning trials, not rerun). The
+  paper does not say how its batches were built; class-aware batches give the
+  contrastive losses same-class positives, but they can keep a student from fitting at
+  all (UTD-MHAD: ``docs/RESULTS.md``), so the baseline decides, not the method;
 - the recipe then trains with every seed (the tuning seed's trial is reused: same
   configuration, same seed); a seed fixes the initialisation, the batch order and the
   augmentation, and is shared by the arms compared; the low-quality data and its
@@ -27,6 +36,7 @@ from .short_schedule import DATASETS, published_ucla_schedule
 from .stats import CONVERGED_POINTS
 
 ARMS = ("none", "pmsc")
+BATCHES = ("class-aware", "uniform")  # train.class_aware true / false
 TABLE4_ARMS = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
 
 
@@ -56,8 +66,8 @@ class Cell:
 @dataclass(frozen=True)
 class Job:
     """One training run: a teacher (``kind`` 'teacher') or a student of a cell's arm with
-    a learning rate and a seed. ``arm`` may carry ``:paired`` (Table 5: the student trains
-    on the paired instances only)."""
+    a learning rate, a seed and a batch construction (one of :data:`BATCHES`). ``arm``
+    may carry ``:paired`` (Table 5: the student trains on the paired instances only)."""
 
     dataset: str
     kind: str = "student"
@@ -67,6 +77,7 @@ class Job:
     lr: float = 0.1
     seed: int = 0
     fraction: float = 1.0
+    batch: str = BATCHES[0]
 
     @property
     def mode(self) -> str:
@@ -85,6 +96,7 @@ class Job:
         if self.kind == "teacher":
             return f"{self.dataset}{hq}/teacher"
         tag = self.dataset + ("-homo" if self.setting == "homo" else "") + hq
+        tag += "" if self.batch == BATCHES[0] else f"-{self.batch}"
         arm = self.arm.replace(":", "-")
         return f"{tag}/op{self.op:g}/{arm}/lr{self.lr:g}/seed{self.seed}"
 
@@ -97,7 +109,7 @@ class Job:
         if self.kind == "teacher":
             return f"{title}{hq}: teacher"
         return (f"{title}{hq} {self.setting} OP {self.op:g}: {self.arm}, lr {self.lr:g}, "
-                f"seed {self.seed}")
+                f"seed {self.seed}, {self.batch} batches")
 
 
 @dataclass(frozen=True)
@@ -113,14 +125,23 @@ class Protocol:
     converged_points: float = CONVERGED_POINTS  # the last quarter may add less than this
     overrides: tuple[str, ...] = ()
     teacher_overrides: tuple[str, ...] = published_ucla_schedule()
+    batches: tuple[str, ...] = BATCHES  # the batch constructions tried per dataset
+    probe_op: float = 0.6  # the OP of the heterogeneous cell whose baseline decides them
 
-    def cell_jobs(self, cell: Cell, stage: str, lrs: dict[str, float] | None = None
-                  ) -> list[Job]:
+    def batch_jobs(self, dataset: str) -> list[Job]:
+        """The undistilled trials that choose ``dataset``'s batch construction: every
+        learning rate of the grid with every construction, at the tuning seed."""
+        return [Job(dataset, op=self.probe_op, arm="none", lr=lr, seed=self.tune_seed,
+                    batch=b) for b in self.batches for lr in self.grid_lr]
+
+    def cell_jobs(self, cell: Cell, stage: str, lrs: dict[str, float] | None = None,
+                  batch: str = BATCHES[0]) -> list[Job]:
         """The tuning trials of every arm (``stage='tune'``), or the seeds of every arm
-        at its chosen learning rate (``'final'``, ``lrs`` per arm)."""
+        at its chosen learning rate (``'final'``, ``lrs`` per arm), with the dataset's
+        batch construction."""
         def job(arm: str, lr: float, seed: int) -> Job:
             return Job(cell.dataset, setting=cell.setting, op=cell.op, arm=arm, lr=lr,
-                       seed=seed, fraction=cell.fraction)
+                       seed=seed, fraction=cell.fraction, batch=batch)
 
         if stage == "tune":
             return [job(a, lr, self.tune_seed) for a in cell.arms for lr in self.grid_lr]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .plan import Cell, Job, Protocol
-from .run import choose_lr
+from .run import choose_batch, choose_lr
 from .short_schedule import DATASETS, MODE_NAMES, PAPER_TABLE4, PAPER_TABLE5, _paper
 from .stats import Paired, fmt_p, last_quarter_gain, mean_last, mean_sd, paired
 
@@ -33,17 +33,49 @@ def load_records(results: Path) -> dict[str, dict]:
     return out
 
 
+class BatchChoice:
+    """A dataset's batch-construction trials (:meth:`Protocol.batch_jobs`) and the
+    construction they chose (the first of the protocol's until every trial is recorded,
+    as the runs would go)."""
+
+    def __init__(self, dataset: str, protocol: Protocol, records: dict[str, dict]):
+        self.dataset, self.protocol = dataset, protocol
+        jobs = protocol.batch_jobs(dataset)
+        self.trials = [records[j.key()] for j in jobs if j.key() in records]
+        self.complete = len(self.trials) == len(jobs)
+        self.batch = (choose_batch(protocol, self.trials) if self.complete
+                      else protocol.batches[0])
+
+    def rows(self) -> list[str]:
+        out, k = [], self.protocol.select_last
+        for r in self.trials:
+            curve = r["metrics"]["val_curve"]
+            chosen = "**chosen**" if self.complete and r["job"]["batch"] == self.batch else ""
+            out.append(f"| {DATASETS[self.dataset].title} | {r['job']['batch']} | "
+                       f"{r['job']['lr']:g} | {mean_last(curve, k):.2f} | "
+                       f"{max(a for _, a in curve):.2f} | {chosen} |")
+        return out
+
+    def extra(self) -> list[dict]:
+        """The trials that are no cell's: those of the constructions not chosen."""
+        return [r for r in self.trials if r["job"]["batch"] != self.batch]
+
+
 class CellResult:
     """A cell's records: each arm's tuning trials, its chosen learning rate (when every
-    trial is recorded), and its test accuracy by seed at that rate."""
+    trial is recorded), and its test accuracy by seed at that rate, all with the
+    dataset's batch construction."""
 
-    def __init__(self, cell: Cell, protocol: Protocol, records: dict[str, dict]):
+    def __init__(self, cell: Cell, protocol: Protocol, records: dict[str, dict],
+                 batch: str | None = None):
         self.cell, self.protocol = cell, protocol
-        self.trials = {a: [records[j.key()] for j in protocol.cell_jobs(cell, "tune")
+        self.batch = batch or protocol.batches[0]
+        self.trials = {a: [records[j.key()] for j in
+                           protocol.cell_jobs(cell, "tune", batch=self.batch)
                            if j.arm == a and j.key() in records] for a in cell.arms}
         self.lr = {a: choose_lr(protocol, t) for a, t in self.trials.items()
                    if len(t) == len(protocol.grid_lr)}
-        finals = protocol.cell_jobs(cell, "final", self.lr)
+        finals = protocol.cell_jobs(cell, "final", self.lr, self.batch)
         self.finals = {a: {j.seed: records[j.key()] for j in finals
                            if j.arm == a and j.key() in records} for a in cell.arms}
 
@@ -200,7 +232,10 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
     records = load_records(results)
     figdir = doc.parent / "results"
     rel = figdir.name
-    cells = [CellResult(c, protocol, records) for c in protocol.cells]
+    choices = {k: BatchChoice(k, protocol, records) for k in DATASETS
+               if any(c.dataset == k for c in protocol.cells)}
+    cells = [CellResult(c, protocol, records, choices[c.dataset].batch)
+             for c in protocol.cells]
     done = [r for r in cells if any(r.finals[a] for a in r.cell.arms)]
     claims, body, tuning, conv, compute = [], [], [], [], []
     by_dataset: dict[tuple[str, str], list[CellResult]] = {}
@@ -214,6 +249,13 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
                        f"{sum(len(res.trials[a]) for a in own)} | "
                        f"{sum(len(res.finals[a]) for a in own)} | "
                        f"{res.seconds(own) / 3600:.2f} | {'yes' if res.complete() else 'no'} |")
+    batch_rows = [row for ch in choices.values() for row in ch.rows()]
+    for ch in choices.values():
+        if ch.extra():
+            hours = sum(r["metrics"]["seconds"] for r in ch.extra()) / 3600
+            compute.append(f"| {DATASETS[ch.dataset].title}: the batch constructions not "
+                           f"chosen | none | {len(ch.extra())} | 0 | {hours:.2f} | "
+                           f"{'yes' if ch.complete else 'no'} |")
     for res in done:
         c = res.cell
         if c.table in ("1", "2"):
@@ -286,8 +328,11 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
                      "cross-subject, OP 0.")
             body += [f"### Table {res.cell.table} analogue: {_where(res.cell)}", "", extra, "",
                      *_TABLE_HEAD, *_table_rows(res), ""]
-    missing = [f"{_where(r.cell)} (Table {r.cell.table}): {_runs_left(r)} runs to go"
-               for r in cells if not r.complete()]
+    missing = [f"{DATASETS[ch.dataset].title}: batch construction, "
+               f"{len(protocol.batch_jobs(ch.dataset)) - len(ch.trials)} runs to go"
+               for ch in choices.values() if not ch.complete]
+    missing += [f"{_where(r.cell)} (Table {r.cell.table}): {_runs_left(r)} runs to go"
+                for r in cells if not r.complete()]
     cfg = load_config("fair")
     seconds = sum(r["metrics"]["seconds"] for r in records.values())
     machines = sorted({str(r["metrics"].get("environment", {}).get("machine")) for r in
@@ -320,7 +365,11 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
         f"{cfg.train.optim.warmup_epochs} warm-up epochs, the learning rate divided by 10 "
         f"at {', '.join(f'{m:.3g}' for m in cfg.train.optim.milestones)} of training (the "
         f"paper's shape); {cfg.model.backbone}, T = {cfg.input.num_frames}, one person, "
-        f"class-aware batches of {cfg.train.batch_size}. Converged means the last quarter "
+        f"batches of {cfg.train.batch_size}, class-aware ({cfg.train.per_class} clips "
+        "of a class each) or uniformly shuffled: one construction per dataset, chosen on "
+        "validation by the undistilled student's best trial over the learning-rate grid "
+        f"with each, at OP {protocol.probe_op:g} (heterogeneous), then used by every arm "
+        "and cell of that dataset (table below). Converged means the last quarter "
         f"of training added less than {protocol.converged_points:g} points of validation "
         "accuracy (the mean over the last eighth of the epochs minus the mean over the "
         "eighth before it).",
@@ -354,6 +403,12 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
         "converged | test top-1 | paper's teacher |", "|---|---|---|---|---|---|---|---|",
         *teachers, "",
         "## Tuning on validation (seed " f"{protocol.tune_seed})", "",
+        "Batch construction, per dataset (the undistilled student; validation top-1, mean "
+        f"of the last {protocol.select_last} epochs, and the best epoch's):", "",
+        "| dataset | batches | lr | validation top-1 (last "
+        f"{protocol.select_last}) | best epoch's | |", "|---|---|---|---|---|---|",
+        *batch_rows, "",
+        "Each arm's learning rate, per cell, with the dataset's batch construction:", "",
         "| cell | arm | lr | validation top-1 (last "
         f"{protocol.select_last}) | best epoch's | last-quarter gain | under "
         f"{protocol.converged_points:g} (one run) | |",
