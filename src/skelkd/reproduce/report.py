@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .plan import Cell, Job, Protocol
-from .run import choose_batch, choose_lr
+from .run import choose_batch, choose_lr, normalized
 from .short_schedule import DATASETS, MODE_NAMES, PAPER_TABLE4, PAPER_TABLE5, _paper
 from .stats import Paired, fmt_p, last_quarter_gain, mean_last, mean_sd, paired
 
@@ -29,6 +29,7 @@ def load_records(results: Path) -> dict[str, dict]:
     for path in sorted(results.rglob("*.json")):
         rec = json.loads(path.read_text())
         if "job" in rec and "metrics" in rec:
+            rec = normalized(rec)
             out[Job(**rec["job"]).key()] = rec
     return out
 

@@ -54,10 +54,16 @@ def read_record(results: Path, job: Job) -> dict | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
+        return normalized(json.loads(path.read_text()))
     except json.JSONDecodeError as exc:
         raise SkelkdError(f"{path}: not valid JSON ({exc}); delete it to run the job again"
                           ) from exc
+
+
+def normalized(record: dict) -> dict:
+    """A record with its job's every field (records written before a field existed
+    carry its default)."""
+    return {**record, "job": Job(**record["job"]).as_dict()}
 
 
 def _small(metrics: dict) -> dict:
