@@ -15,6 +15,7 @@ from skelkd.data.transforms import (
     temporal_indices,
     view_rotation,
 )
+from skelkd.errors import SkelkdError
 from skelkd.layouts import get_layout
 
 from .conftest import random_skeleton
@@ -315,3 +316,27 @@ def test_pipeline_names_a_bad_choice(field, value):
         Pipeline("coco", **{field: value})
     with pytest.raises(SkelkdError, match=f"input.{field}: expected one of"):
         load_config(None, [f"input.{field}={value}"])
+
+
+@pytest.mark.parametrize("short", ["repeat", "pad"])
+def test_crop_range_samples_one_stretch_of_that_share_in_training_only(short):
+    """A clip whose x coordinate is its frame number: every training sample's frames come
+    from one stretch of crop_range's share of the clip; testing ignores the crop."""
+    n, layout = 200, get_layout("coco")
+    kp = np.zeros((1, n, layout.num_joints, 2), np.float32)
+    kp[..., 0] = np.arange(n, dtype=np.float32)[None, :, None]
+    kp[..., 1] = np.arange(layout.num_joints, dtype=np.float32)  # keeps the body's size
+    sc = np.ones((1, n, layout.num_joints), np.float32)
+    train = Pipeline(layout, 32, train=True, normalize=False, crop_range=(0.25, 0.25),
+                     short=short, with_score=False)
+    spans = []
+    for seed in range(20):
+        x = train(kp, sc, "a", np.random.default_rng(seed))[0, :, 0, 0]
+        assert x.max() - x.min() < 0.25 * n and np.all(np.diff(x) >= 0)
+        spans.append(x.min())
+    assert len(set(spans)) > 5  # the stretch starts at random
+    whole = Pipeline(layout, 32, train=False, normalize=False, crop_range=(0.25, 0.25),
+                     with_score=False)(kp, sc, "a")[0, :, 0, 0]
+    assert whole.min() < 10 and whole.max() > n - 10
+    with pytest.raises(SkelkdError, match="crop_range"):
+        Pipeline(layout, 32, crop_range=(0.0, 1.0))

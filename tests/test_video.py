@@ -94,3 +94,45 @@ def test_real_video_extraction_matches_the_shipped_blazepose_output(tmp_path):
     n = min(len(ref), len(e.keypoints))
     assert n > 100 and e.found > 0.9
     assert np.median(np.linalg.norm(ref[:n] - e.keypoints[:n], axis=-1)) < 2.0
+
+
+@pytest.mark.skipif(not HAVE_CV2, reason="needs OpenCV (the video extra)")
+@pytest.mark.parametrize("meta, shape", [(0, (2, 3)), (90, (3, 2)), (180, (2, 3)),
+                                         (270, (3, 2))])
+def test_a_video_stored_sideways_is_read_upright(tmp_path, monkeypatch, meta, shape):
+    """Phones store portrait video sideways with a display rotation in the container's
+    metadata; the frames must come out as displayed (the person standing), not as
+    stored."""
+    import cv2
+
+    import skelkd.video as video
+
+    stored = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)  # (H, W, 3) as stored
+
+    class Capture:
+        def __init__(self, _path):
+            self.left = 2
+
+        def isOpened(self):
+            return True
+
+        def read(self):
+            self.left -= 1
+            return (True, stored.copy()) if self.left >= 0 else (False, None)
+
+        def get(self, prop):
+            return {cv2.CAP_PROP_ORIENTATION_META: meta, cv2.CAP_PROP_FPS: 25.0,
+                    cv2.CAP_PROP_FRAME_COUNT: 2}.get(prop, 0)
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(cv2, "VideoCapture", Capture)
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"x")
+    clip = video.open_clip(path)
+    frames = list(clip.frames)
+    assert clip.size == shape and all(f.shape[:2] == shape for f in frames)
+    rgb = cv2.cvtColor(stored, cv2.COLOR_BGR2RGB)
+    want = {0: rgb, 90: np.rot90(rgb, -1), 180: np.rot90(rgb, 2), 270: np.rot90(rgb, 1)}[meta]
+    assert np.array_equal(frames[0], want)

@@ -541,18 +541,6 @@ def report_cmd(run_dirs: tuple[str, ...], out: str | None) -> None:
 # ----------------------------------------------------------------------------- models
 
 
-def _model(path: str):
-    """A trained model and its run configuration, from a run subfolder or a checkpoint."""
-    from .config import load_config
-    from .train.api import load_module
-
-    p = Path(path)
-    module = load_module(p)
-    folder = p if p.is_dir() else p.parent.parent
-    cfg = load_config(folder / "config.yaml") if (folder / "config.yaml").exists() else None
-    return module.model, cfg, folder
-
-
 @main.command("evaluate")
 @click.argument("model_dir")
 @click.option("--pack", default=None, help="Pack to test on (default: the run's test data: "
@@ -572,9 +560,10 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
       skelkd evaluate runs/penn_small/teacher --ops 0,0.6
     """
     from .experiment import load_data, open_data_pack
+    from .predict import load_model
     from .train.api import RunConfig, evaluate_at, write_json
 
-    model, cfg, folder = _model(model_dir)
+    model, cfg, folder = load_model(model_dir)
     try:
         op_list = [float(v) for v in ops.split(",") if v.strip()]
     except ValueError:
@@ -599,19 +588,12 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
         click.echo(f"| {op} | {r['top1']:.2f} | {r['top5']:.2f} |")
 
 
-DEMO_STUDENT = Path("skelkd-demo") / "runs" / "demo" / "student-pmsc-op0.6"
-
-
-def _is_model(path: str) -> bool:
-    p = Path(path)
-    return p.suffix == ".ckpt" or (p / "checkpoints" / "last.ckpt").is_file()
-
-
 @main.command("predict")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--model", "model_path", default=None,
               help="Run folder or checkpoint of the model (default: the first INPUT when it "
-                   f"is one, else the demo's student, {DEMO_STUDENT}).")
+                   "is one, else the demo's student, "
+                   "skelkd-demo/runs/demo/student-pmsc-op0.6).")
 @click.option("--format", "fmt", default=None,
               help="Reader of raw INPUTS (see `skelkd data formats`); packs and videos need "
                    "none.")
@@ -639,23 +621,18 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
       skelkd predict runs/penn_small/student-pmsc-op0.6 clip_blazepose.npz
       skelkd predict --model runs/x/student-pmsc-op0 penn.skpack --json
     """
-    from .predict import predict, read_samples
+    from .predict import default_model, is_model, predict, read_samples
     from .video import is_video
 
-    if model_path is None and len(inputs) > 1 and _is_model(inputs[0]):
+    if model_path is None and len(inputs) > 1 and is_model(inputs[0]):
         model_path, inputs = inputs[0], inputs[1:]
-    if model_path is None:
-        if not _is_model(str(DEMO_STUDENT)):
-            raise SkelkdError(f"no model given and no demo student at {DEMO_STUDENT}: run "
-                              "`skelkd demo` first or pass --model")
-        model_path = str(DEMO_STUDENT)
-    model, cfg, _ = _model(model_path)
+    model, cfg, _ = default_model(model_path)
     frames = cfg.input.num_frames if cfg else 32
     options = {"layout": _layout_name(layout)} if layout else {}
     results = []
     for item in inputs:
         if is_video(item):
-            results.append(_predict_video(model, item, frames, top, window, stride,
+            results.append(_predict_video(model, cfg, item, top, window, stride,
                                           Path(out_dir)))
         else:
             results += predict(model, read_samples(item, fmt, **options), frames, top)
@@ -675,11 +652,11 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
                        "frames/s)")
 
 
-def _predict_video(model, path: str, frames: int, top: int, window: int, stride: int,
+def _predict_video(model, cfg, path: str, top: int, window: int, stride: int,
                    out_dir: Path) -> dict:
     """Extract, predict over the clip and over windows, draw the annotated strip."""
     from .layouts import get_layout
-    from .predict import predict, predict_windows
+    from .predict import predict_clip, predict_windows
     from .video import extract, to_sample
     from .viz.skeleton import draw_strip
 
@@ -687,7 +664,8 @@ def _predict_video(model, path: str, frames: int, top: int, window: int, stride:
     if e.found == 0:
         raise SkelkdError(f"{path}: no person found in any of its {len(e.scores)} frames")
     sample = to_sample(e)
-    result = predict(model, [sample], frames, top)[0]
+    frames = cfg.input.num_frames if cfg else 32
+    result = predict_clip(model, sample, cfg, top)
     result["windows"] = predict_windows(model, sample, frames, window, stride, top)
     result["extract_fps"] = e.speed
     result["person_found"] = e.found
@@ -750,8 +728,9 @@ def export_cmd(model_dir: str, out: str, fmt: str, frames: int | None) -> None:
       skelkd export runs/penn_small/teacher teacher.pt --format torchscript
     """
     from .export import export_model
+    from .predict import load_model
 
-    model, cfg, _ = _model(model_dir)
+    model, cfg, _ = load_model(model_dir)
     t = frames or (cfg.input.num_frames if cfg else 32)
     r = export_model(model, Path(out), fmt, t)
     v = model.layout.num_joints

@@ -96,11 +96,18 @@ class InputConfig:
     rotate_axes: str = "y"  # 3D: "xy" also tilts about the horizontal axis (CTR-GCN's)
     scale_range: tuple[float, float] = (0.9, 1.1)
     flip_prob: float = 0.0
+    # training: a random stretch of this share of each clip, then sampled to num_frames
+    # (data.transforms.Pipeline.crop_range); (1, 1) = the whole clip
+    crop_range: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self) -> None:
         from .data.transforms import check_choices
 
         check_choices(self, "input.")
+        lo, hi = self.crop_range
+        if not 0 < lo <= hi <= 1:
+            raise SkelkdError(f"input.crop_range: expected 0 < low <= high <= 1, got "
+                              f"{list(self.crop_range)}")
 
 
 @dataclass

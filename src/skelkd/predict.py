@@ -62,6 +62,45 @@ def predict(model: torch.nn.Module, samples: list[Sample], num_frames: int, top:
     return out
 
 
+DEMO_STUDENT = Path("skelkd-demo") / "runs" / "demo" / "student-pmsc-op0.6"
+
+
+def is_model(path: str | Path) -> bool:
+    p = Path(path)
+    return p.suffix == ".ckpt" or (p / "checkpoints" / "last.ckpt").is_file()
+
+
+def load_model(path: str | Path):
+    """A trained model, its run configuration (None when the folder has none) and its
+    run folder, from a run folder or a checkpoint."""
+    from .config import load_config
+    from .train.api import load_module
+
+    p = Path(path)
+    module = load_module(p)
+    folder = p if p.is_dir() else p.parent.parent
+    cfg = load_config(folder / "config.yaml") if (folder / "config.yaml").exists() else None
+    return module.model, cfg, folder
+
+
+def default_model(path: str | Path | None = None):
+    """:func:`load_model` of ``path``, or of the model ``skelkd predict`` uses when none is
+    given (the demo's student)."""
+    if path is None:
+        if not is_model(DEMO_STUDENT):
+            raise SkelkdError(f"no model given and no demo student at {DEMO_STUDENT}: run "
+                              "`skelkd demo` first or pass --model")
+        path = DEMO_STUDENT
+    return load_model(path)
+
+
+def predict_clip(model: torch.nn.Module, sample: Sample, cfg=None, top: int = 5) -> dict:
+    """The model's answer for a whole clip (``skelkd predict`` on a video): the input
+    frames of the run configuration ``cfg`` (32 without one)."""
+    frames = cfg.input.num_frames if cfg is not None else 32
+    return predict(model, [sample], frames, top)[0]
+
+
 def predict_windows(model: torch.nn.Module, sample: Sample, num_frames: int, window: int,
                     stride: int, top: int = 5,
                     class_names: list[str] | None = None) -> list[dict]:

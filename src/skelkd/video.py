@@ -25,6 +25,7 @@ from .errors import SkelkdError
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 ESTIMATOR = "MediaPipe BlazePose pose_landmark_full (legacy solution, model_complexity=1)"
+EXTRACTION_REVISION = 2  # raised whenever extract() gives other output for the same file
 INSTALL_HINT = ('install the video extra: pip install "skelkd[video]" (MediaPipe 0.10.21, '
                 "numpy<2, protobuf<5)")
 
@@ -122,19 +123,29 @@ def open_clip(path: str | Path) -> Clip:
                           "unsupported codec)")
     count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+    # a phone's video is stored sideways with a display rotation in its metadata, which
+    # this OpenCV does not apply by default: turned here, so the person stands upright
+    turn = _ROTATIONS.get(int(round(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0)) % 360)
+
+    def upright(img: np.ndarray) -> np.ndarray:
+        return img if turn is None else cv2.rotate(img, getattr(cv2, turn))
 
     def frames() -> Iterator[np.ndarray]:
         try:
             img = first
             while img is not None:
-                yield cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+                yield cv2.cvtColor(upright(img), cv2.COLOR_BGR2RGB)
                 ok, img = cap.read()
                 if not ok:
                     break
         finally:
             cap.release()
 
-    return Clip(path, frames(), max(count, 1), fps, first.shape[:2])
+    return Clip(path, frames(), max(count, 1), fps, upright(first).shape[:2])
+
+
+# display rotation (degrees clockwise, the container's metadata) -> cv2.rotate code
+_ROTATIONS = {90: "ROTATE_90_CLOCKWISE", 180: "ROTATE_180", 270: "ROTATE_90_COUNTERCLOCKWISE"}
 
 
 @dataclass

@@ -344,6 +344,11 @@ class Pipeline:
             tested on the same occluded data and a training set is one fixed
             low-quality dataset.
         rotate_deg, scale_range, flip_prob: training augmentation.
+        crop_range: training only: each sequence is first cut to a random stretch of this
+            share of its frames (uniform in the range, at a random start), then sampled
+            to T; ``(1, 1)``: the whole sequence, as in testing. Shorter stretches play
+            the action slower and let a model trained on whole clips read part of one, as
+            it must on the windows of a long real video.
         rotate_axes: 3D only: ``"y"`` (about the vertical axis) or ``"xy"`` (also about
             the horizontal one, an independent angle; CTR-GCN's NW-UCLA recipe).
         with_score: append the score channel to the coordinates. Default: on for 2D,
@@ -366,11 +371,15 @@ class Pipeline:
     rotate_axes: str = "y"
     scale_range: tuple[float, float] = (1.0, 1.0)
     flip_prob: float = 0.0
+    crop_range: tuple[float, float] = (1.0, 1.0)
     with_score: bool | None = None
 
     def __post_init__(self) -> None:
         self.layout = get_layout(self.layout)
         check_choices(self)
+        lo, hi = self.crop_range
+        if not 0 < lo <= hi <= 1:
+            raise SkelkdError(f"crop_range: expected 0 < low <= high <= 1, got {self.crop_range}")
 
     def channels(self, coord_dims: int) -> int:
         return coord_dims + int(self._with_score(coord_dims))
@@ -398,9 +407,17 @@ class Pipeline:
         assert isinstance(layout, Layout)
         kps, scs, flips, angles, tilts, scales = [], [], [], [], [], []
         lo, hi = self.scale_range
+        crop = self.train and tuple(self.crop_range) != (1.0, 1.0)
         for kp, sc, key, rng in samples:
-            idx = temporal_indices(kp.shape[1], self.num_frames, rng if self.train else None,
-                                   self.short)
+            if crop and rng is not None:
+                n = kp.shape[1]
+                size = max(1, int(round(rng.uniform(*self.crop_range) * n)))
+                start = int(rng.integers(0, n - size + 1))
+                idx = start + temporal_indices(size, self.num_frames, rng, self.short)
+                idx = np.where(idx >= start, idx, -1)  # a padded position stays padded
+            else:
+                idx = temporal_indices(kp.shape[1], self.num_frames,
+                                       rng if self.train else None, self.short)
             hit = None
             if self.occlusion > 0:  # drawn for the whole sequence: the crop doesn't change it
                 hit = occlusion_mask(sc.shape, self.occlusion,

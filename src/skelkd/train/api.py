@@ -58,7 +58,8 @@ def pipeline(pack: Pack, run: RunConfig, *, train: bool, occlusion: float = 0.0,
     kwargs = {}
     if train:
         kwargs = {"rotate_deg": run.rotate_deg, "rotate_axes": run.rotate_axes,
-                  "scale_range": tuple(run.scale_range), "flip_prob": run.flip_prob}
+                  "scale_range": tuple(run.scale_range), "flip_prob": run.flip_prob,
+                  "crop_range": tuple(run.crop_range)}
     kwargs |= {"align_view": run.align_view, "normalization": run.normalization, **model_input}
     return Pipeline(pack.layout, run.num_frames, run.num_persons, train=train, short=run.short,
                     occlusion=occlusion, occlusion_mode=run.occlusion_mode,
