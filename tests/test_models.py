@@ -141,6 +141,38 @@ def test_ctrgcn_recognizer_exports(tmp_path):
         assert r["same_top1"] and r["max_abs_diff"] < 1e-4, r
 
 
+def test_onnx_export_is_one_file_that_carries_what_a_deployer_needs(tmp_path):
+    """The .onnx alone, copied elsewhere, loads and runs (no side file of weights), and
+    its metadata names the classes, the layout's joints and the input."""
+    import json
+    import shutil
+
+    import onnxruntime as ort
+
+    from skelkd.export import example_input, export_model
+
+    torch.manual_seed(0)
+    m = Recognizer(ModelSpec("coco", 3, 4, backbone="stgcn-tiny", coord_dims=2,
+                             class_names=["a", "b", "c", "d"], clip_seconds=1.5)).eval()
+    export_model(m, tmp_path / "out" / "m.onnx", "onnx", num_frames=16)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["m.onnx"]
+    moved = tmp_path / "elsewhere" / "m.onnx"
+    moved.parent.mkdir()
+    shutil.copy(tmp_path / "out" / "m.onnx", moved)
+    (tmp_path / "out" / "m.onnx").unlink()
+    session = ort.InferenceSession(str(moved), providers=["CPUExecutionProvider"])
+    x = example_input(m, 16, batch=2, seed=3)
+    with torch.no_grad():
+        want = m(x).numpy()
+    got = session.run(None, {"skeletons": x.numpy()})[0]
+    assert np.abs(got - want).max() < 1e-4
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["class_names"]) == ["a", "b", "c", "d"]
+    assert meta["layout"] == "coco" and len(json.loads(meta["joint_names"])) == 17
+    assert meta["num_frames"] == "16" and json.loads(meta["channels"]) == ["x", "y", "score"]
+    assert meta["clip_seconds"] == "1.5" and meta["normalization"] == "torso"
+
+
 def test_edge_importance_is_learned_and_graph_fixed():
     b = Backbone("coco", 3, config="stgcn-small", **TINY)
     names = dict(b.named_parameters())

@@ -44,21 +44,65 @@ def export_torchscript(model: torch.nn.Module, out: Path, num_frames: int) -> Pa
     return _replace(tmp, out)
 
 
+def deploy_metadata(model: torch.nn.Module, num_frames: int) -> dict[str, str]:
+    """What a deployer needs beside the weights to feed the model and read its output,
+    as strings (ONNX ``metadata_props``): classes, layout and joint names, input shape,
+    channels and the preprocessing the model was trained with."""
+    import json
+
+    from . import __version__
+    from .layouts import get_layout
+
+    spec = model.spec
+    layout = get_layout(spec.layout)
+    coords = spec.coord_dims or (spec.in_channels if spec.in_channels in (2, 3) else 2)
+    opts = spec.pipeline_options(coords)
+    return {
+        "skelkd_version": __version__,
+        "class_names": json.dumps(list(spec.class_names)),
+        "layout": layout.name,
+        "joint_names": json.dumps(list(layout.joints)),
+        "input": "skeletons: float32 (N, M, T, V, C)",
+        "num_persons": str(spec.num_persons),
+        "num_frames": str(num_frames),
+        "num_joints": str(layout.num_joints),
+        "channels": json.dumps(["x", "y", "z"][:coords] + (["score"] if opts["with_score"]
+                                                           else [])),
+        "normalization": opts["normalization"],
+        "align_view": json.dumps(opts["align_view"]),
+        "clip_seconds": f"{float(getattr(spec, 'clip_seconds', 0.0) or 0.0):g}",
+        "output": "logits: float32 (N, num_classes); softmax for probabilities",
+        "preprocessing": "frames sampled uniformly to num_frames (the middle frame of each "
+                         "of num_frames equal segments); coordinates centred on the torso "
+                         "middle (mean over frames of the shoulders' and hips' midpoint) and "
+                         "divided by the median torso length; missing joints 0 with score "
+                         "0 (skelkd.data.transforms.Pipeline, docs/deploy.md)",
+    }
+
+
 def export_onnx(model: torch.nn.Module, out: Path, num_frames: int) -> Path:
+    """One self-contained ONNX file (the weights inside, no side file) carrying
+    :func:`deploy_metadata` as its metadata, written to a temporary name and renamed."""
     try:
-        import onnx  # noqa: F401
+        import onnx
         import onnxscript  # noqa: F401
     except ImportError as exc:
         raise SkelkdError("ONNX export needs the export extra: pip install 'skelkd[export]' "
                           f"({exc})") from exc
     model.eval()
-    tmp = out.with_name(f".{out.name}.tmp.onnx")
     batch = torch.export.Dim("batch", min=1, max=4096)
     with torch.no_grad():
-        torch.onnx.export(model, (example_input(model, num_frames),), str(tmp), dynamo=True,
-                          input_names=["skeletons"], output_names=["logits"],
-                          dynamic_shapes=({0: batch},), verbose=False)
-    return _replace(tmp, out)
+        program = torch.onnx.export(model, (example_input(model, num_frames),), dynamo=True,
+                                    input_names=["skeletons"], output_names=["logits"],
+                                    dynamic_shapes=({0: batch},), verbose=False)
+    proto = program.model_proto
+    onnx.helper.set_model_props(proto, deploy_metadata(model, num_frames))
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        onnx.save_model(proto, str(tmp), save_as_external_data=False)
+        return _replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def run_exported(path: Path, fmt: str, x: torch.Tensor) -> np.ndarray:

@@ -94,11 +94,70 @@ def default_model(path: str | Path | None = None):
     return load_model(path)
 
 
-def predict_clip(model: torch.nn.Module, sample: Sample, cfg=None, top: int = 5) -> dict:
-    """The model's answer for a whole clip (``skelkd predict`` on a video): the input
-    frames of the run configuration ``cfg`` (32 without one)."""
+WINDOW_SCALES = (0.5, 1.0, 2.0)
+"""Window lengths :func:`predict_clip` reads a clip at, in units of the model's
+``clip_seconds`` (the median duration of its training clips)."""
+
+
+def clip_windows(num_frames: int, length: int) -> list[tuple[int, int]]:
+    """(start, end) windows of ``length`` frames every ``length // 2`` frames, the last
+    ending at the clip's end; the whole clip when it is not longer than ``length``."""
+    if num_frames <= length:
+        return [(0, num_frames)]
+    step = max(1, length // 2)
+    starts = list(range(0, num_frames - length + 1, step))
+    if starts[-1] + length < num_frames:
+        starts.append(num_frames - length)
+    return [(s, s + length) for s in starts]
+
+
+def predict_clip(model: torch.nn.Module, sample: Sample, cfg=None, top: int = 5,
+                 scales: tuple[float, ...] = WINDOW_SCALES) -> dict:
+    """The model's answer for a whole clip (``skelkd predict`` on a video).
+
+    A model learns the duration of its training clips: one input of ``num_frames``
+    frames covers about ``spec.clip_seconds`` (Penn Action: about 2 s, one swing, one
+    repetition). A real clip may last ten times longer and repeat the action, and
+    squeezing all of it into one input plays it too fast for the model. So the clip is
+    read in windows of ``scale * clip_seconds`` seconds (at the clip's own frame rate,
+    ``sample.meta['fps']``, 30 when absent) for every scale of ``scales``, overlapping by
+    half; the class probabilities are averaged over the windows of each scale, then over
+    the scales. A model without ``clip_seconds`` (older checkpoints) reads the whole clip
+    as one input. The input frames per window: ``cfg.input.num_frames`` (32 without a
+    configuration).
+    """
+    from .data.transforms import Pipeline
+
     frames = cfg.input.num_frames if cfg is not None else 32
-    return predict(model, [sample], frames, top)[0]
+    spec = model.spec
+    secs = float(getattr(spec, "clip_seconds", 0.0) or 0.0)
+    fps = float(sample.meta.get("fps") or 30.0)
+    t = sample.num_frames
+    spans = [[(0, t)]] if secs <= 0 else [
+        clip_windows(t, max(2, int(round(s * secs * fps)))) for s in scales]
+    layout = get_layout(spec.layout)
+    kp, sc = sample.keypoints, sample.scores
+    if sample.layout != layout.name:
+        kp, sc = map_layout(kp, sc, get_layout(sample.layout), layout)
+    coords = spec.coord_dims or kp.shape[-1]
+    if kp.shape[-1] != coords:
+        raise SkelkdError(f"sample {sample.instance_id}: {kp.shape[-1]}D joints, the model "
+                          f"takes {coords}D")
+    pipe = Pipeline(layout, frames, spec.num_persons, **spec.pipeline_options(coords))
+    model.eval()
+    per_scale = []
+    for windows in spans:
+        x = torch.from_numpy(pipe.batch([(kp[:, a:b], sc[:, a:b], sample.instance_id, None)
+                                         for a, b in windows]))
+        with torch.no_grad():
+            per_scale.append(torch.softmax(model(x).float(), dim=1).mean(0))
+    prob = torch.stack(per_scale).mean(0).numpy()
+    names = spec.class_names or [f"class {c}" for c in range(spec.num_classes)]
+    best = np.argsort(-prob)[:top]
+    return {"instance_id": sample.instance_id, "frames": t,
+            "windows": sum(len(w) for w in spans),
+            "top": [{"class": names[i], "index": int(i), "probability": float(prob[i])}
+                    for i in best]}
 
 
 def predict_windows(model: torch.nn.Module, sample: Sample, num_frames: int, window: int,

@@ -371,6 +371,9 @@ class ModelSpec:
     coord_dims: int = 0  # 2 or 3; in_channels - coord_dims is the score channel (0 or 1)
     align_view: bool = False  # 3D input rotated to the body's axes (InputConfig.align_view)
     normalization: str = "torso"  # InputConfig.normalization
+    # the median duration of its training clips in seconds (0: not known, e.g. an older
+    # checkpoint): what one input of num_frames frames covers (skelkd.predict.predict_clip)
+    clip_seconds: float = 0.0
 
     def pipeline_options(self, coord_dims: int) -> dict:
         """The :class:`~skelkd.data.transforms.Pipeline` options that feed this model

@@ -171,7 +171,21 @@ def _spec(pack: Pack, indices: np.ndarray, run: RunConfig, backbone: str, **extr
             "backbone": backbone, "overrides": dict(run.backbone_overrides),
             "class_names": list(pack.class_names), "coord_dims": pack.coord_dims,
             "align_view": bool(run.align_view and pack.coord_dims == 3),
-            "normalization": run.normalization, **extra}
+            "normalization": run.normalization,
+            "clip_seconds": clip_seconds(pack, indices), **extra}
+
+
+DEFAULT_FPS = 30.0  # a pack whose samples carry no 'fps' (Penn Action, NTU, Kinect: 30)
+
+
+def clip_seconds(pack: Pack, indices: np.ndarray) -> float:
+    """The median duration of ``pack``'s samples ``indices`` in seconds: frames over each
+    sample's ``fps`` column, :data:`DEFAULT_FPS` where it has none."""
+    if len(indices) == 0:
+        return 0.0
+    fps = pack.columns.get("fps") or [None] * len(pack)
+    rates = np.array([float(fps[i] or DEFAULT_FPS) for i in indices])
+    return float(np.median(pack.num_frames[indices] / rates))
 
 
 def _optim(run: RunConfig) -> dict:
