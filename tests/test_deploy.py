@@ -52,7 +52,7 @@ def test_the_documented_code_predicts_what_skelkd_predicts(tmp_path, frames, fps
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     kp, vis = _blazepose_clip(frames, seed=frames)
     sample = Sample(kp[None], vis[None], 0, "clip", "blazepose", {"fps": fps})
-    want = {t["class"]: t["probability"] for t in predict_clip(model, sample, top=5)["top"]}
+    want = {t["class"]: t["probability"] for t in predict_clip(model, sample, 32, top=5)["top"]}
     got = doc["classify"](session, kp, vis, fps)
     assert set(got) == set(names)
     assert max(abs(got[k] - want[k]) for k in names) < 1e-4

@@ -16,7 +16,13 @@ from scipy import stats as sps
 from skelkd.reproduce import PROTOCOLS, Cell, Job, select_cells
 from skelkd.reproduce.plan import TABLE4_ARMS
 from skelkd.reproduce.report import write_report
-from skelkd.reproduce.run import choose_batch, choose_lr, job_config, run_cell
+from skelkd.reproduce.run import (
+    choose_batch,
+    choose_lr,
+    job_config,
+    run_batch_choice,
+    run_cell,
+)
 from skelkd.reproduce.stats import Paired, last_quarter_gain, mean_last, paired
 
 # ----------------------------------------------------------------------------- statistics
@@ -175,21 +181,32 @@ def test_protocol_end_to_end_resumes_from_records_and_rebuilds_the_report(tmp_pa
                    overrides=("train.batch_size=12", "train.per_class=4"))
     runs, results = tmp_path / "runs", tmp_path / "results"
     lines = []
-    run_cell(cell, prot, packs, runs, results, echo=lines.append)
+
+    def run_all():
+        batch = run_batch_choice("penn", prot, packs, runs, results, echo=lines.append)
+        run_cell(cell, prot, packs, runs, results, echo=lines.append, batch=batch)
+        return batch
+
+    batch = run_all()
     records = sorted(p.relative_to(results).as_posix() for p in results.rglob("*.json"))
     assert "penn/teacher.json" in records
-    assert len(records) == 1 + 4 + 2  # teacher, 2 arms x 2 lrs, the second seed per arm
-    assert any("chosen on validation" in x for x in lines)
+    # teacher; the undistilled trials of both batch constructions (2 lrs each), one of
+    # which is the cell's; the distilled arm's 2 trials; the second seed of each arm
+    assert len(records) == 1 + 2 * 2 + 2 + 2
+    assert any("batch construction chosen on validation" in x for x in lines)
+    assert any("chosen on validation: none lr" in x for x in lines)
+    tag = "penn" if batch == "class-aware" else "penn-uniform"
+    assert f"{tag}/op0.6/pmsc/lr0.1/seed0.json" in records
     import json
 
-    rec = json.loads((results / "penn/op0.6/pmsc/lr0.1/seed0.json").read_text())
+    rec = json.loads((results / f"{tag}/op0.6/pmsc/lr0.1/seed0.json").read_text())
     assert [e for e, _ in rec["metrics"]["val_curve"]] == [1, 2]  # validated every epoch
     assert rec["config"]["data"]["split"] == "official-val"
     assert "confusion" not in json.dumps(rec) and len(json.dumps(rec)) < 20_000
     # a new machine: no runs folder, the records alone -> nothing runs again
     shutil.rmtree(runs)
     lines.clear()
-    run_cell(cell, prot, packs, runs, results, echo=lines.append)
+    run_all()
     assert not any(x.startswith("[") for x in lines)
     doc = tmp_path / "doc" / "RESULTS.md"
     text = write_report(prot, results, doc, "test").read_text()

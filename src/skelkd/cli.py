@@ -592,8 +592,7 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--model", "model_path", default=None,
               help="Run folder or checkpoint of the model (default: the first INPUT when it "
-                   "is one, else the demo's student, "
-                   "skelkd-demo/runs/demo/student-pmsc-op0.6).")
+                   "is one, else the student shipped with skelkd, docs/model_card.md).")
 @click.option("--format", "fmt", default=None,
               help="Reader of raw INPUTS (see `skelkd data formats`); packs and videos need "
                    "none.")
@@ -617,7 +616,7 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
 
     \b
     Examples:
-      skelkd predict clip.mp4                       (the demo's student)
+      skelkd predict clip.mp4                       (the shipped student)
       skelkd predict runs/penn_small/student-pmsc-op0.6 clip_blazepose.npz
       skelkd predict --model runs/x/student-pmsc-op0 penn.skpack --json
     """
@@ -627,7 +626,7 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
     if model_path is None and len(inputs) > 1 and is_model(inputs[0]):
         model_path, inputs = inputs[0], inputs[1:]
     model, cfg, _ = default_model(model_path)
-    frames = cfg.input.num_frames if cfg else 32
+    frames = cfg.input.num_frames if cfg else (model.spec.num_frames or 32)
     options = {"layout": _layout_name(layout)} if layout else {}
     results = []
     for item in inputs:
@@ -641,6 +640,8 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
         return
     for r in results:
         click.echo(f"{r['instance_id']} ({r['frames']} frames)")
+        if "decision" in r:  # a video: the answer over the whole clip
+            click.echo(f"  answer: {r['decision']}")
         for k, t in enumerate(r["top"], 1):
             click.echo(f"  {k}. {t['class']:<32} {100 * t['probability']:6.2f}%")
         for w in r.get("windows", []):
@@ -664,8 +665,8 @@ def _predict_video(model, cfg, path: str, top: int, window: int, stride: int,
     if e.found == 0:
         raise SkelkdError(f"{path}: no person found in any of its {len(e.scores)} frames")
     sample = to_sample(e)
-    frames = cfg.input.num_frames if cfg else 32
-    result = predict_clip(model, sample, cfg, top)
+    frames = cfg.input.num_frames if cfg else (model.spec.num_frames or 32)
+    result = predict_clip(model, sample, frames, top)
     result["windows"] = predict_windows(model, sample, frames, window, stride, top)
     result["extract_fps"] = e.speed
     result["person_found"] = e.found

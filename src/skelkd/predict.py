@@ -62,9 +62,6 @@ def predict(model: torch.nn.Module, samples: list[Sample], num_frames: int, top:
     return out
 
 
-DEMO_STUDENT = Path("skelkd-demo") / "runs" / "demo" / "student-pmsc-op0.6"
-
-
 def is_model(path: str | Path) -> bool:
     p = Path(path)
     return p.suffix == ".ckpt" or (p / "checkpoints" / "last.ckpt").is_file()
@@ -83,14 +80,19 @@ def load_model(path: str | Path):
     return module.model, cfg, folder
 
 
+SHIPPED_MODEL = Path(__file__).parent / "resources" / "models" / "penn_action.ckpt"
+"""The student shipped in the package (docs/model_card.md): Penn Action's 15 classes
+from COCO-17 joints, which BlazePose's output maps to."""
+
+
 def default_model(path: str | Path | None = None):
     """:func:`load_model` of ``path``, or of the model ``skelkd predict`` uses when none is
-    given (the demo's student)."""
+    given: the shipped student (:data:`SHIPPED_MODEL`)."""
     if path is None:
-        if not is_model(DEMO_STUDENT):
-            raise SkelkdError(f"no model given and no demo student at {DEMO_STUDENT}: run "
-                              "`skelkd demo` first or pass --model")
-        path = DEMO_STUDENT
+        if not SHIPPED_MODEL.is_file():
+            raise SkelkdError(f"no model given and the shipped one ({SHIPPED_MODEL}) is "
+                              "missing from this installation: pass --model")
+        path = SHIPPED_MODEL
     return load_model(path)
 
 
@@ -111,8 +113,11 @@ def clip_windows(num_frames: int, length: int) -> list[tuple[int, int]]:
     return [(s, s + length) for s in starts]
 
 
-def predict_clip(model: torch.nn.Module, sample: Sample, cfg=None, top: int = 5,
-                 scales: tuple[float, ...] = WINDOW_SCALES) -> dict:
+NO_ACTION = "no known action"
+
+
+def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
+                 top: int = 5, scales: tuple[float, ...] = WINDOW_SCALES) -> dict:
     """The model's answer for a whole clip (``skelkd predict`` on a video).
 
     A model learns the duration of its training clips: one input of ``num_frames``
@@ -123,13 +128,17 @@ def predict_clip(model: torch.nn.Module, sample: Sample, cfg=None, top: int = 5,
     ``sample.meta['fps']``, 30 when absent) for every scale of ``scales``, overlapping by
     half; the class probabilities are averaged over the windows of each scale, then over
     the scales. A model without ``clip_seconds`` (older checkpoints) reads the whole clip
-    as one input. The input frames per window: ``cfg.input.num_frames`` (32 without a
-    configuration).
+    as one input. The input frames per window: ``num_frames``, else the model's own
+    (``spec.num_frames``), else 32.
+
+    ``decision`` is the top class, or :data:`NO_ACTION` when its probability is below
+    the model's ``spec.reject_below`` (calibrated on held-out data when the model was
+    shipped: ``scripts/ship_model.py``).
     """
     from .data.transforms import Pipeline
 
-    frames = cfg.input.num_frames if cfg is not None else 32
     spec = model.spec
+    frames = num_frames or int(getattr(spec, "num_frames", 0) or 0) or 32
     secs = float(getattr(spec, "clip_seconds", 0.0) or 0.0)
     fps = float(sample.meta.get("fps") or 30.0)
     t = sample.num_frames
@@ -154,8 +163,10 @@ def predict_clip(model: torch.nn.Module, sample: Sample, cfg=None, top: int = 5,
     prob = torch.stack(per_scale).mean(0).numpy()
     names = spec.class_names or [f"class {c}" for c in range(spec.num_classes)]
     best = np.argsort(-prob)[:top]
+    known = prob[best[0]] >= float(getattr(spec, "reject_below", 0.0) or 0.0)
     return {"instance_id": sample.instance_id, "frames": t,
             "windows": sum(len(w) for w in spans),
+            "decision": names[best[0]] if known else NO_ACTION,
             "top": [{"class": names[i], "index": int(i), "probability": float(prob[i])}
                     for i in best]}
 

@@ -34,24 +34,28 @@ def load_records(results: Path) -> dict[str, dict]:
     return out
 
 
+PENDING = "pending"  # a batch construction no job has: the choice is not made yet
+
+
 class BatchChoice:
     """A dataset's batch-construction trials (:meth:`Protocol.batch_jobs`) and the
-    construction they chose (the first of the protocol's until every trial is recorded,
-    as the runs would go)."""
+    construction they chose (:data:`PENDING` until every trial is recorded)."""
 
     def __init__(self, dataset: str, protocol: Protocol, records: dict[str, dict]):
         self.dataset, self.protocol = dataset, protocol
         jobs = protocol.batch_jobs(dataset)
         self.trials = [records[j.key()] for j in jobs if j.key() in records]
         self.complete = len(self.trials) == len(jobs)
-        self.batch = (choose_batch(protocol, self.trials) if self.complete
-                      else protocol.batches[0])
+        # until every trial is in, the dataset's cells wait (PENDING matches no record)
+        self.batch = choose_batch(protocol, self.trials) if self.complete else PENDING
 
     def rows(self) -> list[str]:
         out, k = [], self.protocol.select_last
-        for r in self.trials:
+        scores = [mean_last(r["metrics"]["val_curve"], k) for r in self.trials]
+        best = max(range(len(scores)), key=scores.__getitem__) if self.complete else -1
+        for i, r in enumerate(self.trials):
             curve = r["metrics"]["val_curve"]
-            chosen = "**chosen**" if self.complete and r["job"]["batch"] == self.batch else ""
+            chosen = f"**best: {self.batch} chosen**" if i == best else ""
             out.append(f"| {DATASETS[self.dataset].title} | {r['job']['batch']} | "
                        f"{r['job']['lr']:g} | {mean_last(curve, k):.2f} | "
                        f"{max(a for _, a in curve):.2f} | {chosen} |")
@@ -225,6 +229,52 @@ def _part_matrix_figure(rec: dict, path: Path, title: str) -> Path:
                       pm.get("temperature", 1.0)).plot(path, title)
 
 
+def _claims(done: list[CellResult], batch: str | None = None) -> list[str]:
+    """The claims table's rows for these cells (Table 1/2: distillation helps, and the
+    gain grows with occlusion where OP 0 and 0.6 are both there; Table 4: L_pmsc beats
+    each other loss; Table 5: the paired-part claims). ``batch`` names a construction
+    in the 'where' column (the robustness table)."""
+    claims = []
+    tag = "" if batch is None else f", {batch} batches"
+    by_dataset: dict[tuple[str, str], list[CellResult]] = {}
+    for res in done:
+        c = res.cell
+        where = _where(c) + tag
+        if c.table in ("1", "2"):
+            by_dataset.setdefault((c.dataset, c.setting), []).append(res)
+            pap = _paper_row(c)
+            claims.append(("distillation (L_pmsc) improves the student", where,
+                                 paired(res.top1("none"), res.top1("pmsc")),
+                                 None if pap is None else pap[1] - pap[0]))
+        elif c.table == "4":  # against no distillation: Table 1's claim, not repeated
+            for other in [a for a in res.own_arms() if a != "pmsc"]:
+                theirs = PAPER_TABLE4.get(other)
+                claims.append((f"L_pmsc beats {ARM_NAMES[other]}", where,
+                                     paired(res.top1(other), res.top1("pmsc")),
+                                     None if theirs is None else PAPER_TABLE4["pmsc"] - theirs))
+        elif c.table == "5":
+            claims.append(("solitary LQ samples still help (L_pmsc on all vs on the "
+                                 "paired part)", where,
+                                 paired(res.top1("pmsc:paired"), res.top1("pmsc"))))
+            claims.append(("distillation helps with partial HQ (paired part)",
+                                 where, paired(res.top1("none:paired"),
+                                               res.top1("pmsc:paired"))))
+    for (key, setting), group in by_dataset.items():
+        ops = {r.cell.op: r for r in group}
+        if 0.0 in ops and 0.6 in ops:  # the gain grows with occlusion, seed by seed
+            pap = [_paper_row(Cell(key, setting, op)) for op in (0.0, 0.6)]
+            g = {}
+            for op in (0.0, 0.6):
+                pr_none, pr_kd = ops[op].top1("none"), ops[op].top1("pmsc")
+                g[op] = {s: pr_kd[s] - pr_none[s] for s in set(pr_none) & set(pr_kd)}
+            claims.append(("the gain grows with occlusion (gain at OP 0.6 minus gain "
+                                 "at OP 0)",
+                                 _where(Cell(key, setting, 0.6)).rsplit(",", 1)[0] + tag,
+                                 paired(g[0.0], g[0.6]),
+                                 (pap[1][1] - pap[1][0]) - (pap[0][1] - pap[0][0])))
+    return [_claim(*c) for c in claims if c[2].n > 0]  # a claim with no paired seed yet: left out
+
+
 def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> Path:
     """The results document and its figures (``doc``'s folder / ``results``)."""
     from ..config import load_config
@@ -257,40 +307,21 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
             compute.append(f"| {DATASETS[ch.dataset].title}: the batch constructions not "
                            f"chosen | none | {len(ch.extra())} | 0 | {hours:.2f} | "
                            f"{'yes' if ch.complete else 'no'} |")
+    claims = _claims(done)
     for res in done:
-        c = res.cell
-        if c.table in ("1", "2"):
-            by_dataset.setdefault((c.dataset, c.setting), []).append(res)
-            pap = _paper_row(c)
-            claims.append(_claim("distillation (L_pmsc) improves the student", _where(c),
-                                 paired(res.top1("none"), res.top1("pmsc")),
-                                 None if pap is None else pap[1] - pap[0]))
-        elif c.table == "4":  # against no distillation: Table 1's claim, not repeated
-            for other in [a for a in res.own_arms() if a != "pmsc"]:
-                theirs = PAPER_TABLE4.get(other)
-                claims.append(_claim(f"L_pmsc beats {ARM_NAMES[other]}", _where(c),
-                                     paired(res.top1(other), res.top1("pmsc")),
-                                     None if theirs is None else PAPER_TABLE4["pmsc"] - theirs))
-        elif c.table == "5":
-            claims.append(_claim("solitary LQ samples still help (L_pmsc on all vs on the "
-                                 "paired part)", _where(c),
-                                 paired(res.top1("pmsc:paired"), res.top1("pmsc"))))
-            claims.append(_claim("distillation helps with partial HQ (paired part)",
-                                 _where(c), paired(res.top1("none:paired"),
-                                                   res.top1("pmsc:paired"))))
-    for (key, setting), group in by_dataset.items():
+        if res.cell.table in ("1", "2"):
+            by_dataset.setdefault((res.cell.dataset, res.cell.setting), []).append(res)
+    for group in by_dataset.values():
         group.sort(key=lambda r: r.cell.op)
-        ops = {r.cell.op: r for r in group}
-        if 0.0 in ops and 0.6 in ops:  # the gain grows with occlusion, seed by seed
-            pap = [_paper_row(Cell(key, setting, op)) for op in (0.0, 0.6)]
-            g = {}
-            for op in (0.0, 0.6):
-                pr_none, pr_kd = ops[op].top1("none"), ops[op].top1("pmsc")
-                g[op] = {s: pr_kd[s] - pr_none[s] for s in set(pr_none) & set(pr_kd)}
-            claims.append(_claim("the gain grows with occlusion (gain at OP 0.6 minus gain "
-                                 "at OP 0)", _where(Cell(key, setting, 0.6)).rsplit(",", 1)[0],
-                                 paired(g[0.0], g[0.6]),
-                                 (pap[1][1] - pap[1][0]) - (pap[0][1] - pap[0][0])))
+    # the same cells with each construction that was not chosen, where complete
+    other = []
+    for ch in choices.values():
+        if not ch.complete:
+            continue
+        for b in (b for b in protocol.batches if b != ch.batch):
+            alt = [CellResult(c, protocol, records, b) for c in protocol.cells
+                   if c.dataset == ch.dataset]
+            other += _claims([r for r in alt if r.complete()], batch=b)
     figures = []
     for (key, setting), group in by_dataset.items():
         name = f"curves_{key}_{setting}.png"
@@ -395,6 +426,11 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
         "",
         "| claim | where | seeds | gain (points) | 95% CI | p | verdict | paper's gain |",
         "|---|---|---|---|---|---|---|---|", *claims, "",
+        *(["The same claims with the batch construction the protocol did not choose, "
+           "for the cells where it was run through (a robustness check, not the "
+           "protocol's result):", "",
+           "| claim | where | seeds | gain (points) | 95% CI | p | verdict | paper's gain |",
+           "|---|---|---|---|---|---|---|---|", *other, ""] if other else []),
         "## What held, what did not, and why we think so", "",
         *(discussion.read_text().rstrip("\n").splitlines() if discussion.exists()
           else ["(no discussion written yet)"]), "",

@@ -172,7 +172,8 @@ def _spec(pack: Pack, indices: np.ndarray, run: RunConfig, backbone: str, **extr
             "class_names": list(pack.class_names), "coord_dims": pack.coord_dims,
             "align_view": bool(run.align_view and pack.coord_dims == 3),
             "normalization": run.normalization,
-            "clip_seconds": clip_seconds(pack, indices), **extra}
+            "clip_seconds": clip_seconds(pack, indices), "num_frames": run.num_frames,
+            **extra}
 
 
 DEFAULT_FPS = 30.0  # a pack whose samples carry no 'fps' (Penn Action, NTU, Kinect: 30)

@@ -1,0 +1,50 @@
+"""The student shipped in the package: it loads without running code, knows its input
+and its "no known action" threshold, and `skelkd predict` uses it when no model is
+given (docs/model_card.md)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from click.testing import CliRunner
+
+from skelkd.cli import main
+from skelkd.io.pack import Sample
+from skelkd.predict import NO_ACTION, SHIPPED_MODEL, default_model, predict_clip
+from skelkd.train.checkpoint import read_checkpoint
+
+
+def test_the_shipped_model_is_small_safe_and_knows_its_input():
+    assert SHIPPED_MODEL.is_file() and SHIPPED_MODEL.stat().st_size < 5_000_000
+    ckpt = read_checkpoint(SHIPPED_MODEL)  # weights_only=True, checksum verified
+    assert not any(k.startswith("teacher.") for k in ckpt["state_dict"])
+    model, cfg, _ = default_model()
+    spec = model.spec
+    assert cfg is None and len(spec.class_names) == 15 and "golf_swing" in spec.class_names
+    assert spec.num_frames > 0 and spec.clip_seconds > 0 and 0 < spec.reject_below < 1
+
+
+def test_predict_without_a_model_uses_the_shipped_one(tmp_path):
+    rng = np.random.default_rng(0)
+    xy = (rng.uniform(100, 400, (1, 33, 2)) + rng.normal(0, 2, (60, 33, 2))).astype(np.float32)
+    np.savez(tmp_path / "clip.npz", keypoints_xy=xy, visibility=np.ones((60, 33), np.float32))
+    r = CliRunner().invoke(main, ["predict", str(tmp_path / "clip.npz"), "--json", "--top",
+                                  "15"])
+    assert r.exit_code == 0, r.output
+    (out,) = json.loads(r.output)
+    names = {t["class"] for t in out["top"]}
+    assert names == set(default_model()[0].spec.class_names)
+    assert abs(sum(t["probability"] for t in out["top"]) - 1) < 1e-4
+
+
+def test_a_clip_below_the_threshold_is_no_known_action():
+    model, _, _ = default_model()
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 500, (1, 40, 33, 2)).astype(np.float32)  # joints thrown anywhere
+    sample = Sample(xy, np.ones((1, 40, 33), np.float32), 0, "noise", "blazepose", {})
+    r = predict_clip(model, sample)
+    top = r["top"][0]["probability"]
+    assert r["decision"] == (NO_ACTION if top < model.spec.reject_below else r["top"][0]["class"])
+    model.spec.reject_below = 1.01  # nothing is that sure
+    assert predict_clip(model, sample)["decision"] == NO_ACTION
