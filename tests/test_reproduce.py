@@ -16,13 +16,7 @@ from scipy import stats as sps
 from skelkd.reproduce import PROTOCOLS, Cell, Job, select_cells
 from skelkd.reproduce.plan import TABLE4_ARMS
 from skelkd.reproduce.report import write_report
-from skelkd.reproduce.run import (
-    choose_batch,
-    choose_lr,
-    job_config,
-    run_batch_choice,
-    run_cell,
-)
+from skelkd.reproduce.run import choose_recipe, job_config, run_cell
 from skelkd.reproduce.stats import Paired, last_quarter_gain, mean_last, paired
 
 # ----------------------------------------------------------------------------- statistics
@@ -95,11 +89,13 @@ def test_every_arm_gets_the_same_search_and_seeds():
     assert len(prot.seeds) == 5
     for cell in prot.cells:
         tune = prot.cell_jobs(cell, "tune")
-        per_arm = {a: sorted(j.lr for j in tune if j.arm == a) for a in cell.arms}
-        assert all(v == sorted(prot.grid_lr) for v in per_arm.values())
-        final = prot.cell_jobs(cell, "final", {a: prot.grid_lr[0] for a in cell.arms})
-        assert {(j.arm, j.seed) for j in final} == {(a, s) for a in cell.arms
-                                                    for s in prot.seeds}
+        per_arm = {a: sorted((j.batch, j.lr) for j in tune if j.arm == a) for a in cell.arms}
+        want = sorted((b, lr) for b in prot.batches for lr in prot.grid_lr)
+        assert all(v == want for v in per_arm.values())
+        recipes = {a: (prot.grid_lr[0], prot.batches[k % 2]) for k, a in enumerate(cell.arms)}
+        final = prot.cell_jobs(cell, "final", recipes)
+        assert {(j.arm, j.seed, j.lr, j.batch) for j in final} == {
+            (a, s, *recipes[a]) for a in cell.arms for s in prot.seeds}
     # Table 4's none and pmsc arms are Table 1's runs (the same job keys)
     t4 = next(c for c in prot.cells if c.table == "4")
     t1 = next(c for c in prot.cells if c.table == "1" and c.key() == t4.key())
@@ -112,51 +108,34 @@ def test_every_arm_gets_the_same_search_and_seeds():
 def test_job_keys_are_unique_and_students_share_one_teacher_per_fraction():
     prot = PROTOCOLS["fair"]
     jobs = [j for c in prot.cells for j in prot.cell_jobs(c, "tune")]
-    jobs += [j for c in prot.cells
-             for j in prot.cell_jobs(c, "final", {a: 0.1 for a in c.arms})]
+    for b in prot.batches:
+        jobs += [j for c in prot.cells
+                 for j in prot.cell_jobs(c, "final", {a: (0.1, b) for a in c.arms})]
     jobs = list(dict.fromkeys(jobs))
     assert len({j.key() for j in jobs}) == len(jobs)
+    # class-aware jobs keep the keys they had before batches were searched
+    assert Job("utd", op=0.6, lr=0.1).key() == "utd/op0.6/none/lr0.1/seed0"
+    assert Job("utd", op=0.6, lr=0.1, batch="uniform").key() == \
+        "utd-uniform/op0.6/none/lr0.1/seed0"
     part = Job("penn", op=0.6, arm="pmsc:paired", fraction=0.8, seed=3)
     assert part.teacher() == Job("penn", "teacher", fraction=0.8)
     assert part.student_data == "paired" and part.mode == "pmsc"
 
 
-def test_choose_lr_reads_validation_only():
+def test_choose_recipe_reads_validation_only():
     prot = replace(PROTOCOLS["fair"], select_last=2)
 
-    def rec(lr, val, test):
-        return {"job": {"lr": lr}, "metrics": {"val_curve": [[1, 0.0]] + [[k + 2, v] for k, v
-                                                                           in enumerate(val)],
-                                              "top1": test}}
+    def rec(lr, batch, val, test):
+        return {"job": {"lr": lr, "batch": batch},
+                "metrics": {"val_curve": [[1, 0.0]] + [[k + 2, v] for k, v in enumerate(val)],
+                            "top1": test}}
 
-    recs = [rec(0.1, [60, 62], 99.0), rec(0.03, [70, 71], 10.0), rec(0.01, [71, 70], 50.0)]
-    assert choose_lr(prot, recs) == 0.03  # tie on validation: the first in grid order
-
-
-def test_the_baseline_chooses_the_batch_construction_for_every_arm():
-    prot = PROTOCOLS["fair"]
-    trials = prot.batch_jobs("utd")
-    assert {(j.arm, j.batch, j.lr) for j in trials} == {
-        ("none", b, lr) for b in prot.batches for lr in prot.grid_lr}
-    # the default construction's trials are the probe cell's undistilled tuning trials
-    probe = Cell("utd", "hetero", prot.probe_op)
-    assert {j.key() for j in trials if j.batch == "class-aware"} == {
-        j.key() for j in prot.cell_jobs(probe, "tune") if j.arm == "none"}
-    # the other construction's runs have their own keys, in every arm and stage
-    uni = prot.cell_jobs(probe, "final", {"none": 0.1, "pmsc": 0.1}, "uniform")
-    assert all(j.batch == "uniform" and j.key().startswith("utd-uniform/") for j in uni)
-    assert not {j.key() for j in uni} & {j.key() for j in prot.cell_jobs(
-        probe, "final", {"none": 0.1, "pmsc": 0.1})}
-
-    def rec(batch, lr, val):
-        return {"job": {"batch": batch, "lr": lr}, "metrics": {"val_curve": [
-            [k + 1, v] for k, v in enumerate(val)]}}
-
-    recs = [rec("class-aware", 0.1, [20, 21, 22]), rec("class-aware", 0.03, [60, 61, 62]),
-            rec("uniform", 0.1, [61, 61, 61]), rec("uniform", 0.03, [10, 10, 10])]
-    assert choose_batch(prot, recs) == "class-aware"  # best single trial: 61 vs 61, tie
-    recs.append(rec("uniform", 0.01, [70, 70, 70]))
-    assert choose_batch(prot, recs) == "uniform"
+    recs = [rec(0.1, "class-aware", [60, 62], 99.0), rec(0.03, "class-aware", [70, 71], 10.0),
+            rec(0.01, "class-aware", [71, 70], 50.0), rec(0.1, "uniform", [70, 71], 99.0)]
+    # a tie on validation: the first batch construction, then the first learning rate
+    assert choose_recipe(prot, recs) == (0.03, "class-aware")
+    recs.append(rec(0.03, "uniform", [72, 72], 0.0))
+    assert choose_recipe(prot, recs) == (0.03, "uniform")
 
 
 def test_a_jobs_batch_construction_reaches_its_configuration(tmp_path):
@@ -181,32 +160,24 @@ def test_protocol_end_to_end_resumes_from_records_and_rebuilds_the_report(tmp_pa
                    overrides=("train.batch_size=12", "train.per_class=4"))
     runs, results = tmp_path / "runs", tmp_path / "results"
     lines = []
-
-    def run_all():
-        batch = run_batch_choice("penn", prot, packs, runs, results, echo=lines.append)
-        run_cell(cell, prot, packs, runs, results, echo=lines.append, batch=batch)
-        return batch
-
-    batch = run_all()
+    run_cell(cell, prot, packs, runs, results, echo=lines.append)
     records = sorted(p.relative_to(results).as_posix() for p in results.rglob("*.json"))
     assert "penn/teacher.json" in records
-    # teacher; the undistilled trials of both batch constructions (2 lrs each), one of
-    # which is the cell's; the distilled arm's 2 trials; the second seed of each arm
-    assert len(records) == 1 + 2 * 2 + 2 + 2
-    assert any("batch construction chosen on validation" in x for x in lines)
+    # teacher; 2 arms x 2 lrs x 2 batch constructions; the second seed of each arm
+    assert len(records) == 1 + 2 * 2 * 2 + 2
     assert any("chosen on validation: none lr" in x for x in lines)
-    tag = "penn" if batch == "class-aware" else "penn-uniform"
-    assert f"{tag}/op0.6/pmsc/lr0.1/seed0.json" in records
+    assert {"penn/op0.6/pmsc/lr0.1/seed0.json",
+            "penn-uniform/op0.6/pmsc/lr0.1/seed0.json"} <= set(records)
     import json
 
-    rec = json.loads((results / f"{tag}/op0.6/pmsc/lr0.1/seed0.json").read_text())
+    rec = json.loads((results / "penn/op0.6/pmsc/lr0.1/seed0.json").read_text())
     assert [e for e, _ in rec["metrics"]["val_curve"]] == [1, 2]  # validated every epoch
     assert rec["config"]["data"]["split"] == "official-val"
     assert "confusion" not in json.dumps(rec) and len(json.dumps(rec)) < 20_000
     # a new machine: no runs folder, the records alone -> nothing runs again
     shutil.rmtree(runs)
     lines.clear()
-    run_all()
+    run_cell(cell, prot, packs, runs, results, echo=lines.append)
     assert not any(x.startswith("[") for x in lines)
     doc = tmp_path / "doc" / "RESULTS.md"
     text = write_report(prot, results, doc, "test").read_text()

@@ -32,33 +32,42 @@ def read_samples(path: str | Path, fmt: str | None = None, **options) -> list[Sa
     return [sample for sample, _, _ in get_reader(fmt).read(path, **options).items]
 
 
-def predict(model: torch.nn.Module, samples: list[Sample], num_frames: int, top: int = 5,
-            class_names: list[str] | None = None) -> list[dict]:
-    """Top-``top`` classes and probabilities of each sample, mapped to the model's layout
-    by landmark names when it differs (missing joints stay missing)."""
+def _prepared(spec, sample: Sample, num_frames: int):
+    """``sample``'s joints in the model's layout (mapped by landmark names when it
+    differs; missing joints stay missing) and the pipeline that feeds the model."""
     from .data.transforms import Pipeline
 
-    spec = model.spec
     layout = get_layout(spec.layout)
+    kp, sc = sample.keypoints, sample.scores
+    if sample.layout != layout.name:
+        kp, sc = map_layout(kp, sc, get_layout(sample.layout), layout)
+    coords = spec.coord_dims or kp.shape[-1]
+    if kp.shape[-1] != coords:
+        raise SkelkdError(f"sample {sample.instance_id}: {kp.shape[-1]}D joints, the model "
+                          f"takes {coords}D")
+    return kp, sc, Pipeline(layout, num_frames, spec.num_persons,
+                            **spec.pipeline_options(coords))
+
+
+def _ranked(prob: np.ndarray, names: list[str], top: int) -> list[dict]:
+    return [{"class": names[i], "index": int(i), "probability": float(prob[i])}
+            for i in np.argsort(-prob)[:top]]
+
+
+def predict(model: torch.nn.Module, samples: list[Sample], num_frames: int, top: int = 5,
+            class_names: list[str] | None = None) -> list[dict]:
+    """Top-``top`` classes and probabilities of each sample, each read as one input."""
+    spec = model.spec
     names = class_names or spec.class_names or [f"class {c}" for c in range(spec.num_classes)]
     model.eval()
     out = []
     for s in samples:
-        kp, sc = s.keypoints, s.scores
-        if s.layout != layout.name:
-            kp, sc = map_layout(kp, sc, get_layout(s.layout), layout)
-        coords = spec.coord_dims or kp.shape[-1]
-        if kp.shape[-1] != coords:
-            raise SkelkdError(f"sample {s.instance_id}: {kp.shape[-1]}D joints, the model takes "
-                              f"{coords}D")
-        pipe = Pipeline(layout, num_frames, spec.num_persons, **spec.pipeline_options(coords))
+        kp, sc, pipe = _prepared(spec, s, num_frames)
         x = torch.from_numpy(pipe(kp, sc, s.instance_id))[None]
         with torch.no_grad():
             prob = torch.softmax(model(x).float(), dim=1)[0].numpy()
-        best = np.argsort(-prob)[:top]
         out.append({"instance_id": s.instance_id, "frames": s.num_frames,
-                    "top": [{"class": names[i], "index": int(i), "probability": float(prob[i])}
-                            for i in best]})
+                    "top": _ranked(prob, names, top)})
     return out
 
 
@@ -81,8 +90,8 @@ def load_model(path: str | Path):
 
 
 SHIPPED_MODEL = Path(__file__).parent / "resources" / "models" / "penn_action.ckpt"
-"""The student shipped in the package (docs/model_card.md): Penn Action's 15 classes
-from COCO-17 joints, which BlazePose's output maps to."""
+"""The student shipped in the package (docs/model_card.md): Penn Action's 15 classes from
+the 13 joints Penn Action annotates, which BlazePose's landmarks map to by name."""
 
 
 def default_model(path: str | Path | None = None):
@@ -135,24 +144,13 @@ def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None 
     the model's ``spec.reject_below`` (calibrated on held-out data when the model was
     shipped: ``scripts/ship_model.py``).
     """
-    from .data.transforms import Pipeline
-
     spec = model.spec
-    frames = num_frames or int(getattr(spec, "num_frames", 0) or 0) or 32
-    secs = float(getattr(spec, "clip_seconds", 0.0) or 0.0)
+    frames = num_frames or spec.num_frames or 32
     fps = float(sample.meta.get("fps") or 30.0)
     t = sample.num_frames
-    spans = [[(0, t)]] if secs <= 0 else [
-        clip_windows(t, max(2, int(round(s * secs * fps)))) for s in scales]
-    layout = get_layout(spec.layout)
-    kp, sc = sample.keypoints, sample.scores
-    if sample.layout != layout.name:
-        kp, sc = map_layout(kp, sc, get_layout(sample.layout), layout)
-    coords = spec.coord_dims or kp.shape[-1]
-    if kp.shape[-1] != coords:
-        raise SkelkdError(f"sample {sample.instance_id}: {kp.shape[-1]}D joints, the model "
-                          f"takes {coords}D")
-    pipe = Pipeline(layout, frames, spec.num_persons, **spec.pipeline_options(coords))
+    spans = [[(0, t)]] if spec.clip_seconds <= 0 else [
+        clip_windows(t, max(2, int(round(s * spec.clip_seconds * fps)))) for s in scales]
+    kp, sc, pipe = _prepared(spec, sample, frames)
     model.eval()
     per_scale = []
     for windows in spans:
@@ -162,13 +160,11 @@ def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None 
             per_scale.append(torch.softmax(model(x).float(), dim=1).mean(0))
     prob = torch.stack(per_scale).mean(0).numpy()
     names = spec.class_names or [f"class {c}" for c in range(spec.num_classes)]
-    best = np.argsort(-prob)[:top]
-    known = prob[best[0]] >= float(getattr(spec, "reject_below", 0.0) or 0.0)
+    ranked = _ranked(prob, names, top)
+    known = ranked[0]["probability"] >= spec.reject_below
     return {"instance_id": sample.instance_id, "frames": t,
             "windows": sum(len(w) for w in spans),
-            "decision": names[best[0]] if known else NO_ACTION,
-            "top": [{"class": names[i], "index": int(i), "probability": float(prob[i])}
-                    for i in best]}
+            "decision": ranked[0]["class"] if known else NO_ACTION, "top": ranked}
 
 
 def predict_windows(model: torch.nn.Module, sample: Sample, num_frames: int, window: int,

@@ -7,18 +7,13 @@ The protocol (``docs/RESULTS.md`` states it from here, nothing else):
   the test split is read once per model, after training;
 - a cell is a dataset, a setting (heterogeneous or homogeneous), an OP and the arms
   (distillation modes) it compares; every arm of a cell gets the same search: each
-  learning rate of ``grid_lr`` at the tuning seed, the same schedule; the trial with the
-  best validation accuracy (mean over the last ``select_last`` validated epochs) is the
-  arm's recipe;
-- the batch construction (class-aware batches, :mod:`skelkd.train.sampler`, or uniform
-  shuffling) is chosen once per dataset, on validation, by the undistilled student: its
-  trials at every learning rate of ``grid_lr`` with each construction of ``batches``, at
-  the dataset's heterogeneous OP ``probe_op`` cell, the tuning seed; the construction of
-  the best trial is then every student's of that dataset, every arm alike (the trials of
-  the chosen construction are that cell's undistilled tuning trials, not rerun). The
-  paper does not say how its batches were built; class-aware batches give the
-  contrastive losses same-class positives, but they can keep a student from fitting at
-  all (UTD-MHAD: ``docs/RESULTS.md``), so the baseline decides, not the method;
+  learning rate of ``grid_lr`` with each batch construction of ``batches`` at the tuning
+  seed, the same schedule; the trial with the best validation accuracy (mean over the
+  last ``select_last`` validated epochs) is the arm's recipe (its learning rate and batch
+  construction). The paper does not say how its batches were built: class-aware batches
+  (:mod:`skelkd.train.sampler`) give the contrastive losses same-class positives, uniform
+  shuffling is the usual recipe of the field, and which one suits a student depends on
+  the dataset and the loss (``docs/RESULTS.md``), so each arm chooses, alike;
 - the recipe then trains with every seed (the tuning seed's trial is reused: same
   configuration, same seed); a seed fixes the initialisation, the batch order and the
   augmentation, and is shared by the arms compared; the low-quality data and its
@@ -125,28 +120,23 @@ class Protocol:
     converged_points: float = CONVERGED_POINTS  # the last quarter may add less than this
     overrides: tuple[str, ...] = ()
     teacher_overrides: tuple[str, ...] = published_ucla_schedule()
-    batches: tuple[str, ...] = BATCHES  # the batch constructions tried per dataset
-    probe_op: float = 0.6  # the OP of the heterogeneous cell whose baseline decides them
+    batches: tuple[str, ...] = BATCHES  # the batch constructions every arm tries
 
-    def batch_jobs(self, dataset: str) -> list[Job]:
-        """The undistilled trials that choose ``dataset``'s batch construction: every
-        learning rate of the grid with every construction, at the tuning seed."""
-        return [Job(dataset, op=self.probe_op, arm="none", lr=lr, seed=self.tune_seed,
-                    batch=b) for b in self.batches for lr in self.grid_lr]
-
-    def cell_jobs(self, cell: Cell, stage: str, lrs: dict[str, float] | None = None,
-                  batch: str = BATCHES[0]) -> list[Job]:
-        """The tuning trials of every arm (``stage='tune'``), or the seeds of every arm
-        at its chosen learning rate (``'final'``, ``lrs`` per arm), with the dataset's
-        batch construction."""
-        def job(arm: str, lr: float, seed: int) -> Job:
+    def cell_jobs(self, cell: Cell, stage: str,
+                  recipes: dict[str, tuple[float, str]] | None = None) -> list[Job]:
+        """The tuning trials of every arm (``stage='tune'``: each learning rate with each
+        batch construction), or the seeds of every arm at its chosen recipe (``'final'``,
+        ``recipes``: arm -> (learning rate, batch construction))."""
+        def job(arm: str, lr: float, seed: int, batch: str) -> Job:
             return Job(cell.dataset, setting=cell.setting, op=cell.op, arm=arm, lr=lr,
                        seed=seed, fraction=cell.fraction, batch=batch)
 
         if stage == "tune":
-            return [job(a, lr, self.tune_seed) for a in cell.arms for lr in self.grid_lr]
-        assert lrs is not None
-        return [job(a, lrs[a], s) for a in cell.arms if a in lrs for s in self.seeds]
+            return [job(a, lr, self.tune_seed, b) for a in cell.arms for b in self.batches
+                    for lr in self.grid_lr]
+        assert recipes is not None
+        return [job(a, recipes[a][0], s, recipes[a][1])
+                for a in cell.arms if a in recipes for s in self.seeds]
 
 
 def _cells() -> tuple[Cell, ...]:

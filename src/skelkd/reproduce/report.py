@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .plan import Cell, Job, Protocol
-from .run import choose_batch, choose_lr, normalized
+from .run import choose_recipe, normalized
 from .short_schedule import DATASETS, MODE_NAMES, PAPER_TABLE4, PAPER_TABLE5, _paper
 from .stats import Paired, fmt_p, last_quarter_gain, mean_last, mean_sd, paired
 
@@ -34,53 +34,23 @@ def load_records(results: Path) -> dict[str, dict]:
     return out
 
 
-PENDING = "pending"  # a batch construction no job has: the choice is not made yet
-
-
-class BatchChoice:
-    """A dataset's batch-construction trials (:meth:`Protocol.batch_jobs`) and the
-    construction they chose (:data:`PENDING` until every trial is recorded)."""
-
-    def __init__(self, dataset: str, protocol: Protocol, records: dict[str, dict]):
-        self.dataset, self.protocol = dataset, protocol
-        jobs = protocol.batch_jobs(dataset)
-        self.trials = [records[j.key()] for j in jobs if j.key() in records]
-        self.complete = len(self.trials) == len(jobs)
-        # until every trial is in, the dataset's cells wait (PENDING matches no record)
-        self.batch = choose_batch(protocol, self.trials) if self.complete else PENDING
-
-    def rows(self) -> list[str]:
-        out, k = [], self.protocol.select_last
-        scores = [mean_last(r["metrics"]["val_curve"], k) for r in self.trials]
-        best = max(range(len(scores)), key=scores.__getitem__) if self.complete else -1
-        for i, r in enumerate(self.trials):
-            curve = r["metrics"]["val_curve"]
-            chosen = f"**best: {self.batch} chosen**" if i == best else ""
-            out.append(f"| {DATASETS[self.dataset].title} | {r['job']['batch']} | "
-                       f"{r['job']['lr']:g} | {mean_last(curve, k):.2f} | "
-                       f"{max(a for _, a in curve):.2f} | {chosen} |")
-        return out
-
-    def extra(self) -> list[dict]:
-        """The trials that are no cell's: those of the constructions not chosen."""
-        return [r for r in self.trials if r["job"]["batch"] != self.batch]
-
-
 class CellResult:
-    """A cell's records: each arm's tuning trials, its chosen learning rate (when every
-    trial is recorded), and its test accuracy by seed at that rate, all with the
-    dataset's batch construction."""
+    """A cell's records: each arm's tuning trials, its chosen recipe (learning rate and
+    batch construction, when every trial is recorded), and its test accuracy by seed at
+    that recipe. ``only``: the same cell with every arm held to one batch construction
+    (its trials of that construction, its best learning rate there): the robustness
+    check of the report."""
 
     def __init__(self, cell: Cell, protocol: Protocol, records: dict[str, dict],
-                 batch: str | None = None):
-        self.cell, self.protocol = cell, protocol
-        self.batch = batch or protocol.batches[0]
-        self.trials = {a: [records[j.key()] for j in
-                           protocol.cell_jobs(cell, "tune", batch=self.batch)
-                           if j.arm == a and j.key() in records] for a in cell.arms}
-        self.lr = {a: choose_lr(protocol, t) for a, t in self.trials.items()
-                   if len(t) == len(protocol.grid_lr)}
-        finals = protocol.cell_jobs(cell, "final", self.lr, self.batch)
+                 only: str | None = None):
+        self.cell, self.protocol, self.only = cell, protocol, only
+        self.trials = {a: [records[j.key()] for j in protocol.cell_jobs(cell, "tune")
+                           if j.arm == a and j.key() in records
+                           and only in (None, j.batch)] for a in cell.arms}
+        need = len(protocol.grid_lr) * (1 if only else len(protocol.batches))
+        self.recipe = {a: choose_recipe(protocol, t) for a, t in self.trials.items()
+                       if len(t) == need}
+        finals = protocol.cell_jobs(cell, "final", self.recipe)
         self.finals = {a: {j.seed: records[j.key()] for j in finals
                            if j.arm == a and j.key() in records} for a in cell.arms}
 
@@ -128,13 +98,17 @@ def _paper_row(cell: Cell) -> tuple[float, float] | None:
     return _paper(cell.dataset, cell.setting).get(cell.op)
 
 
+def _recipe(recipe: tuple[float, str] | None) -> str:
+    return "-" if recipe is None else f"{recipe[0]:g}, {recipe[1]}"
+
+
 def _table_rows(res: CellResult) -> list[str]:
     rows = []
     paper = _paper_row(res.cell) if res.cell.table in ("1", "2") else None
     base = res.top1(res.cell.arms[0])
     for k, arm in enumerate(res.cell.arms):
         acc = res.top1(arm)
-        lr = f"{res.lr[arm]:g}" if arm in res.lr else "-"
+        lr = _recipe(res.recipe.get(arm))
         gain = ci = p = ""
         if k:
             pr = paired(base, acc)
@@ -156,12 +130,13 @@ def _tuning_rows(res: CellResult, arms: list[str]) -> list[str]:
     rows = []
     k = res.protocol.select_last
     for arm in arms:
-        for r in sorted(res.trials[arm], key=lambda r: -r["job"]["lr"]):
+        for r in sorted(res.trials[arm], key=lambda r: (r["job"]["batch"], -r["job"]["lr"])):
             curve = r["metrics"]["val_curve"]
             lq = last_quarter_gain(curve)
-            chosen = "**chosen**" if res.lr.get(arm) == r["job"]["lr"] else ""
+            mine = (r["job"]["lr"], r["job"]["batch"])
+            chosen = "**chosen**" if res.recipe.get(arm) == mine else ""
             rows.append(f"| {_where(res.cell)} | {ARM_NAMES.get(arm, arm)} | "
-                        f"{r['job']['lr']:g} | {mean_last(curve, k):.2f} | "
+                        f"{r['job']['batch']} | {r['job']['lr']:g} | {mean_last(curve, k):.2f} | "
                         f"{max(a for _, a in curve):.2f} | {lq:+.2f} | "
                         f"{'yes' if lq < res.protocol.converged_points else 'NO'} | {chosen} |")
     return rows
@@ -208,7 +183,7 @@ def _curves_figure(results: list[CellResult], path: Path, title: str) -> Path:
             acc = np.stack([c[:n, 1] for c in curves])
             ep = curves[0][:n, 0]
             line, = ax.plot(ep, acc.mean(0), lw=1.2,
-                            label=f"{ARM_NAMES.get(arm, arm)} (lr {res.lr[arm]:g}, "
+                            label=f"{ARM_NAMES.get(arm, arm)} ({_recipe(res.recipe[arm])}, "
                                   f"{len(curves)} seeds)")
             ax.fill_between(ep, acc.min(0), acc.max(0), color=line.get_color(), alpha=0.2)
         ax.set_title(_where(res.cell), fontsize=8)
@@ -283,10 +258,7 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
     records = load_records(results)
     figdir = doc.parent / "results"
     rel = figdir.name
-    choices = {k: BatchChoice(k, protocol, records) for k in DATASETS
-               if any(c.dataset == k for c in protocol.cells)}
-    cells = [CellResult(c, protocol, records, choices[c.dataset].batch)
-             for c in protocol.cells]
+    cells = [CellResult(c, protocol, records) for c in protocol.cells]
     done = [r for r in cells if any(r.finals[a] for a in r.cell.arms)]
     claims, body, tuning, conv, compute = [], [], [], [], []
     by_dataset: dict[tuple[str, str], list[CellResult]] = {}
@@ -300,28 +272,17 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
                        f"{sum(len(res.trials[a]) for a in own)} | "
                        f"{sum(len(res.finals[a]) for a in own)} | "
                        f"{res.seconds(own) / 3600:.2f} | {'yes' if res.complete() else 'no'} |")
-    batch_rows = [row for ch in choices.values() for row in ch.rows()]
-    for ch in choices.values():
-        if ch.extra():
-            hours = sum(r["metrics"]["seconds"] for r in ch.extra()) / 3600
-            compute.append(f"| {DATASETS[ch.dataset].title}: the batch constructions not "
-                           f"chosen | none | {len(ch.extra())} | 0 | {hours:.2f} | "
-                           f"{'yes' if ch.complete else 'no'} |")
     claims = _claims(done)
     for res in done:
         if res.cell.table in ("1", "2"):
             by_dataset.setdefault((res.cell.dataset, res.cell.setting), []).append(res)
     for group in by_dataset.values():
         group.sort(key=lambda r: r.cell.op)
-    # the same cells with each construction that was not chosen, where complete
+    # the same cells with every arm held to one batch construction, where complete
     other = []
-    for ch in choices.values():
-        if not ch.complete:
-            continue
-        for b in (b for b in protocol.batches if b != ch.batch):
-            alt = [CellResult(c, protocol, records, b) for c in protocol.cells
-                   if c.dataset == ch.dataset]
-            other += _claims([r for r in alt if r.complete()], batch=b)
+    for b in protocol.batches:
+        alt = [CellResult(c, protocol, records, only=b) for c in protocol.cells]
+        other += _claims([r for r in alt if r.complete()], batch=b)
     figures = []
     for (key, setting), group in by_dataset.items():
         name = f"curves_{key}_{setting}.png"
@@ -360,11 +321,8 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
                      "cross-subject, OP 0.")
             body += [f"### Table {res.cell.table} analogue: {_where(res.cell)}", "", extra, "",
                      *_TABLE_HEAD, *_table_rows(res), ""]
-    missing = [f"{DATASETS[ch.dataset].title}: batch construction, "
-               f"{len(protocol.batch_jobs(ch.dataset)) - len(ch.trials)} runs to go"
-               for ch in choices.values() if not ch.complete]
-    missing += [f"{_where(r.cell)} (Table {r.cell.table}): {_runs_left(r)} runs to go"
-                for r in cells if not r.complete()]
+    missing = [f"{_where(r.cell)} (Table {r.cell.table}): {_runs_left(r)} runs to go"
+               for r in cells if not r.complete()]
     cfg = load_config("fair")
     seconds = sum(r["metrics"]["seconds"] for r in records.values())
     machines = sorted({str(r["metrics"].get("environment", {}).get("machine")) for r in
@@ -385,8 +343,12 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
           "(`official-val`, `skelkd.io.splits`)." for k in DATASETS], "",
         "## Protocol", "",
         f"- Every arm of a cell (a dataset, setting and OP) gets the same search on "
-        f"validation: learning rate in {{{', '.join(f'{x:g}' for x in protocol.grid_lr)}}}, "
-        f"seed {protocol.tune_seed}, the same schedule; its recipe is the trial with the "
+        f"validation: learning rate in {{{', '.join(f'{x:g}' for x in protocol.grid_lr)}}} "
+        f"times batch construction in {{{', '.join(protocol.batches)}}} (class-aware: "
+        f"{cfg.train.batch_size // cfg.train.per_class} classes of {cfg.train.per_class} "
+        "clips each, which gives the contrastive losses same-class positives; uniform: "
+        f"shuffled), seed {protocol.tune_seed}, the same schedule; its recipe is the trial "
+        "with the "
         f"best mean validation top-1 over its last {protocol.select_last} epochs. "
         "Distillation settings are not tuned (tau "
         f"{cfg.distill.temperature:g}, alpha {cfg.distill.alpha:g}, w {cfg.distill.w:g}), "
@@ -397,11 +359,7 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
         f"{cfg.train.optim.warmup_epochs} warm-up epochs, the learning rate divided by 10 "
         f"at {', '.join(f'{m:.3g}' for m in cfg.train.optim.milestones)} of training (the "
         f"paper's shape); {cfg.model.backbone}, T = {cfg.input.num_frames}, one person, "
-        f"batches of {cfg.train.batch_size}, class-aware ({cfg.train.per_class} clips "
-        "of a class each) or uniformly shuffled: one construction per dataset, chosen on "
-        "validation by the undistilled student's best trial over the learning-rate grid "
-        f"with each, at OP {protocol.probe_op:g} (heterogeneous), then used by every arm "
-        "and cell of that dataset (table below). Converged means the last quarter "
+        f"batches of {cfg.train.batch_size}. Converged means the last quarter "
         f"of training added less than {protocol.converged_points:g} points of validation "
         "accuracy (the mean over the last eighth of the epochs minus the mean over the "
         "eighth before it).",
@@ -426,9 +384,10 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
         "",
         "| claim | where | seeds | gain (points) | 95% CI | p | verdict | paper's gain |",
         "|---|---|---|---|---|---|---|---|", *claims, "",
-        *(["The same claims with the batch construction the protocol did not choose, "
-           "for the cells where it was run through (a robustness check, not the "
-           "protocol's result):", "",
+        *(["The same claims with every arm held to one batch construction (its best "
+           "learning rate there), for the cells where that was run through: how much the "
+           "verdicts depend on the batches (a robustness check; the protocol's result is "
+           "the table above):", "",
            "| claim | where | seeds | gain (points) | 95% CI | p | verdict | paper's gain |",
            "|---|---|---|---|---|---|---|---|", *other, ""] if other else []),
         "## What held, what did not, and why we think so", "",
@@ -440,16 +399,10 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
         "converged | test top-1 | paper's teacher |", "|---|---|---|---|---|---|---|---|",
         *teachers, "",
         "## Tuning on validation (seed " f"{protocol.tune_seed})", "",
-        "Batch construction, per dataset (the undistilled student; validation top-1, mean "
-        f"of the last {protocol.select_last} epochs, and the best epoch's):", "",
-        "| dataset | batches | lr | validation top-1 (last "
-        f"{protocol.select_last}) | best epoch's | |", "|---|---|---|---|---|---|",
-        *batch_rows, "",
-        "Each arm's learning rate, per cell, with the dataset's batch construction:", "",
-        "| cell | arm | lr | validation top-1 (last "
+        "| cell | arm | batches | lr | validation top-1 (last "
         f"{protocol.select_last}) | best epoch's | last-quarter gain | under "
         f"{protocol.converged_points:g} (one run) | |",
-        "|---|---|---|---|---|---|---|---|", *tuning, "",
+        "|---|---|---|---|---|---|---|---|---|", *tuning, "",
         "## Convergence of the final runs", "",
         "An arm has converged when the mean of its seeds' validation curves gained less "
         f"than {protocol.converged_points:g} points in the last quarter; one run's own "
@@ -471,7 +424,7 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
     return write_text_atomic(doc, "\n".join(text))
 
 
-_TABLE_HEAD = ["| arm | lr (chosen) | seeds | test top-1 | test top-5 | paired gain over "
+_TABLE_HEAD = ["| arm | recipe (lr, batches) | seeds | test top-1 | test top-5 | paired gain over "
                "the first row | 95% CI | p | paper's top-1 |",
                "|---|---|---|---|---|---|---|---|---|"]
 
@@ -480,7 +433,7 @@ def _runs_left(res: CellResult) -> int:
     """Student runs the cell still needs: missing tuning trials, then every arm's seeds
     (the tuning seed's trial counts for its arm's recipe)."""
     prot, own = res.protocol, res.own_arms()
-    tune = sum(len(prot.grid_lr) - len(res.trials[a]) for a in own)
+    tune = sum(len(prot.grid_lr) * len(prot.batches) - len(res.trials[a]) for a in own)
     finals = sum(len(prot.seeds) - 1 - sum(s != prot.tune_seed for s in res.finals[a])
                  for a in own)
     return tune + finals

@@ -19,11 +19,11 @@ from pathlib import Path
 from ..config import ExperimentConfig, load_config
 from ..errors import SkelkdError
 from ..io.splits import val_split_name
-from .plan import BATCHES, Cell, Job, Protocol, arm_mode
+from .plan import Cell, Job, Protocol, arm_mode
 from .short_schedule import HETERO_LAYOUT, _worker_init, prepare_packs
 from .stats import mean_last
 
-__all__ = ["choose_batch", "choose_lr", "job_config", "prepare_packs", "read_record", "record_path",
+__all__ = ["choose_recipe", "job_config", "prepare_packs", "read_record", "record_path",
            "run_cell", "run_protocol"]
 
 
@@ -154,60 +154,32 @@ def _finished(todo: list[Job], protocol: Protocol, packs: dict, runs: Path, resu
             yield futures[fut]
 
 
-def _best(protocol: Protocol, records: list[dict], key: str, order: tuple) -> object:
-    """The ``key`` of the trial whose validation accuracy ends highest (the mean of its
-    last ``select_last`` validated epochs); the first in ``order`` on a tie."""
-    scores: dict = {}
-    for r in records:
-        v = mean_last(r["metrics"]["val_curve"], protocol.select_last)
-        scores[r["job"][key]] = max(v, scores.get(r["job"][key], v))
+def choose_recipe(protocol: Protocol, records: list[dict]) -> tuple[float, str]:
+    """The (learning rate, batch construction) of the trial whose validation accuracy
+    ends highest (the mean of its last ``select_last`` validated epochs); on a tie the
+    first in the protocol's order (batch constructions, then learning rates)."""
+    scores = {(r["job"]["lr"], r["job"]["batch"]):
+              mean_last(r["metrics"]["val_curve"], protocol.select_last) for r in records}
     best = max(scores.values())
-    return next(x for x in order if x in scores and scores[x] == best)
-
-
-def choose_lr(protocol: Protocol, records: list[dict]) -> float:
-    """The learning rate whose trial ends with the best validation accuracy (the mean of
-    its last ``select_last`` validated epochs); the first in grid order on a tie."""
-    return _best(protocol, records, "lr", protocol.grid_lr)
-
-
-def choose_batch(protocol: Protocol, records: list[dict]) -> str:
-    """The batch construction of the best of the undistilled student's trials
-    (:meth:`Protocol.batch_jobs`), judged like :func:`choose_lr`; the first of
-    ``protocol.batches`` on a tie."""
-    return _best(protocol, records, "batch", protocol.batches)
-
-
-def run_batch_choice(dataset: str, protocol: Protocol, packs: dict, runs: Path,
-                     results: Path, workers: int = 1, echo: Callable[[str], None] = print
-                     ) -> str:
-    """Runs the trials that decide ``dataset``'s batch construction; returns it."""
-    if len(protocol.batches) == 1:
-        return protocol.batches[0]
-    records = run_jobs(protocol.batch_jobs(dataset), protocol, packs, runs, results, workers,
-                       echo)
-    batch = choose_batch(protocol, records)
-    echo(f"{dataset}: batch construction chosen on validation: {batch}")
-    return batch
+    return next((lr, b) for b in protocol.batches for lr in protocol.grid_lr
+                if scores.get((lr, b)) == best)
 
 
 def run_cell(cell: Cell, protocol: Protocol, packs: dict, runs: Path, results: Path,
-             workers: int = 1, echo: Callable[[str], None] = print,
-             batch: str = BATCHES[0]) -> None:
+             workers: int = 1, echo: Callable[[str], None] = print) -> None:
     """Tune every arm of ``cell`` on validation, then train each arm's recipe with every
-    seed (the teachers first, when an arm distils), with the dataset's ``batch``
-    construction."""
+    seed (the teachers first, when an arm distils)."""
     if any(arm_mode(a) != "none" for a in cell.arms):
         teacher = Job(cell.dataset, "teacher", fraction=cell.fraction)
         run_jobs([teacher], protocol, packs, runs, results, 1, echo)
-    tune = protocol.cell_jobs(cell, "tune", batch=batch)
+    tune = protocol.cell_jobs(cell, "tune")
     records = run_jobs(tune, protocol, packs, runs, results, workers, echo)
-    lrs = {arm: choose_lr(protocol, [r for r in records if r["job"]["arm"] == arm])
-           for arm in cell.arms}
+    recipes = {arm: choose_recipe(protocol, [r for r in records if r["job"]["arm"] == arm])
+               for arm in cell.arms}
     echo(f"{cell.key()}: chosen on validation: "
-         + ", ".join(f"{a} lr {lr:g}" for a, lr in lrs.items()))
-    run_jobs(protocol.cell_jobs(cell, "final", lrs, batch), protocol, packs, runs, results, workers,
-             echo)
+         + ", ".join(f"{a} lr {lr:g} {b} batches" for a, (lr, b) in recipes.items()))
+    run_jobs(protocol.cell_jobs(cell, "final", recipes), protocol, packs, runs, results,
+             workers, echo)
 
 
 def run_protocol(protocol: Protocol, cells: Iterable[Cell], data_dir: Path, runs: Path,
@@ -222,10 +194,6 @@ def run_protocol(protocol: Protocol, cells: Iterable[Cell], data_dir: Path, runs
         if val_split_name("official") not in open_pack(paths["hq"]).splits:
             raise SkelkdError(f"{paths['hq']}: written before packs had validation splits; "
                               "delete it (and its simulated twins beside it) to import again")
-    batch: dict[str, str] = {}
     for cell in cells:
-        if cell.dataset not in batch:
-            batch[cell.dataset] = run_batch_choice(cell.dataset, protocol, packs, runs,
-                                                   results, workers, echo)
-        run_cell(cell, protocol, packs, runs, results, workers, echo, batch[cell.dataset])
+        run_cell(cell, protocol, packs, runs, results, workers, echo)
 
