@@ -190,6 +190,39 @@ def test_overwrite_protection(tmp_path, make_pack):
     assert len(open_pack(pack.path)) == 2
 
 
+@pytest.mark.parametrize("kind", ["folder", "file", "input", "inside an input"])
+def test_overwrite_replaces_only_a_pack_that_is_not_an_input(tmp_path, make_pack, kind):
+    """--overwrite never destroys what is not skelkd's own output, nor what the same
+    command reads: a user's folder, a user's file, the pack being simulated from."""
+    pack = make_pack()
+    protect = []
+    if kind == "folder":
+        out = tmp_path / "thesis"
+        out.mkdir()
+        (out / "thesis.tex").write_text("years of work")
+    elif kind == "file":
+        out = tmp_path / "notes.txt"
+        out.write_text("keep me")
+    elif kind == "input":
+        out, protect = pack.path, [pack.path]
+    else:
+        out, protect = pack.path, [pack.path / "meta.json"]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(SkelkdError, match="nothing was changed"):
+        write_pack(out, make_samples("coco", 2, 2), "coco", ["a", "b"], overwrite=True,
+                   protect=protect)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_simulate_refuses_to_overwrite_its_own_input(tmp_path, make_pack):
+    from skelkd.data.simulate import get_preset, simulate_pack
+
+    hq = make_pack("penn_action", n=4, num_classes=2, name="hq.skpack")
+    with pytest.raises(SkelkdError, match="is an input of this command"):
+        simulate_pack(hq, hq.path, get_preset("fast"), overwrite=True, progress=False)
+    assert open_pack(hq.path).layout.name == "penn_action"
+
+
 def test_user_layout_travels_with_pack(tmp_path):
     from skelkd.layouts import Layout
 

@@ -255,6 +255,7 @@ def extract_to_pack(videos: Sequence[str | Path], out: str | Path, *, label: str
     if not samples:
         raise SkelkdError("no person was found in any video; nothing written")
     path = write_pack(out, samples, "blazepose", [label or "unlabelled"], overwrite=overwrite,
+                      protect=list(videos),
                       description=f"BlazePose skeletons extracted by skelkd ({ESTIMATOR})",
                       source=", ".join(str(e.path) for e in results))
     return Path(path), results

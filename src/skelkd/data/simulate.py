@@ -261,7 +261,8 @@ def simulate_pack(hq: Pack, out: str | Path, params: SimulatorParams, *, seed: i
               "note": "SIMULATED low-quality skeletons made by skelkd's estimator simulator"}
     desc = f"SIMULATED low-quality ({preset or 'custom'}) from: {hq.meta.get('description', '')}"
     with PackWriter(out, params.target_layout, hq.class_names, description=desc,
-                    source=str(hq.path), simulated=record, overwrite=overwrite) as w:
+                    source=str(hq.path), simulated=record, overwrite=overwrite,
+                    protect=[hq.path]) as w:
         for i in tqdm(range(len(hq)), desc="simulate", unit="sample", disable=not progress):
             w.add(simulate_sample(hq[i], hq.layout, params, seed), where=f"{hq.path}[{i}]")
             if on_sample:

@@ -66,7 +66,8 @@ def import_dataset(fmt: str, src: str | Path, out: str | Path, *, progress: bool
     raw = get_reader(fmt).read(Path(src), **options)
     splits: dict[str, dict[str, list[int]]] = {}
     with PackWriter(out, raw.layout, raw.class_names, description=raw.description,
-                    source=str(src), overwrite=overwrite, archive=archive) as writer:
+                    source=str(src), overwrite=overwrite, archive=archive,
+                    protect=[src]) as writer:
         for sample, sample_splits, where in tqdm(_guarded(raw.items, src), total=raw.count,
                                                  unit="file", desc=f"import {fmt}",
                                                  disable=not progress):

@@ -177,13 +177,15 @@ class PackWriter:
     ...     w.set_split("default", "train", [0])
 
     ``archive=True`` writes a zip archive instead of a directory. The target appears
-    only when the ``with`` block ends without error.
+    only when the ``with`` block ends without error. An existing target is replaced only
+    with ``overwrite=True``, and only when it is a skelkd pack that is not among
+    ``protect`` (the paths the same command reads), nor inside one, nor holding one.
     """
 
     def __init__(self, path: str | Path, layout: str | Layout, class_names: Sequence[str], *,
                  coord_dims: int | None = None, description: str = "", source: str = "",
                  simulated: Mapping | None = None, archive: bool = False,
-                 overwrite: bool = False):
+                 overwrite: bool = False, protect: Sequence[str | Path] = ()):
         self.path = Path(path)
         self.layout = get_layout(layout)
         self.class_names = [str(c) for c in class_names]
@@ -191,8 +193,11 @@ class PackWriter:
         self.info = {"description": description, "source": source,
                      "simulated": dict(simulated) if simulated else None}
         self.archive, self.overwrite = archive, overwrite
-        if self.path.exists() and not overwrite:
-            raise SkelkdError(f"{self.path}: already exists (use overwrite to replace it)")
+        if self.path.exists():
+            if not overwrite:
+                raise SkelkdError(f"{self.path}: already exists (pass --overwrite to replace "
+                                  "it)")
+            _check_replaceable(self.path, protect)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
         self._kp: _StreamedArray | None = None
@@ -321,6 +326,39 @@ class PackWriter:
                 raise
         else:
             self.abort()
+
+
+def is_pack(path: Path) -> bool:
+    """Whether ``path`` is a skelkd pack (a folder or a .skpack.zip whose meta.json says
+    so): what ``overwrite`` may replace."""
+    try:
+        if path.is_dir():
+            meta = json.loads((path / "meta.json").read_text())
+        elif zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                names = [n for n in z.namelist() if n.rsplit("/", 1)[-1] == "meta.json"]
+                meta = json.loads(z.read(min(names, key=len))) if names else {}
+        else:
+            return False
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
+
+
+def _check_replaceable(path: Path, protect: Sequence[str | Path]) -> None:
+    """``overwrite`` replaces only a pack, and never one that the same command reads
+    (``protect``) or one that holds or sits inside such an input."""
+    if not is_pack(path):
+        raise SkelkdError(f"{path}: exists and is not a skelkd pack; --overwrite replaces "
+                          "only a pack written by skelkd, so nothing was changed (choose "
+                          "another OUT)")
+    target = path.resolve()
+    for src in protect:
+        src = Path(src).resolve()
+        if src == target or target in src.parents or src in target.parents:
+            raise SkelkdError(f"{path}: is an input of this command ({src}); writing over "
+                              "it would destroy what is being read, so nothing was changed "
+                              "(choose another OUT)")
 
 
 def _json_value(v: object) -> object:
