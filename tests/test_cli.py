@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 import scipy.io
 from click.testing import CliRunner
 
@@ -177,3 +178,24 @@ def test_reproduce_report_only_from_records_and_a_missing_data_folder(tmp_path):
     r = run("reproduce", str(tmp_path / "nowhere"), "--results", str(tmp_path / "results"))
     assert r.exit_code != 0 and "nowhere: not a folder" in r.output
     assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("override, key", [
+    ("train.epochs=-2", "train.epochs"), ("train.batch_size=0", "train.batch_size"),
+    ("train.optim.lr=-1", "train.optim.lr"), ("input.num_frames=0", "input.num_frames"),
+    ("eval.ops=[0,2]", "eval.ops"), ("input.occlusion=1.5", "input.occlusion"),
+    ("name=", "name"), ("name=../../x", "name")])
+def test_an_out_of_range_value_is_one_line_before_any_data_is_read(tmp_path, override, key):
+    r = CliRunner().invoke(main, ["train", "teacher", "penn_small", "--runs", str(tmp_path),
+                                  "--set", override])
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    assert key in r.output and len(r.output.strip().splitlines()) == 1, r.output
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.parametrize("args", [["train", "student", "penn_small", "--op", "1.5"],
+                                  ["evaluate", "nowhere", "--ops", "0,5"],
+                                  ["predict", "x.npz", "--top", "-3"]])
+def test_out_of_range_options_are_refused(args):
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code != 0 and "Traceback" not in r.output

@@ -200,7 +200,8 @@ def _parse_frames(text: str) -> list[int]:
               help="A low-quality pack to draw the same instance from, below PACK's.")
 @click.option("--simulate", "preset", default=None,
               help="Draw a simulated low-quality twin with this preset (good, fast, poor).")
-@click.option("--occlusion", type=float, default=0.0, help="Occlusion probability for the "
+@click.option("--occlusion", type=click.FloatRange(0, 1), default=0.0,
+              help="Occlusion probability for the "
               "low-quality row (the paper's OP; per-sequence mode).")
 @click.option("--frames", default="0,10,20,30", show_default=True)
 @click.option("--names", is_flag=True, help="Write joint names.")
@@ -411,7 +412,7 @@ def train_teacher_cmd(config: str | None, sets: tuple[str, ...], runs: str) -> N
 @click.option("--distill", type=click.Choice(["none", "kl", "global-msc", "pmsc-uniform",
                                               "pmsc"]), default=None,
               help="Distillation (default: the configuration's distill.mode).")
-@click.option("--op", type=float, default=None,
+@click.option("--op", type=click.FloatRange(0, 1), default=None,
               help="Occlusion probability of the low-quality data (input.occlusion).")
 @click.option("--teacher", "teacher_dir", type=click.Path(file_okay=False), default=None,
               help="Teacher folder (default: RUNS/<name>/teacher).")
@@ -563,11 +564,13 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
     from .predict import load_model
     from .train.api import RunConfig, evaluate_at, write_json
 
-    model, cfg, folder = load_model(model_dir)
     try:
         op_list = [float(v) for v in ops.split(",") if v.strip()]
     except ValueError:
         raise SkelkdError(f"--ops: expected numbers like 0,0.3,0.6, got '{ops}'") from None
+    if not op_list or not all(0 <= op <= 1 for op in op_list):
+        raise SkelkdError(f"--ops: expected occlusion probabilities in [0, 1], got '{ops}'")
+    model, cfg, folder = load_model(model_dir)
     if pack:
         data = open_data_pack(pack)
     elif cfg is not None:
@@ -597,7 +600,7 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
               help="Reader of raw INPUTS (see `skelkd data formats`); packs and videos need "
                    "none.")
 @click.option("--layout", default=None, help="Layout of numpy inputs.")
-@click.option("--top", type=int, default=5, show_default=True)
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--window", type=int, default=64, show_default=True,
               help="Videos: frames per sliding window.")
 @click.option("--stride", type=int, default=32, show_default=True,
@@ -717,7 +720,7 @@ def extract_cmd(videos: tuple[str, ...], out: str, label: str | None, overwrite:
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), default="onnx",
               show_default=True)
-@click.option("--frames", type=int, default=None,
+@click.option("--frames", type=click.IntRange(min=1), default=None,
               help="Input length T (default: the run's input.num_frames).")
 def export_cmd(model_dir: str, out: str, fmt: str, frames: int | None) -> None:
     """Export a trained model to ONNX or TorchScript and check it: the exported model is

@@ -341,6 +341,47 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
                 raise SkelkdError(f"override '{text}': '{k}' is not a section")
         node[keys[-1]] = value
     try:
-        return _build(ExperimentConfig, doc, "")
+        cfg = _build(ExperimentConfig, doc, "")
+        check_ranges(cfg)
     except SkelkdError as exc:
         raise SkelkdError(f"{where}: {exc}") from None
+    return cfg
+
+
+INF = float("inf")
+RANGES: dict[str, tuple[float, float, bool]] = {
+    # key: (low, high, low included); high is always included
+    "train.epochs": (1, INF, True), "train.batch_size": (1, INF, True),
+    "train.per_class": (1, INF, True), "train.val_every": (1, INF, True),
+    "train.num_nodes": (1, INF, True), "train.optim.lr": (0, INF, False),
+    "train.optim.momentum": (0, 1, True), "train.optim.weight_decay": (0, INF, True),
+    "train.optim.gamma": (0, 1, False), "train.optim.warmup_epochs": (0, INF, True),
+    "input.num_frames": (1, INF, True), "input.num_persons": (1, INF, True),
+    "input.occlusion": (0, 1, True), "input.rotate_deg": (0, 180, True),
+    "input.flip_prob": (0, 1, True), "data.hq_fraction": (0, 1, False),
+    "distill.alpha": (0, INF, True), "distill.w": (0, INF, True),
+    "distill.temperature": (0, INF, False), "distill.kd_temperature": (0, INF, False),
+    "distill.part_matrix_temperature": (0, INF, False), "eval.batch_size": (1, INF, True),
+    "eval.ops": (0, 1, True), "train.optim.milestones": (0, 1, True),
+    "input.scale_range": (0, INF, False),
+}
+"""The allowed range of every numeric key (lists: of each element), checked when a
+configuration loads, before any data is read."""
+
+
+def check_ranges(cfg: ExperimentConfig) -> None:
+    """One line naming the key, the value and the allowed range for a value out of
+    :data:`RANGES`, and for a run name that is empty or would leave the runs folder."""
+    for key, (lo, hi, closed) in RANGES.items():
+        node: Any = cfg
+        for part in key.split("."):
+            node = getattr(node, part)
+        for v in node if isinstance(node, tuple | list) else (node,):
+            if not (lo <= v if closed else lo < v) or v > hi:
+                bound = f"{'[' if closed else '('}{lo:g}, {hi:g}]".replace("inf]", "inf)")
+                raise SkelkdError(f"{key}: {v!r} is out of range; expected a value in {bound}")
+    name = cfg.name
+    if (not isinstance(name, str) or not name.strip() or name in (".", "..") or "/" in name
+            or "\\" in name):
+        raise SkelkdError(f"name: {name!r} cannot name a run folder; expected a plain folder "
+                          "name (no '/', not empty, not '.' or '..')")
