@@ -199,3 +199,17 @@ def test_an_out_of_range_value_is_one_line_before_any_data_is_read(tmp_path, ove
 def test_out_of_range_options_are_refused(args):
     r = CliRunner().invoke(main, args)
     assert r.exit_code != 0 and "Traceback" not in r.output
+
+
+def test_report_skips_a_partial_run_folder_with_a_warning(tmp_path):
+    done = tmp_path / "done" / "teacher"
+    done.mkdir(parents=True)
+    (done / "metrics.json").write_text(json.dumps({"top1": 90.0, "top5": 99.0}))
+    (tmp_path / "partial" / "teacher").mkdir(parents=True)  # still training: no metrics
+    r = CliRunner().invoke(main, ["report", str(tmp_path / "done"),
+                                  str(tmp_path / "partial")])
+    assert r.exit_code == 0, r.output
+    assert "| teacher |" in r.stdout and "90.00" in r.stdout
+    assert "partial" in r.stderr and "skipped" in r.stderr
+    r = CliRunner().invoke(main, ["report", str(tmp_path / "partial")])
+    assert r.exit_code != 0 and "Traceback" not in r.output

@@ -64,6 +64,31 @@ def test_checkpoint_with_pickled_code_is_refused(tmp_path, capsys):
     assert "this would have run" not in capsys.readouterr().out
 
 
+def test_a_file_of_random_bytes_is_not_called_pickled_and_no_message_advises_unsafe_loading(
+        tmp_path):
+    import numpy as np
+
+    from skelkd.io.readers import blazepose
+
+    rng = np.random.default_rng(0)
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"\x11" + rng.bytes(999))
+    with pytest.raises(SkelkdError, match="not a PyTorch checkpoint") as info:
+        read_checkpoint(junk)
+    assert "pickled" not in str(info.value)
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "payload": _Evil()}, evil, pickle_protocol=2)
+    with pytest.raises(SkelkdError) as info:
+        read_checkpoint(evil)
+    assert "weights_only=False" not in str(info.value).replace(" ", "")
+    assert "set to `False`" not in str(info.value)
+    npz = tmp_path / "junk.npz"
+    npz.write_bytes(rng.bytes(500))
+    with pytest.raises(SkelkdError, match="a .npz archive") as info:
+        blazepose.read_npz(npz)
+    assert "pickled" not in str(info.value)
+
+
 def test_full_disk_keeps_the_previous_checkpoint(pack, tmp_path, monkeypatch):
     _train(pack, tmp_path / "t", epochs=1)
     last = tmp_path / "t" / "checkpoints" / "last.ckpt"

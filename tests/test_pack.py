@@ -243,3 +243,24 @@ def test_embedded_penn_action_pack():
     assert len(pack.split_indices("official", "train")) == 1258
     assert len(pack.split_indices("official", "test")) == 1068
     assert pack.layout.name == "penn_action" and pack.simulated is None
+
+
+def test_a_dead_writers_temporary_is_cleaned_and_packs_honour_the_umask(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f".out.skpack.{dead}-abc"
+    stale.mkdir()
+    (stale / "keypoints.npy").write_bytes(b"x" * 100)
+    mine = tmp_path / f".out.skpack.{os.getpid()}-live"  # a live writer's: kept
+    mine.mkdir()
+    old = os.umask(0o022)
+    try:
+        write_pack(tmp_path / "out.skpack", make_samples("coco", 2, 2), "coco", ["a", "b"])
+    finally:
+        os.umask(old)
+    assert not stale.exists() and mine.exists()
+    assert (tmp_path / "out.skpack").stat().st_mode & 0o777 == 0o755

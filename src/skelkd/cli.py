@@ -532,11 +532,13 @@ def report_cmd(run_dirs: tuple[str, ...], out: str | None) -> None:
       skelkd report runs/* --out comparison.md
     """
     from .evaluate.report import comparison_table
+    from .io.files import write_text_atomic
 
-    table = comparison_table([Path(r) for r in run_dirs])
+    table = comparison_table([Path(r) for r in run_dirs],
+                             warn=lambda msg: click.echo(f"warning: {msg}", err=True))
     click.echo(table)
     if out:
-        Path(out).write_text(table + "\n")
+        write_text_atomic(out, table + "\n")
 
 
 # ----------------------------------------------------------------------------- models

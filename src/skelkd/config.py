@@ -381,7 +381,8 @@ def check_ranges(cfg: ExperimentConfig) -> None:
                 bound = f"{'[' if closed else '('}{lo:g}, {hi:g}]".replace("inf]", "inf)")
                 raise SkelkdError(f"{key}: {v!r} is out of range; expected a value in {bound}")
     name = cfg.name
-    if (not isinstance(name, str) or not name.strip() or name in (".", "..") or "/" in name
-            or "\\" in name):
-        raise SkelkdError(f"name: {name!r} cannot name a run folder; expected a plain folder "
-                          "name (no '/', not empty, not '.' or '..')")
+    parts = name.split("/") if isinstance(name, str) else [""]
+    if not name or "\\" in name or any(p.strip() in ("", ".", "..") for p in parts):
+        raise SkelkdError(f"name: {name!r} cannot name a run folder inside the runs folder; "
+                          "expected a folder name, or names joined by '/', none of them "
+                          "empty, '.' or '..'")

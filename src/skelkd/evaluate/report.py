@@ -11,19 +11,33 @@ import numpy as np
 from ..errors import SkelkdError
 
 
-def collect(run_dirs: list[Path]) -> dict[tuple, list[dict]]:
-    """(model, distillation, trained at OP, evaluated at OP) -> the metrics of each run."""
+def collect(run_dirs: list[Path], warn=None) -> dict[tuple, list[dict]]:
+    """(model, distillation, trained at OP, evaluated at OP) -> the metrics of each run.
+
+    A folder without finished runs (still training, failed, not a run folder) or with an
+    unreadable metrics.json is an error, or, with ``warn``, reported through it and
+    skipped; an error still when no folder has any."""
     groups: dict[tuple, list[dict]] = {}
-    for run in run_dirs:
+
+    def problem(msg: str) -> None:
+        if warn is None:
+            raise SkelkdError(msg)
+        warn(f"{msg}; skipped")
+
+    for run in map(Path, run_dirs):
+        if not run.is_dir():
+            problem(f"{run}: not a run folder")
+            continue
         found = False
-        for sub in sorted(Path(run).iterdir()):
+        for sub in sorted(run.iterdir()):
             metrics = sub / "metrics.json"
             if not metrics.is_file():
                 continue
             try:
                 m = json.loads(metrics.read_text())
             except json.JSONDecodeError as exc:
-                raise SkelkdError(f"{metrics}: not valid JSON ({exc})") from exc
+                problem(f"{metrics}: not valid JSON ({exc})")
+                continue
             found = True
             if sub.name == "teacher":
                 groups.setdefault(("teacher", "-", "-", 0.0), []).append(m)
@@ -33,7 +47,9 @@ def collect(run_dirs: list[Path]) -> dict[tuple, list[dict]]:
                 key = ("student", label, m.get("train_occlusion", 0.0), float(op))
                 groups.setdefault(key, []).append(r)
         if not found:
-            raise SkelkdError(f"{run}: no teacher/ or student-*/ folder with metrics.json")
+            problem(f"{run}: no teacher/ or student-*/ folder with metrics.json")
+    if not groups:
+        raise SkelkdError("none of the folders given holds a finished run")
     return groups
 
 
@@ -47,8 +63,8 @@ def _label(folder: Path) -> str | None:
     return distill_label(load_config(cfg)) if cfg.exists() else None
 
 
-def comparison_table(run_dirs: list[Path]) -> str:
-    groups = collect(run_dirs)
+def comparison_table(run_dirs: list[Path], warn=None) -> str:
+    groups = collect(run_dirs, warn)
     lines = ["| model | distillation | trained at OP | tested at OP | top-1 | top-5 | runs |",
              "|---|---|---|---|---|---|---|"]
 

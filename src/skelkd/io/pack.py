@@ -199,7 +199,12 @@ class PackWriter:
                                   "it)")
             _check_replaceable(self.path, protect)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        _remove_stale_temporaries(self.path)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.{os.getpid()}-",
+                                         dir=self.path.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp's 0700 would keep a lab from sharing
         self._kp: _StreamedArray | None = None
         self._sc = _StreamedArray(self.tmp / "scores.npy", (self.layout.num_joints,), np.float32)
         self._index: list[tuple[int, int, int, int]] = []
@@ -326,6 +331,35 @@ class PackWriter:
                 raise
         else:
             self.abort()
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporaries that a writer of ``path`` left behind when its process died (a
+    SIGKILL, a power cut): ``.NAME.PID-*`` folders and their ``.zip`` whose process no
+    longer runs on this machine. A live writer's are left alone."""
+    prefix = f".{path.name}."
+    for tmp in path.parent.glob(f"{_glob_escape(prefix)}*-*"):
+        pid = tmp.name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def is_pack(path: Path) -> bool:

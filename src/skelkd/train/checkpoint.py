@@ -21,6 +21,7 @@ import hashlib
 import io
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +101,15 @@ def read_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict:
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if not zipfile.is_zipfile(path) and path.read_bytes()[:1] != b"\x80":
+            raise SkelkdError(f"{path}: not a PyTorch checkpoint (neither the zip archive "
+                              "torch.save writes nor a pickle)") from exc
+        # torch's own message goes on to advise weights_only=False: never repeat that
+        why = next((line.strip() for line in str(exc).splitlines()
+                    if line.strip().startswith("WeightsUnpickler error")), "")
         raise SkelkdError(f"{path}: refused: it holds pickled objects other than tensors and "
                           "plain data, which could run code when loaded (skelkd loads "
-                          f"checkpoints with weights_only=True). {first}") from exc
+                          f"checkpoints with weights_only=True). {why}".rstrip()) from exc
     except Exception as exc:  # truncated zip, wrong magic, bad storage...
         raise SkelkdError(f"{path}: not a readable checkpoint ({type(exc).__name__}: "
                           f"{exc})") from exc

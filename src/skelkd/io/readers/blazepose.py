@@ -19,6 +19,9 @@ from . import RawDataset, Reader, class_from_folder, files_in, instance_ids
 def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """(1, T, 33, 2) keypoints, (1, T, 33) scores and metadata of one BlazePose .npz."""
     path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise FormatError(path, "(file)", "a .npz archive (a zip of .npy arrays)",
+                          "another kind of file")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
