@@ -73,3 +73,35 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path):
     (wa, ma), (wb, mb) = _final(runs / "straight"), _final(runs / "killed")
     assert ma == mb
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_a_moved_run_folder_resumes_into_the_one_checkpoint_name(tmp_path):
+    """Lightning remembers the checkpoint's absolute path: in a moved run folder it would
+    write last-v1.ckpt and leave last.ckpt stale for every reader."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from skelkd.cli import main
+
+    pack = _class_motion_pack(tmp_path / "hq.skpack", "kinect_v1", 20, 3, n=48)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "data": {"hq": str(pack.path)},
+        "model": {"backbone": "stgcn-tiny", "overrides": {"channels": [8], "strides": [1]}},
+        "input": {"num_frames": 8},
+        "train": {"epochs": 1, "batch_size": 12, "per_class": 4, "progress": False}}))
+    runs = tmp_path / "runs"
+
+    def train(name, epochs):
+        r = CliRunner().invoke(main, ["train", "teacher", str(cfg), "--runs", str(runs),
+                                      "--set", f"name={name}", "--set",
+                                      f"train.epochs={epochs}"])
+        assert r.exit_code == 0, r.output
+
+    train("a", 1)
+    shutil.move(runs / "a", runs / "b")
+    train("b", 2)
+    folder = runs / "b" / "teacher" / "checkpoints"
+    assert not any("-v" in p.name for p in folder.iterdir()), sorted(folder.iterdir())
+    assert torch.load(folder / "last.ckpt", weights_only=True)["epoch"] == 1  # 2nd epoch

@@ -151,8 +151,12 @@ def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
     # a checkpoint at the end of every epoch, whether or not validation runs that epoch
     # (the latest as epoch=E-step=S.ckpt, copied to last.ckpt, which resuming reads;
     # Lightning writes last.ckpt only when it has saved another checkpoint that step)
+    # one name, always the newest: without the version counter Lightning would write
+    # last-v1.ckpt beside a last.ckpt whose recorded path differs (a moved run folder),
+    # and every reader of last.ckpt would get the old weights
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, save_top_k=1,
-                           every_n_epochs=1, save_on_train_epoch_end=True)
+                           every_n_epochs=1, save_on_train_epoch_end=True,
+                           enable_version_counter=False)
     return L.Trainer(max_epochs=run.epochs, accelerator=run.accelerator, devices=run.devices,
                      num_nodes=run.num_nodes, strategy=run.strategy, precision=run.precision,
                      gradient_clip_val=run.gradient_clip, logger=loggers,
