@@ -105,3 +105,33 @@ def test_a_moved_run_folder_resumes_into_the_one_checkpoint_name(tmp_path):
     folder = runs / "b" / "teacher" / "checkpoints"
     assert not any("-v" in p.name for p in folder.iterdir()), sorted(folder.iterdir())
     assert torch.load(folder / "last.ckpt", weights_only=True)["epoch"] == 1  # 2nd epoch
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
+@pytest.mark.parametrize("sig, status", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_stops_training_with_its_status_a_message_and_an_intact_checkpoint(
+        tmp_path, sig, status):
+    from skelkd.train.checkpoint import read_checkpoint
+
+    pack = _class_motion_pack(tmp_path / "hq.skpack", "kinect_v1", 20, 3, n=48)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "data": {"hq": str(pack.path)},
+        "model": {"backbone": "stgcn-tiny", "overrides": {"channels": [8], "strides": [1]}},
+        "input": {"num_frames": 8},
+        "train": {"epochs": 200, "batch_size": 12, "per_class": 4, "progress": False}}))
+    runs = tmp_path / "runs"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(_command(cfg, runs, "r"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    ckpt = runs / "r" / "teacher" / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    while proc.poll() is None and not ckpt.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "training ended before it could be signalled"
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == status, err
+    assert "rerun the same command to resume" in err and "Traceback" not in err
+    assert read_checkpoint(ckpt)["epoch"] >= 0  # loads and verifies
+    assert not list(ckpt.parent.glob(".*tmp*"))

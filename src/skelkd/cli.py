@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import SkelkdError
+from .errors import RunInterrupted, SkelkdError
 
 
 class _Group(click.Group):
@@ -26,6 +26,10 @@ class _Group(click.Group):
         except SkelkdError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(2)
+        except RunInterrupted as exc:
+            click.echo(f"interrupted ({exc}); the last checkpoint is intact: rerun the same "
+                       "command to resume", err=True)
+            sys.exit(128 + exc.signum)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

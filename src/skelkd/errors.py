@@ -21,3 +21,15 @@ class FormatError(SkelkdError, ValueError):
         if got is not None:
             msg += f", got {got}"
         super().__init__(msg)
+
+
+class RunInterrupted(Exception):
+    """Training stopped by a signal (Ctrl-C: SIGINT, a scheduler's SIGTERM): the last
+    checkpoint is intact and the same command resumes. The CLI exits 128 + the signal's
+    number (130, 143), so a batch system reads a killed run as killed, not as done."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum

@@ -6,6 +6,7 @@ functions build the data, the module and the trainer from a :class:`RunConfig`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from ..config import DistillConfig, ExperimentConfig, InputConfig, TrainConfig
 from ..data.dataset import PairedDataset, SkeletonDataset
 from ..data.transforms import Pipeline, scores_vary
 from ..distill.part_matrix import PartMatrix, occlusion_error_rates
-from ..errors import SkelkdError
+from ..errors import RunInterrupted, SkelkdError
 from ..evaluate.metrics import evaluate
 from ..io.pack import Pack
 from .allocator import keep_freed_memory
@@ -232,11 +233,36 @@ def _val_loader(model, pack: Pack, indices: np.ndarray | None, run: RunConfig):
 
 
 def _fit(module: L.LightningModule, train_ds, val, run: RunConfig, out: Path) -> None:
-    """Fit with Lightning, resuming from ``out/checkpoints/last.ckpt`` when it exists."""
+    """Fit with Lightning, resuming from ``out/checkpoints/last.ckpt`` when it exists.
+    SIGINT and SIGTERM stop it with :class:`RunInterrupted` (Lightning would turn Ctrl-C
+    into a silent exit 1, and SIGTERM would end the process with status 0)."""
     keep_freed_memory(run.keep_freed_memory)
     loader = _loader(train_ds, train_ds.labels, run, True)
-    make_trainer(run, out, [_EpochCallback(loader), ValCurve()]).fit(
-        module, loader, val, ckpt_path=_resume(out))
+    trainer = make_trainer(run, out, [_EpochCallback(loader), ValCurve()])
+    with _signals_raise():
+        trainer.fit(module, loader, val, ckpt_path=_resume(out))
+
+
+@contextlib.contextmanager
+def _signals_raise():
+    """SIGINT and SIGTERM raise :class:`RunInterrupted` while training (main thread
+    only; elsewhere the handlers stay as they are)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise RunInterrupted(signum)
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def _resume(out: Path) -> str | None:

@@ -90,6 +90,9 @@ def write_checkpoint(checkpoint: dict, path: str | Path) -> Path:
         tmp.unlink(missing_ok=True)
         raise SkelkdError(f"{path}: cannot write the checkpoint ({exc.strerror or exc}); the "
                           "previous checkpoint there, if any, is unchanged") from exc
+    except BaseException:  # a signal mid-write: no half-written temporary left behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
