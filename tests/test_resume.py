@@ -75,36 +75,49 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path):
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_a_moved_run_folder_resumes_into_the_one_checkpoint_name(tmp_path):
-    """Lightning remembers the checkpoint's absolute path: in a moved run folder it would
-    write last-v1.ckpt and leave last.ckpt stale for every reader."""
-    import shutil
-
-    from click.testing import CliRunner
-
-    from skelkd.cli import main
-
+def _tiny_cfg(tmp_path, epochs: int = 1):
     pack = _class_motion_pack(tmp_path / "hq.skpack", "kinect_v1", 20, 3, n=48)
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({
         "data": {"hq": str(pack.path)},
         "model": {"backbone": "stgcn-tiny", "overrides": {"channels": [8], "strides": [1]}},
         "input": {"num_frames": 8},
-        "train": {"epochs": 1, "batch_size": 12, "per_class": 4, "progress": False}}))
-    runs = tmp_path / "runs"
+        "train": {"epochs": epochs, "batch_size": 12, "per_class": 4, "progress": False}}))
+    return cfg
 
-    def train(name, epochs):
-        r = CliRunner().invoke(main, ["train", "teacher", str(cfg), "--runs", str(runs),
-                                      "--set", f"name={name}", "--set",
-                                      f"train.epochs={epochs}"])
-        assert r.exit_code == 0, r.output
 
-    train("a", 1)
+def _signalled(cfg, runs, name, sig, after: int = 0):
+    """A training process signalled once its checkpoint records epoch >= ``after``;
+    returns (exit status, stderr)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(_command(cfg, runs, name), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    ckpt = runs / name / "teacher" / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline:
+        if ckpt.exists() and torch.load(ckpt, weights_only=True)["epoch"] >= after:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "training ended before it could be signalled"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
+def test_a_moved_run_folder_resumes_into_the_one_checkpoint_name(tmp_path):
+    """Lightning remembers the checkpoint's absolute path: in a moved run folder it would
+    write last-v1.ckpt and leave last.ckpt stale for every reader."""
+    import shutil
+
+    cfg, runs = _tiny_cfg(tmp_path, epochs=200), tmp_path / "runs"
+    assert _signalled(cfg, runs, "a", signal.SIGTERM)[0] == 143
     shutil.move(runs / "a", runs / "b")
-    train("b", 2)
     folder = runs / "b" / "teacher" / "checkpoints"
+    done = torch.load(folder / "last.ckpt", weights_only=True)["epoch"]
+    assert _signalled(cfg, runs, "b", signal.SIGTERM, after=done + 1)[0] == 143
     assert not any("-v" in p.name for p in folder.iterdir()), sorted(folder.iterdir())
-    assert torch.load(folder / "last.ckpt", weights_only=True)["epoch"] == 1  # 2nd epoch
+    assert torch.load(folder / "last.ckpt", weights_only=True)["epoch"] > done
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
@@ -113,25 +126,50 @@ def test_a_signal_stops_training_with_its_status_a_message_and_an_intact_checkpo
         tmp_path, sig, status):
     from skelkd.train.checkpoint import read_checkpoint
 
-    pack = _class_motion_pack(tmp_path / "hq.skpack", "kinect_v1", 20, 3, n=48)
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "data": {"hq": str(pack.path)},
-        "model": {"backbone": "stgcn-tiny", "overrides": {"channels": [8], "strides": [1]}},
-        "input": {"num_frames": 8},
-        "train": {"epochs": 200, "batch_size": 12, "per_class": 4, "progress": False}}))
-    runs = tmp_path / "runs"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(_command(cfg, runs, "r"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    ckpt = runs / "r" / "teacher" / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 120
-    while proc.poll() is None and not ckpt.exists() and time.time() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, "training ended before it could be signalled"
-    proc.send_signal(getattr(signal, sig))
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == status, err
+    cfg, runs = _tiny_cfg(tmp_path, epochs=200), tmp_path / "runs"
+    code, err = _signalled(cfg, runs, "r", getattr(signal, sig))
+    assert code == status, err
     assert "rerun the same command to resume" in err and "Traceback" not in err
+    ckpt = runs / "r" / "teacher" / "checkpoints" / "last.ckpt"
     assert read_checkpoint(ckpt)["epoch"] >= 0  # loads and verifies
     assert not list(ckpt.parent.glob(".*tmp*"))
+
+
+def test_a_rerun_with_other_settings_is_refused_naming_them(tmp_path):
+    from click.testing import CliRunner
+
+    from skelkd.cli import main
+
+    cfg, runs = _tiny_cfg(tmp_path), tmp_path / "runs"
+
+    def train(*sets):
+        args = ["train", "teacher", str(cfg), "--runs", str(runs), "--set", "name=r"]
+        for s in sets:
+            args += ["--set", s]
+        return CliRunner().invoke(main, args)
+
+    assert train().exit_code == 0
+    before = (runs / "r" / "teacher" / "config.yaml").read_text()
+    r = train("train.optim.lr=0.5", "input.num_frames=12")
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "train.optim.lr" in r.output and "input.num_frames" in r.output
+    assert (runs / "r" / "teacher" / "config.yaml").read_text() == before  # untouched
+    assert train("train.progress=false", "eval.ops=[0.0]").exit_code == 0  # not defining
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from skelkd.cli import main
+    from skelkd.config import load_config
+    from skelkd.experiment import claim_run_folder
+
+    cfg, runs = _tiny_cfg(tmp_path), tmp_path / "runs"
+    with claim_run_folder(runs / "r" / "teacher", load_config(cfg, ["name=r"])):
+        r = CliRunner().invoke(main, ["train", "teacher", str(cfg), "--runs", str(runs),
+                                      "--set", "name=r"])
+        assert r.exit_code == 2 and "another skelkd run is training into this folder" in r.output
+        assert str(os.getpid()) in r.output  # who holds it
+    r = CliRunner().invoke(main, ["train", "teacher", str(cfg), "--runs", str(runs),
+                                  "--set", "name=r"])
+    assert r.exit_code == 0, r.output  # released when the holder ends

@@ -14,6 +14,7 @@ Every command writes ``metrics.json`` atomically; ``skelkd report`` reads them.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import time
 from pathlib import Path
@@ -114,6 +115,73 @@ def _git_commit() -> str | None:
     return head.strip() + ("+dirty" if dirty.strip() else "")
 
 
+# what may change between a run and its resumption: the hardware, the display, the
+# evaluation, the name, and the part matrix that training itself fills in
+RESUMABLE = ("name", "train.progress", "train.workers", "train.accelerator", "train.devices",
+             "train.num_nodes", "train.strategy", "train.keep_freed_memory", "eval.",
+             "distill.part_matrix")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and k != "simulate" and k != "overrides":
+            out |= _flat(v, f"{prefix}{k}.")
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def changed_settings(saved: ExperimentConfig, cfg: ExperimentConfig) -> list[str]:
+    """The keys that define a run and differ between two configurations."""
+    a, b = _flat(saved.to_dict()), _flat(cfg.to_dict())
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)
+                  and not any(k == r or (r.endswith(".") and k.startswith(r))
+                              for r in RESUMABLE))
+
+
+@contextlib.contextmanager
+def claim_run_folder(out: Path, cfg: ExperimentConfig):
+    """Own a run folder for the run's life: an exclusive lock (``out/.lock``, released on
+    any exit, a crash included, since the system drops it with the process), a refusal
+    when the folder holds a checkpoint of a run with other settings (resuming would mix
+    them), then the configuration saved as ``config.yaml``."""
+    import fcntl
+    import json
+    import os
+    import socket
+
+    out.mkdir(parents=True, exist_ok=True)
+    lock = open(out / ".lock", "a+")  # noqa: SIM115 (held until the with-block ends)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            who = lock.read().strip() or "another process"
+            raise SkelkdError(f"{out}: another skelkd run is training into this folder "
+                              f"({who}); wait for it to end, or give this run another name "
+                              "(--set name=...)") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+        lock.flush()
+        saved = out / "config.yaml"
+        if saved.exists() and (out / "checkpoints" / "last.ckpt").exists():
+            from .config import load_config
+
+            diff = changed_settings(load_config(saved), cfg)
+            if diff:
+                raise SkelkdError(f"{out}: holds a run trained with other settings "
+                                  f"({', '.join(diff)}); resuming it would mix them. Give "
+                                  "this run another name (--set name=...), or delete the "
+                                  "folder to start over")
+        cfg.save(saved)
+        yield out
+    finally:
+        lock.close()
+
+
 def _finish(out: Path, cfg: ExperimentConfig, report: dict, start: float,
             environment: dict) -> dict:
     """metrics.json: the report, its seconds, its seed and ``environment`` (read when the
@@ -129,6 +197,12 @@ def _finish(out: Path, cfg: ExperimentConfig, report: dict, start: float,
 
 
 def train_teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool = False) -> dict:
+    """:func:`_teacher_run` in its run folder, claimed (:func:`claim_run_folder`)."""
+    with claim_run_folder(run_dir / "teacher", cfg):
+        return _teacher_run(cfg, run_dir, track_test)
+
+
+def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict:
     """Train the teacher on the high-quality training split (the paired part when
     ``data.hq_fraction`` < 1), evaluate it on the high-quality test split, and compute
     the part matrix E. Resumes from ``teacher/checkpoints/last.ckpt`` if present.
@@ -142,7 +216,6 @@ def train_teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool = F
 
     start, env = time.time(), _environment()
     out = run_dir / "teacher"
-    cfg.save(out / "config.yaml")
     hq, lq, train, test = load_data(cfg, run_dir)
     kept = paired_instances(cfg, hq, lq, train)
     hq_train = hq_indices(hq, lq, [i for i in train if lq.instance_ids[i] in kept])
@@ -201,6 +274,12 @@ def student_train_indices(cfg: ExperimentConfig, hq: Pack, lq: Pack,
 
 def train_student_run(cfg: ExperimentConfig, run_dir: Path,
                       teacher_dir: Path | None = None) -> dict:
+    """:func:`_student_run` in its run folder, claimed (:func:`claim_run_folder`)."""
+    with claim_run_folder(student_dir(run_dir, cfg), cfg):
+        return _student_run(cfg, run_dir, teacher_dir)
+
+
+def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None) -> dict:
     """Train a student on the low-quality training split at OP ``input.occlusion`` with
     ``distill.mode``, and evaluate it at every OP of ``eval.ops``."""
     from .distill.part_matrix import PartMatrix
@@ -208,7 +287,6 @@ def train_student_run(cfg: ExperimentConfig, run_dir: Path,
 
     start, env = time.time(), _environment()
     out = student_dir(run_dir, cfg)
-    cfg.save(out / "config.yaml")
     hq, lq, train, test = load_data(cfg, run_dir)
     run = RunConfig.from_experiment(cfg)
     teacher, distill = None, cfg.distill
