@@ -7,7 +7,7 @@ import pytest
 
 from skelkd.errors import FormatError, SkelkdError
 from skelkd.io import embedded_pack, open_pack
-from skelkd.io.pack import PackWriter, Sample, write_pack
+from skelkd.io.pack import PackWriter, Sample, meta_digest, write_pack
 
 from .conftest import make_samples
 
@@ -38,7 +38,7 @@ def test_round_trip_multi_person_variable_length(tmp_path, archive):
 def test_meta_fields_are_documented_json(tmp_path, make_pack):
     pack = make_pack()
     meta = json.loads((pack.path / "meta.json").read_text())
-    assert meta["format"] == "skelkd-pack" and meta["version"] == 2
+    assert meta["format"] == "skelkd-pack" and meta["version"] == 3
     assert set(meta["checksums"]) == {"keypoints.npy", "scores.npy", "index.npy",
                                       "samples.json", "splits.json"}
     assert meta["layout"]["name"] == "coco" and meta["coord_dims"] == 2
@@ -164,6 +164,7 @@ def test_pickled_arrays_refused(tmp_path, make_pack):
     meta = json.loads((pack.path / "meta.json").read_text())
     meta["checksums"]["index.npy"] = hashlib.sha256(
         (pack.path / "index.npy").read_bytes()).hexdigest()
+    meta["meta_sha256"] = meta_digest(meta)
     (pack.path / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(FormatError, match="index.npy.*pickled"):
         open_pack(pack.path)
@@ -264,3 +265,20 @@ def test_a_dead_writers_temporary_is_cleaned_and_packs_honour_the_umask(tmp_path
         os.umask(old)
     assert not stale.exists() and mine.exists()
     assert (tmp_path / "out.skpack").stat().st_mode & 0o777 == 0o755
+
+
+def test_an_edited_meta_json_is_caught_and_version_2_packs_still_open(tmp_path, make_pack):
+    """Swapping two class names (or any edit of meta.json) passed every check before
+    version 3; now meta.json's own digest catches it. Version 2 packs have no digest."""
+    pack = make_pack(num_classes=3)
+    path = pack.path / "meta.json"
+    meta = json.loads(path.read_text())
+    names = meta["class_names"]
+    meta["class_names"] = [names[1], names[0], *names[2:]]
+    path.write_text(json.dumps(meta, indent=1))
+    with pytest.raises(FormatError, match="meta_sha256"):
+        open_pack(pack.path)
+    meta["version"] = 2  # a version 2 pack: no digest to check
+    del meta["meta_sha256"]
+    path.write_text(json.dumps(meta, indent=1))
+    assert open_pack(pack.path).class_names[0] == names[1]

@@ -50,8 +50,10 @@ from ..errors import FormatError, SkelkdError
 from ..layouts import Layout, LayoutError, get_layout
 
 FORMAT = "skelkd-pack"
-VERSION = 2  # 2: meta.json carries checksums; version 1 packs (no checksums) still open
-READABLE_VERSIONS = (1, 2)
+# 2: meta.json carries checksums of the other files; 3: and the digest of its own content
+# (meta_sha256), so that an edited class name or layout is caught too. 1 and 2 still open.
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 BLOCK_BYTES = 1 << 24  # checksum block of the large arrays (16 MiB), verified on first read
 _HEADER_BYTES = 128  # fixed .npy header size, so arrays can be streamed before their shape is known
 _STANDARD_COLUMNS = ("instance_id", "subject", "view", "camera", "source_file")
@@ -160,6 +162,15 @@ class _StreamedArray:
         os.fsync(self.fh.fileno())
         self.fh.close()
         return self.hasher.finish()
+
+
+def meta_digest(meta: dict) -> str:
+    """SHA-256 of meta.json's fields other than ``meta_sha256``, in a canonical form (keys
+    sorted, no whitespace): what version 3 stores to catch an edited meta.json."""
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    # allow_nan: a damaged meta.json may hold NaN; it then fails the comparison, not here
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _write_json(path: Path, obj: object) -> str:
@@ -290,6 +301,7 @@ class PackWriter:
         splits = with_validation(self._splits, labels, self._columns["instance_id"])
         checksums["splits.json"] = _write_json(self.tmp / "splits.json", splits)
         meta["checksums"] = checksums
+        meta["meta_sha256"] = meta_digest(meta)
         _write_json(self.tmp / "meta.json", meta)
         if self.archive:
             tmp_zip = self.tmp.with_suffix(".zip")
@@ -547,6 +559,10 @@ class Pack(Sequence[Sample]):
                               + f" (this skelkd writes version {VERSION})", m.get("version"))
         if m["version"] >= 2:
             self._check_checksums(m.get("checksums"), where)
+        if m["version"] >= 3 and m.get("meta_sha256") != meta_digest(m):
+            raise FormatError(where, "meta_sha256", "the SHA-256 of meta.json's other fields",
+                              "a different digest: meta.json was edited or is corrupted "
+                              "(class names, layout, counts)")
         for key, kind in (("layout", dict), ("class_names", list), ("num_samples", int),
                           ("num_rows", int), ("coord_dims", int)):
             if not isinstance(m.get(key), kind):
