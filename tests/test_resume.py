@@ -75,8 +75,8 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path):
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def _tiny_cfg(tmp_path, epochs: int = 1):
-    pack = _class_motion_pack(tmp_path / "hq.skpack", "kinect_v1", 20, 3, n=48)
+def _tiny_cfg(tmp_path, epochs: int = 1, n: int = 48):
+    pack = _class_motion_pack(tmp_path / "hq.skpack", "kinect_v1", 20, 3, n=n)
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({
         "data": {"hq": str(pack.path)},
@@ -173,3 +173,28 @@ def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
     r = CliRunner().invoke(main, ["train", "teacher", str(cfg), "--runs", str(runs),
                                   "--set", "name=r"])
     assert r.exit_code == 0, r.output  # released when the holder ends
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
+def test_a_resumed_run_keeps_its_earlier_log_rows_and_counts_all_its_seconds(tmp_path):
+    import csv
+
+    # 12 steps an epoch and a logged row every 10 steps: a row in every epoch
+    cfg, runs = _tiny_cfg(tmp_path, epochs=6, n=144), tmp_path / "runs"
+    assert _signalled(cfg, runs, "r", signal.SIGTERM, after=2)[0] == 143
+    out = runs / "r" / "teacher"
+    done = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)["epoch"]
+    first = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    earlier = next(v for k, v in first["callbacks"].items() if "FitClock" in k)["seconds"]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
+             "env": {**os.environ, "OMP_NUM_THREADS": "1"}}
+    subprocess.run(_command(cfg, runs, "r"), check=True, **quiet)
+    subprocess.run(_command(cfg, runs, "straight"), check=True, **quiet)
+
+    def epochs(run):
+        with (runs / run / "teacher" / "logs" / "metrics.csv").open() as fh:
+            return sorted(int(float(r["epoch"])) for r in csv.DictReader(fh) if r.get("epoch"))
+
+    assert min(epochs("r")) <= done  # rows of the first process survive the resumption
+    assert epochs("r") == epochs("straight")  # each epoch's rows once, as uninterrupted
+    assert json.loads((out / "metrics.json").read_text())["seconds"] > earlier > 0

@@ -183,13 +183,15 @@ def claim_run_folder(out: Path, cfg: ExperimentConfig):
 
 
 def _finish(out: Path, cfg: ExperimentConfig, report: dict, start: float,
-            environment: dict) -> dict:
+            environment: dict, earlier: float = 0.0) -> dict:
     """metrics.json: the report, its seconds, its seed and ``environment`` (read when the
     run started: the source commit is the one the run's code came from, not the one
     checked out when it ended)."""
     from .train.api import write_json
 
-    report["seconds"] = time.time() - start
+    # this process's whole time, plus the fitting time of earlier processes that this
+    # run resumed from (FitClock, kept in the checkpoints)
+    report["seconds"] = time.time() - start + earlier
     report["seed"] = cfg.train.seed
     report["environment"] = environment
     write_json(out / "metrics.json", report)
@@ -234,7 +236,7 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
                              cfg.distill.part_matrix_temperature)
     pm.save(out / "part_matrix.json")
     pm.plot(out / "part_matrix.png", f"Part matrix E: {cfg.name} teacher")
-    return _finish(out, cfg, report, start, env)
+    return _finish(out, cfg, report, start, env, getattr(teacher, "earlier_seconds", 0.0))
 
 
 def distill_label(cfg: ExperimentConfig) -> str:
@@ -310,5 +312,5 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
         report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, run, float(op))
     main = report["by_op"].get(f"{cfg.input.occlusion:g}") or next(iter(report["by_op"].values()))
     report["top1"], report["top5"] = main["top1"], main["top5"]
-    return _finish(out, cfg, report, start, env)
+    return _finish(out, cfg, report, start, env, getattr(student, "earlier_seconds", 0.0))
 

@@ -115,6 +115,71 @@ class ValCurve(L.Callback):
         self.curve = [list(c) for c in state.get("curve", [])]
 
 
+class FitClock(L.Callback):
+    """Seconds spent in fitting, summed over the processes that ran it: kept in the
+    checkpoints, so a run stopped and resumed reports its whole training time, up to each
+    earlier process's last checkpoint. The fitted module carries the earlier processes'
+    share as ``earlier_seconds`` (this process's own time its caller measures)."""
+
+    def __init__(self):
+        import time
+
+        self.earlier, self._now = 0.0, time.time
+
+    def on_fit_start(self, trainer, module) -> None:
+        self._start = self._now()
+
+    def on_fit_end(self, trainer, module) -> None:
+        module.earlier_seconds = self.earlier
+
+    def state_dict(self) -> dict:
+        return {"seconds": self.earlier + self._now() - getattr(self, "_start", self._now())}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.earlier = float(state.get("seconds", 0.0))
+
+
+def _csv_logger(out: Path):
+    """Lightning's CSV logger (``out/logs/metrics.csv``), except that a resumed run keeps
+    the rows of the epochs its checkpoint holds: Lightning deletes the file when a run
+    folder is reused, which erased every earlier epoch's row."""
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+    from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+    from lightning.pytorch.loggers.logger import rank_zero_experiment
+
+    last = out / "checkpoints" / "last.ckpt"
+    keep = read_checkpoint(last).get("epoch") if last.exists() else None
+
+    class Writer(ExperimentWriter):
+        def __init__(self, log_dir: str):
+            path = Path(log_dir) / self.NAME_METRICS_FILE
+            rows = []
+            if keep is not None and path.is_file():
+                with path.open(newline="") as fh:
+                    rows = [r for r in csv.DictReader(fh)
+                            if r.get("epoch") and int(float(r["epoch"])) <= keep]
+            super().__init__(log_dir)  # Lightning's: deletes metrics.csv
+            if rows:
+                self.metrics_keys = sorted(set().union(*rows))
+                with path.open("w", newline="") as fh:
+                    writer = csv.DictWriter(fh, fieldnames=self.metrics_keys)
+                    writer.writeheader()
+                    writer.writerows(rows)
+
+    class Logger(CSVLogger):
+        @property
+        @rank_zero_experiment
+        def experiment(self):
+            if self._experiment is None:
+                self._fs.makedirs(self.root_dir, exist_ok=True)
+                self._experiment = Writer(log_dir=self.log_dir)
+            return self._experiment
+
+    return Logger(out, name="", version="logs")
+
+
 def _loader(dataset, labels: np.ndarray, run: RunConfig, train: bool) -> DataLoader:
     workers = run.loader_workers()
     common = {"num_workers": workers, "persistent_workers": workers > 0}
@@ -142,12 +207,12 @@ def _quiet_lightning() -> None:
 
 def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+    from lightning.pytorch.loggers import TensorBoardLogger
 
     _quiet_lightning()
 
     out.mkdir(parents=True, exist_ok=True)
-    loggers = [CSVLogger(out, name="", version="logs"),
+    loggers = [_csv_logger(out),
                TensorBoardLogger(out, name="", version="tensorboard", default_hp_metric=False)]
     # a checkpoint at the end of every epoch, whether or not validation runs that epoch
     # (the latest as epoch=E-step=S.ckpt, copied to last.ckpt, which resuming reads;
@@ -238,7 +303,7 @@ def _fit(module: L.LightningModule, train_ds, val, run: RunConfig, out: Path) ->
     into a silent exit 1, and SIGTERM would end the process with status 0)."""
     keep_freed_memory(run.keep_freed_memory)
     loader = _loader(train_ds, train_ds.labels, run, True)
-    trainer = make_trainer(run, out, [_EpochCallback(loader), ValCurve()])
+    trainer = make_trainer(run, out, [_EpochCallback(loader), ValCurve(), FitClock()])
     with _signals_raise():
         trainer.fit(module, loader, val, ckpt_path=_resume(out))
 
