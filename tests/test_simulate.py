@@ -122,3 +122,26 @@ def test_simulate_pack_is_marked_simulated(make_pack, tmp_path):
     assert lq.simulated["preset"] == "poor" and "SIMULATED" in lq.meta["description"]
     assert lq.instance_ids == hq.instance_ids and lq.splits == hq.splits
     assert lq.class_names == hq.class_names
+
+
+@pytest.mark.parametrize("change, name", [({"jitter": "abc"}, "jitter"),
+                                          ({"jitter": -1.0}, "jitter"),
+                                          ({"swap_rate": 2.0}, "swap_rate"),
+                                          ({"jitter_rho": 1.5}, "jitter_rho"),
+                                          ({"miss_factor": {"hands": -1}}, "miss_factor"),
+                                          ({"image_size": (0, 10)}, "image_size")])
+def test_a_bad_simulator_parameter_is_one_line_naming_it(change, name):
+    with pytest.raises(SkelkdError, match=f"simulator parameter {name}: expected"):
+        get_preset("fast", **change)
+
+
+def test_simulate_with_a_bad_parameter_writes_nothing(tmp_path, make_pack):
+    from click.testing import CliRunner
+
+    from skelkd.cli import main
+
+    hq = make_pack("penn_action", n=4, num_classes=2, name="hq.skpack")
+    r = CliRunner().invoke(main, ["simulate", str(hq.path), str(tmp_path / "lq.skpack"),
+                                  "--set", "jitter=abc"])
+    assert r.exit_code == 2 and "Traceback" not in r.output and "jitter" in r.output
+    assert not (tmp_path / "lq.skpack").exists()

@@ -83,6 +83,34 @@ class SimulatorParams:
     focal: float = 1050.0
     image_size: tuple[int, int] = (1920, 1080)
 
+    # every number's allowed range: (low, high), both included
+    RANGES = {"jitter": (0, 10), "jitter_rho": (0, 1), "outlier_rate": (0, 1),
+              "outlier_scale": (0, 10), "swap_rate": (0, 1), "miss_rate": (0, 1),
+              "miss_burst": (1, 1e6), "frame_miss_rate": (0, 1), "frame_miss_burst": (1, 1e6),
+              "score_max": (0, 1), "score_slope": (0, 1e6), "score_cap": (0, 1e6),
+              "score_noise": (0, 10), "score_min": (0, 1), "focal": (1e-6, 1e9)}
+
+    def __post_init__(self) -> None:
+        """Every parameter checked when it is set (a preset, --set, --params): one line
+        naming the parameter, its value and what it must be."""
+        for name, (lo, hi) in self.RANGES.items():
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+                raise SkelkdError(f"simulator parameter {name}: expected a number in "
+                                  f"[{lo:g}, {hi:g}], got {v!r}")
+        for name in ("jitter_factor", "miss_factor"):
+            d = getattr(self, name)
+            if not isinstance(d, dict) or not all(
+                    isinstance(x, int | float) and not isinstance(x, bool) and x >= 0
+                    for x in d.values()):
+                raise SkelkdError(f"simulator parameter {name}: expected a mapping of joint "
+                                  f"groups to numbers >= 0, got {d!r}")
+        size = self.image_size
+        if (not isinstance(size, tuple | list) or len(size) != 2
+                or not all(isinstance(x, int) and x > 0 for x in size)):
+            raise SkelkdError(f"simulator parameter image_size: expected two whole numbers "
+                              f"> 0 (width, height), got {size!r}")
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["image_size"] = list(self.image_size)
