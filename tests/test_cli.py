@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -213,3 +214,36 @@ def test_report_skips_a_partial_run_folder_with_a_warning(tmp_path):
     assert "partial" in r.stderr and "skipped" in r.stderr
     r = CliRunner().invoke(main, ["report", str(tmp_path / "partial")])
     assert r.exit_code != 0 and "Traceback" not in r.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True,
+                    reason="root writes into read-only folders; needs an ordinary user")
+def test_a_read_only_folder_is_one_line(tmp_path, make_pack):
+    pack = make_pack()
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        r = CliRunner().invoke(main, ["simulate", str(pack.path), str(ro / "lq.skpack")])
+    finally:
+        ro.chmod(0o700)
+    assert r.exit_code != 0 and "Traceback" not in r.output and "ro" in r.output
+
+
+def test_an_os_error_is_one_line(tmp_path, make_pack, monkeypatch):
+    """A full disk or a refused permission: one line naming the file, no traceback (the
+    machine may run as root, where a read-only folder cannot be simulated)."""
+    import errno
+
+    import skelkd.io.pack as pack_mod
+
+    pack = make_pack()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "lq.skpack"))
+
+    monkeypatch.setattr(pack_mod.tempfile, "mkdtemp", full)
+    r = CliRunner().invoke(main, ["simulate", str(pack.path), str(tmp_path / "lq.skpack")])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "No space left on device" in r.output and "lq.skpack" in r.output
+    assert len(r.output.strip().splitlines()) == 1

@@ -26,6 +26,12 @@ class _Group(click.Group):
         except SkelkdError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(2)
+        except OSError as exc:  # a read-only folder, a full disk, a missing permission
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.secho(f"error: {where}{exc.strerror or exc} (nothing half-written is left "
+                        "behind; fix the folder or the disk and run the command again)",
+                        fg="red", err=True)
+            sys.exit(1)
         except RunInterrupted as exc:
             click.echo(f"interrupted ({exc}); the last checkpoint is intact: rerun the same "
                        "command to resume", err=True)
