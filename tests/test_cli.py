@@ -138,6 +138,11 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     for fmt, name in (("torchscript", "s.pt"), ("onnx", "s.onnx")):
         r = run("export", student, str(tmp_path / name), "--format", fmt)
         assert r.exit_code == 0 and "same top-1: True" in r.output, r.output
+    before = (tmp_path / "s.onnx").read_bytes()  # like import and simulate: not replaced
+    r = run("export", student, str(tmp_path / "s.onnx"))
+    assert r.exit_code == 2 and "--overwrite" in r.output
+    assert (tmp_path / "s.onnx").read_bytes() == before
+    assert run("export", student, str(tmp_path / "s.onnx"), "--overwrite").exit_code == 0
 
 
 def test_config_errors_are_clear(tmp_path):

@@ -734,7 +734,9 @@ def extract_cmd(videos: tuple[str, ...], out: str, label: str | None, overwrite:
               show_default=True)
 @click.option("--frames", type=click.IntRange(min=1), default=None,
               help="Input length T (default: the run's input.num_frames).")
-def export_cmd(model_dir: str, out: str, fmt: str, frames: int | None) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def export_cmd(model_dir: str, out: str, fmt: str, frames: int | None,
+               overwrite: bool) -> None:
     """Export a trained model to ONNX or TorchScript and check it: the exported model is
     run beside PyTorch on the same input and the largest difference printed.
 
@@ -746,8 +748,10 @@ def export_cmd(model_dir: str, out: str, fmt: str, frames: int | None) -> None:
     from .export import export_model
     from .predict import load_model
 
+    if Path(out).exists() and not overwrite:
+        raise SkelkdError(f"{out}: already exists (pass --overwrite to replace it)")
     model, cfg, _ = load_model(model_dir)
-    t = frames or (cfg.input.num_frames if cfg else 32)
+    t = frames or (cfg.input.num_frames if cfg else model.spec.num_frames or 32)
     r = export_model(model, Path(out), fmt, t)
     v = model.layout.num_joints
     click.echo(f"wrote {r['path']} ({fmt}, input (N, {model.spec.num_persons}, {t}, {v}, "

@@ -28,6 +28,7 @@ are ``section.key=value`` strings (``train.epochs=5``); values are read as YAML.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,8 +254,10 @@ def _build(cls, values: dict, where: str):
 
 
 def _coerce(value, default, key: str):
-    if value is None or default is None:
+    if default is None:
         return value
+    if value is None:
+        raise SkelkdError(f"{key}: expected a value, got nothing")
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise SkelkdError(f"{key}: expected true or false, got {value!r}")
@@ -262,11 +265,23 @@ def _coerce(value, default, key: str):
     if isinstance(default, int | float) and not isinstance(default, bool):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SkelkdError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise SkelkdError(f"{key}: expected a finite number, got {value!r}")
+        if isinstance(default, int) and not float(value).is_integer():
+            raise SkelkdError(f"{key}: expected a whole number, got {value!r}")
         return type(default)(value) if isinstance(default, float) or float(value).is_integer() \
             else value
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple):
             raise SkelkdError(f"{key}: expected a list, got {value!r}")
+
+        def number(x) -> bool:
+            return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+        if default and all(map(number, default)) and not all(map(number, value)):
+            raise SkelkdError(f"{key}: expected a list of finite numbers, got {value!r}")
+        if key.endswith("_range") and len(value) != 2:
+            raise SkelkdError(f"{key}: expected two numbers [low, high], got {value!r}")
         return tuple(value)
     if isinstance(default, str) and not isinstance(value, str):
         raise SkelkdError(f"{key}: expected a string, got {value!r}")
@@ -291,7 +306,7 @@ def read_yaml(path: Path, seen: tuple = ()) -> dict:
     except OSError as exc:
         raise SkelkdError(f"{path}: cannot read the configuration: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise SkelkdError(f"{path}: not valid YAML: {exc}") from exc
+        raise SkelkdError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(doc, dict):
         raise SkelkdError(f"{path}: a configuration must be a mapping of sections")
     parent = doc.pop("extends", None)
@@ -307,7 +322,15 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     try:
         return key.strip().split("."), yaml.safe_load(value)
     except yaml.YAMLError as exc:
-        raise SkelkdError(f"override '{text}': cannot read the value: {exc}") from exc
+        raise SkelkdError(f"override {text!r}: cannot read the value: {_yaml_problem(exc)}"
+                          ) from exc
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong and where (PyYAML's own spans lines)."""
+    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
 
 
 PACKAGED = Path(__file__).resolve().parent / "configs"
@@ -377,6 +400,8 @@ def check_ranges(cfg: ExperimentConfig) -> None:
         for part in key.split("."):
             node = getattr(node, part)
         for v in node if isinstance(node, tuple | list) else (node,):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise SkelkdError(f"{key}: expected finite numbers, got {v!r}")
             if not (lo <= v if closed else lo < v) or v > hi:
                 bound = f"{'[' if closed else '('}{lo:g}, {hi:g}]".replace("inf]", "inf)")
                 raise SkelkdError(f"{key}: {v!r} is out of range; expected a value in {bound}")
