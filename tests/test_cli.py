@@ -252,3 +252,21 @@ def test_an_os_error_is_one_line(tmp_path, make_pack, monkeypatch):
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "No space left on device" in r.output and "lq.skpack" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_a_full_disk_while_writing_leaves_no_temporary(tmp_path, make_pack, monkeypatch):
+    import errno
+
+    import skelkd.io.pack as pack_mod
+
+    pack = make_pack()
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def full(path, obj):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(pack_mod, "_write_json", full)
+    r = CliRunner().invoke(main, ["simulate", str(pack.path), str(out / "lq.skpack")])
+    assert r.exit_code == 1 and "No space left on device" in r.output
+    assert list(out.iterdir()) == []  # neither the pack nor its temporary folder
