@@ -110,12 +110,14 @@ WINDOW_SCALES = (0.5, 1.0, 2.0)
 ``clip_seconds`` (the median duration of its training clips)."""
 
 
-def clip_windows(num_frames: int, length: int) -> list[tuple[int, int]]:
-    """(start, end) windows of ``length`` frames every ``length // 2`` frames, the last
-    ending at the clip's end; the whole clip when it is not longer than ``length``."""
+def clip_windows(num_frames: int, length: int, step: int | None = None
+                 ) -> list[tuple[int, int]]:
+    """(start, end) windows of ``length`` frames every ``step`` frames (default: half a
+    window), the last ending at the clip's end; the whole clip when it is not longer
+    than ``length``."""
     if num_frames <= length:
         return [(0, num_frames)]
-    step = max(1, length // 2)
+    step = step or max(1, length // 2)
     starts = list(range(0, num_frames - length + 1, step))
     if starts[-1] + length < num_frames:
         starts.append(num_frames - length)
@@ -174,13 +176,8 @@ def predict_windows(model: torch.nn.Module, sample: Sample, num_frames: int, win
     (one window when the clip is shorter): ``start``, ``end`` and ``top`` per window."""
     if window < 1 or stride < 1:
         raise SkelkdError(f"window ({window}) and stride ({stride}) must be positive")
-    t = sample.num_frames
-    starts = list(range(0, max(t - window, 0) + 1, stride))
-    if starts[-1] + window < t:
-        starts.append(t - window)
     out = []
-    for s in starts:
-        e = min(s + window, t)
+    for s, e in clip_windows(sample.num_frames, window, stride):
         part = Sample(sample.keypoints[:, s:e], sample.scores[:, s:e], sample.label,
                       f"{sample.instance_id}[{s}:{e}]", sample.layout, sample.meta)
         r = predict(model, [part], num_frames, top, class_names)[0]
