@@ -7,7 +7,8 @@ Sources (all real): Penn Action labels, UTD-MHAD and NW-UCLA Kinect V1, an NTU R
 .skeleton file, the JHMDB clip of real_pairs with its puppet joints and BlazePose
 output drawn over the video frame. COCO and OpenPose frames are BlazePose's landmarks
 on that clip mapped by name (OpenPose's neck is derived); Human3.6M is the NTU frame
-mapped by name (nose and head top derived, hollow markers).
+mapped by name (nose and head top derived, hollow markers); MSR Action3D is the NW-UCLA
+frame in MSR Action3D's order (no file of that dataset was at hand).
 """
 
 from __future__ import annotations
@@ -68,7 +69,12 @@ def main() -> None:
     kp, sc = map_layout(ntu_s.keypoints[0, 40], ntu_s.scores[0, 40], get_layout("ntu"),
                         get_layout("h36m"))
     examples["h36m"] = (kp, sc, "h36m", None, "NTU A011 frame 40 mapped to Human3.6M")
-    derived_from = {"coco": "blazepose", "openpose": "blazepose", "h36m": "ntu"}
+    kp, sc = map_layout(ucla.keypoints[0, 20], ucla.scores[0, 20], get_layout("kinect_v1"),
+                        get_layout("msr_action3d"))
+    examples["msr_action3d"] = (kp, sc, "msr_action3d", None,
+                                "NW-UCLA a01 frame 20 in its order (not checked on MSR data)")
+    derived_from = {"coco": "blazepose", "openpose": "blazepose", "h36m": "ntu",
+                    "msr_action3d": "kinect_v1"}
 
     out.mkdir(parents=True, exist_ok=True)
     for name, (kp, sc, layout_name, background, title) in examples.items():

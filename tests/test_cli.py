@@ -1,5 +1,6 @@
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -112,6 +113,7 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     r = run("train", "teacher", str(cfg), "--runs", str(runs))
     assert r.exit_code == 0, r.output
     assert "top-1" in r.output and (runs / "tiny" / "teacher" / "part_matrix.png").exists()
+    assert re.search(r"epoch 1/1: loss \d+\.\d{4} \(", r.output)  # no bars: a line an epoch
     r = run("train", "student", str(cfg), "--runs", str(runs), "--distill", "pmsc", "--op",
             "0.6", "--set", "distill.temperature=0.2")
     assert r.exit_code == 0, r.output
@@ -143,6 +145,36 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     assert r.exit_code == 2 and "--overwrite" in r.output
     assert (tmp_path / "s.onnx").read_bytes() == before
     assert run("export", student, str(tmp_path / "s.onnx"), "--overwrite").exit_code == 0
+
+
+def test_config_show_resolves_extends_by_shipped_name_and_sets(tmp_path):
+    """`extends:` takes a shipped configuration's name as the command line does, and
+    `skelkd config show` prints the resolved configuration (YAML that loads back)."""
+    import yaml
+
+    from skelkd.config import load_config
+
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("extends: penn_video\nname: mine\ntrain: {epochs: 7}\n")
+    cfg = load_config(str(mine))
+    assert cfg.name == "mine" and cfg.train.epochs == 7
+    assert cfg.input.flip_prob == load_config("penn_video").input.flip_prob == 0.5
+    r = run("config", "show", str(mine), "--set", "train.optim.lr=0.05")
+    assert r.exit_code == 0, r.output
+    shown = yaml.safe_load(r.output)
+    assert shown["name"] == "mine" and shown["train"]["epochs"] == 7
+    assert shown["train"]["optim"]["lr"] == 0.05 and shown["input"]["flip_prob"] == 0.5
+    back = tmp_path / "back.yaml"
+    back.write_text(r.output)
+    assert load_config(str(back)).to_dict() == shown
+    r = run("config", "list")
+    assert r.exit_code == 0 and "penn_video" in r.output and "fair" in r.output
+    (tmp_path / "typo.yaml").write_text("extends: penn_vidoe\n")
+    r = run("config", "show", str(tmp_path / "typo.yaml"))
+    assert r.exit_code == 2 and "typo.yaml" in r.output and "'penn_vidoe'" in r.output
+    assert "shipped configuration" in r.output and "Traceback" not in r.output
+    r = run("config", "show", "penn_video", "--set", "train.epochs=many")
+    assert r.exit_code == 2 and "train.epochs: expected a number" in r.output
 
 
 def test_config_errors_are_clear(tmp_path):

@@ -163,3 +163,51 @@ def test_map_swap_sides_and_missing_joint():
     assert kind[kin.index("head")] == 0
     w, _ = joint_map(coco, coco, swap_sides=True)
     assert w[coco.index("left_knee"), coco.index("right_knee")] == 1
+
+
+def test_msr_action3d_has_its_own_order_and_kinect_v1_no_longer_claims_it():
+    from skelkd.layouts import get_layout
+
+    msr = get_layout("msr_action3d")
+    assert msr.num_joints == 20 and msr.joints[0] == "left_shoulder"
+    assert msr.joints[2] == "spine_shoulder" and msr.joints[6] == "pelvis"
+    assert msr.joints[19] == "head" and msr.joints[17:19] == ("left_foot", "right_foot")
+    assert "msr_action3d" not in get_layout("kinect_v1").aliases
+    assert len(msr.mirror_bones) == len(get_layout("kinect_v1").mirror_bones) == 8
+
+
+def test_import_warns_when_left_and_right_bones_disagree(tmp_path):
+    """Real joints (the embedded Penn Action pack) written as arrays: imported in their
+    own layout, no warning; with the left arm's and left leg's joints swapped (a wrong
+    order), the import names the bones whose twins differ."""
+    import warnings
+
+    from click.testing import CliRunner
+
+    from skelkd.cli import main
+    from skelkd.errors import LayoutWarning
+    from skelkd.io import embedded_pack, import_dataset
+
+    pack = embedded_pack()
+    lay = pack.layout
+    swap = np.arange(lay.num_joints)
+    for a, b in (("left_elbow", "left_knee"), ("left_wrist", "left_ankle")):
+        swap[lay.index(a)], swap[lay.index(b)] = lay.index(b), lay.index(a)
+    for name, order in (("good", np.arange(lay.num_joints)), ("scrambled", swap)):
+        folder = tmp_path / name / pack.class_names[0]
+        folder.mkdir(parents=True)
+        for i in range(0, len(pack), 40):
+            s = pack[i]
+            np.save(folder / f"{i}.npy", s.keypoints[0][:, order])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayoutWarning)
+        good = import_dataset("numpy", tmp_path / "good", tmp_path / "good.skpack",
+                              layout="penn_action", progress=False)
+    assert good.asymmetric == []
+    with pytest.warns(LayoutWarning, match="left_shoulder-left_elbow"):
+        import_dataset("numpy", tmp_path / "scrambled", tmp_path / "bad.skpack",
+                       layout="penn_action", progress=False)
+    r = CliRunner().invoke(main, ["data", "import", "numpy", str(tmp_path / "scrambled"),
+                                  str(tmp_path / "bad2.skpack"), "--layout", "penn_action"])
+    assert r.exit_code == 0 and "warning: bone left_shoulder-left_elbow" in r.output
+    assert "left and right swapped" in r.output

@@ -145,3 +145,30 @@ def test_simulate_with_a_bad_parameter_writes_nothing(tmp_path, make_pack):
                                   "--set", "jitter=abc"])
     assert r.exit_code == 2 and "Traceback" not in r.output and "jitter" in r.output
     assert not (tmp_path / "lq.skpack").exists()
+
+
+def test_empty_frames_simulate_without_warnings_and_are_counted(tmp_path):
+    """A pack with frames where the body was lost (every score 0) and an all-empty sample:
+    simulating it prints no NumPy warning, and `data info` counts the empty frames."""
+    import warnings
+
+    from skelkd.io.info import describe, format_description
+    from skelkd.io.pack import Sample, write_pack
+
+    rng = np.random.default_rng(0)
+    samples = []
+    for i in range(4):
+        kp = rng.normal(size=(1, 20, 20, 3)).astype(np.float32) + np.float32([0, 0, 3])
+        sc = np.ones((1, 20, 20), np.float32)
+        kp[:, 5:9], sc[:, 5:9] = 0, 0  # four frames lost
+        if i == 0:
+            kp[:], sc[:] = 0, 0  # nothing at all
+        samples.append(Sample(kp, sc, i % 2, f"s{i}", "kinect_v1", {}))
+    write_pack(tmp_path / "hq.skpack", samples, "kinect_v1", ["a", "b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        simulate_pack(open_pack(tmp_path / "hq.skpack"), tmp_path / "lq.skpack",
+                      get_preset("fast"), seed=0, progress=False)
+    info = describe(open_pack(tmp_path / "hq.skpack"))
+    assert (info["empty_frames"], info["person_frames"]) == (20 + 3 * 4, 80)
+    assert "32 of 80 person-frames have no joint" in format_description(info)

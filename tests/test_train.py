@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from skelkd.config import load_config
+from skelkd.config import ModelConfig, load_config
 from skelkd.data.transforms import scores_vary
 from skelkd.distill import PartMatrix
 from skelkd.errors import SkelkdError
@@ -28,6 +28,7 @@ from skelkd.train import (
 from skelkd.train.modules import StudentModule
 
 TINY = {"channels": (8, 16), "strides": (1, 2)}
+TINY_MODEL = ModelConfig(overrides=TINY)
 
 
 def _class_motion_pack(path, layout, v, c, n=24, classes=3, seed=0, const_score=False):
@@ -62,7 +63,7 @@ def packs(tmp_path_factory):
 
 def _run(**kw):
     kw = {"num_frames": 8, "batch_size": 8, "per_class": 2, "epochs": 2, "progress": False,
-          "val_every": 1, "backbone_overrides": TINY, "rotate_deg": 0.0, **kw}
+          "val_every": 1, "rotate_deg": 0.0, **kw}
     return RunConfig(**kw)
 
 
@@ -84,7 +85,8 @@ def test_teacher_part_matrix_and_every_student_mode(packs, tmp_path):
     hq, lq = packs
     train, test = hq.split_indices("official", "train"), hq.split_indices("official", "test")
     run = _run()
-    teacher = train_recognizer(hq, train, run, tmp_path / "teacher", val_indices=test)
+    teacher = train_recognizer(hq, train, run, tmp_path / "teacher", val_indices=test,
+                               model=TINY_MODEL)
     assert teacher.model.spec.in_channels == 3  # 3D: coordinates only
     assert (tmp_path / "teacher" / "logs" / "metrics.csv").exists()
     assert (tmp_path / "teacher" / "tensorboard").is_dir()
@@ -97,7 +99,7 @@ def test_teacher_part_matrix_and_every_student_mode(packs, tmp_path):
     for mode in DISTILL_MODES:
         cfg = DistillConfig(mode=mode, part_matrix=pm.matrix.tolist(), temperature=0.5)
         student = train_student(lq, hq, train, _run(occlusion=0.3), tmp_path / mode, teacher,
-                                cfg, hq_fraction=0.75)
+                                cfg, hq_fraction=0.75, model=TINY_MODEL)
         assert student.model.spec.in_channels == 3  # 2D: x, y, score
         report = evaluate_at(student.model, lq, test, _run(), 0.3)
         assert 0 <= report["top1"] <= 100 and len(report["confusion"]) == 3
@@ -114,23 +116,36 @@ def test_students_need_what_they_distill_from(packs, tmp_path):
     hq, lq = packs
     with pytest.raises(SkelkdError, match="needs a teacher"):
         train_student(lq, hq, lq.split_indices("official", "train"), _run(), tmp_path / "s",
-                      None, DistillConfig(mode="pmsc"))
+                      None, DistillConfig(mode="pmsc"), model=TINY_MODEL)
 
 
 def test_constant_scores_are_not_fed(tmp_path):
     pack = _class_motion_pack(tmp_path / "c.skpack", "coco", 17, 2, const_score=True)
     assert not scores_vary(pack)
     run = _run(epochs=1)
-    model = train_recognizer(pack, pack.split_indices("official", "train"), run, tmp_path / "t")
+    model = train_recognizer(pack, pack.split_indices("official", "train"), run,
+                             tmp_path / "t", model=TINY_MODEL)
     assert model.model.spec.in_channels == 2
+
+
+def test_the_model_section_reaches_the_model(tmp_path):
+    """Every field of the configuration's model section is in the trained model's spec
+    (model.person_pool was once accepted and dropped)."""
+    pack = _class_motion_pack(tmp_path / "c.skpack", "coco", 17, 2)
+    section = ModelConfig(backbone="stgcn-tiny", overrides=TINY, person_pool="all")
+    model = train_recognizer(pack, pack.split_indices("official", "train"), _run(epochs=1),
+                             tmp_path / "t", model=section)
+    spec = model.model.spec
+    assert (spec.backbone, spec.overrides, spec.person_pool) == ("stgcn-tiny", TINY, "all")
+    assert load_module(tmp_path / "t").model.spec.person_pool == "all"
 
 
 def test_learns_a_learnable_task(packs, tmp_path):
     hq, _ = packs
     run = RunConfig(num_frames=8, batch_size=6, per_class=2, epochs=12, progress=False,
-                    val_every=100, backbone_overrides=TINY, rotate_deg=0.0,
+                    val_every=100, rotate_deg=0.0,
                     scale_range=(1.0, 1.0))
-    model = train_recognizer(hq, np.arange(len(hq)), run, tmp_path / "t")
+    model = train_recognizer(hq, np.arange(len(hq)), run, tmp_path / "t", model=TINY_MODEL)
     assert evaluate_at(model.model, hq, np.arange(len(hq)), run, 0.0)["top1"] > 80
 
 
@@ -151,13 +166,13 @@ def test_class_aware_sampler_shards_across_processes(monkeypatch):
 def test_teacher_cache_gives_the_same_training(packs, tmp_path):
     hq, lq = packs
     train = hq.split_indices("official", "train")
-    teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t")
+    teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t", model=TINY_MODEL)
     pm = compute_part_matrix(teacher.model, hq, train, _run())
     cfg = DistillConfig(mode="pmsc", part_matrix=pm.matrix.tolist(), teacher_precision="32")
     a = train_student(lq, hq, train, _run(cache_teacher=True), tmp_path / "a", teacher, cfg,
-                      hq_fraction=0.75)
+                      hq_fraction=0.75, model=TINY_MODEL)
     b = train_student(lq, hq, train, _run(cache_teacher=False), tmp_path / "b", teacher, cfg,
-                      hq_fraction=0.75)
+                      hq_fraction=0.75, model=TINY_MODEL)
     for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values(),
                            strict=True):
         torch.testing.assert_close(va, vb, atol=1e-5, rtol=1e-4, msg=k)
@@ -221,7 +236,8 @@ def test_a_model_is_fed_as_it_was_trained(packs, tmp_path):
     assert pipe.normalization == "minmax" and not pipe.align_view
     run = _run(epochs=1, align_view=True, normalization="minmax", rotate_axes="xy",
                rotate_deg=60.0)
-    trained = train_recognizer(hq, hq.split_indices("official", "train"), run, tmp_path)
+    trained = train_recognizer(hq, hq.split_indices("official", "train"), run, tmp_path,
+                               model=TINY_MODEL)
     assert trained.model.spec.normalization == "minmax" and trained.model.spec.align_view
 
 
@@ -229,10 +245,12 @@ def test_validation_curve_every_epoch_and_across_a_resume(packs, tmp_path):
     hq, _ = packs
     train, val = hq.split_indices("official-val", "train"), hq.split_indices("official-val", "val")
     assert len(val) and not set(train) & set(val)
-    first = train_recognizer(hq, train, _run(epochs=2, val_every=1), tmp_path, val_indices=val)
+    first = train_recognizer(hq, train, _run(epochs=2, val_every=1), tmp_path,
+                             val_indices=val, model=TINY_MODEL)
     assert [e for e, _ in first.val_curve] == [1, 2]
     assert all(0 <= a <= 100 for _, a in first.val_curve)
     # the same folder, a longer schedule: resumes at epoch 3 with the first two kept
-    more = train_recognizer(hq, train, _run(epochs=3, val_every=1), tmp_path, val_indices=val)
+    more = train_recognizer(hq, train, _run(epochs=3, val_every=1), tmp_path,
+                            val_indices=val, model=TINY_MODEL)
     assert [e for e, _ in more.val_curve] == [1, 2, 3]
     assert more.val_curve[:2] == first.val_curve

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from skelkd.config import load_config
 from skelkd.data.transforms import (
     Pipeline,
     flip,
@@ -309,7 +310,6 @@ def test_minmax_pipeline_makes_scaling_a_no_op():
 @pytest.mark.parametrize("field, value", [("normalization", "zscore"), ("rotate_axes", "z"),
                                           ("short", "loop"), ("occlusion_mode", "part")])
 def test_pipeline_names_a_bad_choice(field, value):
-    from skelkd.config import load_config
     from skelkd.errors import SkelkdError
 
     with pytest.raises(SkelkdError, match=f"{field}: expected one of .*got '{value}'"):
@@ -340,3 +340,4 @@ def test_crop_range_samples_one_stretch_of_that_share_in_training_only(short):
     assert whole.min() < 10 and whole.max() > n - 10
     with pytest.raises(SkelkdError, match="crop_range"):
         Pipeline(layout, 32, crop_range=(0.0, 1.0))
+

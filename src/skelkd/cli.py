@@ -9,12 +9,13 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import RunInterrupted, SkelkdError
+from .errors import LayoutWarning, RunInterrupted, SkelkdError
 
 
 class _Group(click.Group):
@@ -102,6 +103,45 @@ def layouts_cmd(name: str | None, layout_file: str | None) -> None:
     click.echo("bones: " + ", ".join(f"{a}-{b}" for a, b in lay.bones))
 
 
+# ----------------------------------------------------------------------------- config
+
+
+@main.group("config", cls=_Group)
+def config_cmd() -> None:
+    """The shipped configurations, and what a configuration resolves to."""
+
+
+@config_cmd.command("list")
+def config_list_cmd() -> None:
+    """The configurations shipped with skelkd (a name works wherever a file does, and in
+    a file's ``extends:``)."""
+    from .config import config_path, shipped_configs
+
+    for name in shipped_configs():
+        lines = config_path(name).read_text().splitlines()
+        about = next((ln.lstrip("# ") for ln in lines if ln.startswith("#")), "")
+        click.echo(f"{name:<15} {about}")
+
+
+@config_cmd.command("show")
+@click.argument("config", required=False)
+@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a configuration value, e.g. --set train.epochs=5 (repeatable).")
+def config_show_cmd(config: str | None, sets: tuple[str, ...]) -> None:
+    """Print the resolved configuration as YAML: CONFIG (a file or a shipped name; the
+    defaults without one) after its ``extends:`` chain and every --set, checked as
+    training would check it.
+
+    \b
+    Examples:
+      skelkd config show penn_video
+      skelkd config show my_experiment.yaml --set train.epochs=5
+    """
+    import yaml
+
+    click.echo(yaml.safe_dump(_config(config, sets).to_dict(), sort_keys=False), nl=False)
+
+
 # ----------------------------------------------------------------------------- data
 
 
@@ -159,13 +199,17 @@ def data_import(fmt: str, src: str, out: str, archive: bool, overwrite: bool, **
     for key in given:
         if key not in accepted:
             raise SkelkdError(f"format '{fmt}' does not take --{key.replace('_', '-')}")
-    pack = import_dataset(fmt, src, out, overwrite=overwrite, archive=archive, **given)
+    with warnings.catch_warnings():  # said below, in the command's own words
+        warnings.simplefilter("ignore", LayoutWarning)
+        pack = import_dataset(fmt, src, out, overwrite=overwrite, archive=archive, **given)
     click.echo(f"wrote {pack.path}: {len(pack)} samples, {len(pack.class_names)} classes, "
                f"layout {pack.layout.name}")
     for split, subsets in pack.splits.items():
         click.echo(f"  split {split}: " + ", ".join(f"{k} {len(v)}" for k, v in subsets.items()))
     for note in getattr(pack, "skipped", []):
         click.echo(f"  skipped {note}")
+    for note in getattr(pack, "asymmetric", []):
+        click.echo(f"  warning: {note}")
 
 
 def _open(path: str | None):

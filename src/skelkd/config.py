@@ -311,8 +311,27 @@ def read_yaml(path: Path, seen: tuple = ()) -> dict:
         raise SkelkdError(f"{path}: a configuration must be a mapping of sections")
     parent = doc.pop("extends", None)
     if parent:
-        doc = _merge(read_yaml(path.parent / parent, (*seen, path.resolve())), doc)
+        doc = _merge(read_yaml(_parent_path(path, parent), (*seen, path.resolve())), doc)
     return doc
+
+
+def _parent_path(path: Path, parent) -> Path:
+    """What ``extends: parent`` in ``path`` names: a file beside ``path`` (or an absolute
+    path), else a shipped configuration's name (``extends: reproduce``), as on the
+    command line."""
+    local = path.parent / str(parent)
+    if local.is_file():
+        return local
+    shipped = PACKAGED / f"{Path(str(parent)).stem}.yaml"
+    if not Path(str(parent)).parent.parts and shipped.is_file():
+        return shipped
+    raise SkelkdError(f"{path}: extends: {parent!r} is neither a file beside it nor a shipped "
+                      f"configuration ({', '.join(shipped_configs())})")
+
+
+def shipped_configs() -> list[str]:
+    """The names of the configurations shipped in ``skelkd/configs``."""
+    return sorted(p.stem for p in PACKAGED.glob("*.yaml"))
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -345,8 +364,8 @@ def config_path(name: str | Path) -> Path:
     shipped = PACKAGED / f"{name}.yaml"
     if shipped.is_file():
         return shipped
-    known = ", ".join(sorted(p.stem for p in PACKAGED.glob("*.yaml")))
-    raise SkelkdError(f"{name}: no such configuration file (shipped configurations: {known})")
+    raise SkelkdError(f"{name}: no such configuration file (shipped configurations: "
+                      f"{', '.join(shipped_configs())})")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()

@@ -33,3 +33,7 @@ class RunInterrupted(Exception):
 
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+
+class LayoutWarning(UserWarning):
+    """Data that does not look like its layout (left and right bone lengths disagree)."""

@@ -228,7 +228,7 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
     run.occlusion = 0.0  # the teacher sees clean high-quality data
     val = val_indices(cfg, lq)
     hq_val = hq_test if track_test else None if val is None else hq_indices(hq, lq, val)
-    teacher = train_recognizer(hq, hq_train, run, out, cfg.model.backbone, val_indices=hq_val)
+    teacher = train_recognizer(hq, hq_train, run, out, cfg.model, val_indices=hq_val)
     report = evaluate_at(teacher.model, hq, hq_test, run, 0.0)
     report["train_samples"] = int(len(hq_train))
     report["val_curve"] = teacher.val_curve if val is not None and not track_test else []
@@ -304,7 +304,7 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
             raise SkelkdError(f"{teacher_dir}/part_matrix.json: classes differ from {lq.path}")
         distill.part_matrix = pm.with_temperature(distill.part_matrix_temperature).matrix.tolist()
     train, hq_fraction = student_train_indices(cfg, hq, lq, train)
-    student = train_student(lq, hq, train, run, out, teacher, distill, cfg.model.backbone,
+    student = train_student(lq, hq, train, run, out, teacher, distill, cfg.model,
                             hq_fraction, val_indices(cfg, lq), cfg.data.pairing_seed)
     report = {"train_samples": int(len(train)), "train_occlusion": cfg.input.occlusion,
               "distill": distill_label(cfg), "val_curve": student.val_curve, "by_op": {}}

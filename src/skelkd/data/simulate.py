@@ -182,9 +182,9 @@ def project(kp3d: np.ndarray, sc: np.ndarray, params: SimulatorParams) -> tuple[
 def body_height(kp2d: np.ndarray, sc: np.ndarray) -> float:
     """Median over persons and frames of the vertical extent of the valid joints."""
     ok = sc > 0
-    y = np.where(ok, kp2d[..., 1], np.nan)
-    with np.errstate(all="ignore"):
-        ext = np.nanmax(y, axis=-1) - np.nanmin(y, axis=-1)
+    y = kp2d[..., 1]
+    # empty frames (no valid joint) have no extent; NumPy's nanmax would warn on them
+    ext = np.where(ok, y, -np.inf).max(axis=-1) - np.where(ok, y, np.inf).min(axis=-1)
     ext = ext[(ok.sum(axis=-1) >= 2) & np.isfinite(ext)]
     return float(np.median(ext)) if ext.size else 1.0
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import numpy as np
+
+from ..errors import LayoutWarning
 from .pack import Pack, PackWriter, Sample, open_pack, write_pack
 from .readers import RawDataset, get_reader, list_readers
 
-__all__ = ["Pack", "PackWriter", "RawDataset", "Sample", "embedded_pack", "get_reader",
+__all__ = ["Pack", "PackWriter", "RawDataset", "Sample", "asymmetric_bones", "embedded_pack",
+           "get_reader",
            "import_dataset", "list_readers", "open_pack", "write_pack"]
 
 EMBEDDED = {"penn_action": "penn_action.skpack.zip"}
@@ -79,4 +84,40 @@ def import_dataset(fmt: str, src: str | Path, out: str | Path, *, progress: bool
                 writer.set_split(split, subset, idx)
     pack = open_pack(out)
     pack.skipped = raw.skipped  # type: ignore[attr-defined]
+    pack.asymmetric = asymmetric_bones(pack)  # type: ignore[attr-defined]
+    for note in pack.asymmetric:
+        warnings.warn(f"{out}: {note}", LayoutWarning, stacklevel=2)
     return pack
+
+
+def asymmetric_bones(pack: Pack, ratio: float = 1.5, samples: int = 200) -> list[str]:
+    """The left bones of ``pack``'s layout whose median length differs from their right
+    twin's by more than ``ratio`` (in either direction), over up to ``samples`` samples
+    spread across the pack: a body's two sides are about equally long, so a large
+    difference means a joint order that is not the layout's (the wrong layout, or left
+    and right swapped on one limb only). One line per bone."""
+    pairs = pack.layout.mirror_bones
+    if not pairs or len(pack) == 0:
+        return []
+    picks = np.unique(np.linspace(0, len(pack) - 1, min(samples, len(pack))).astype(int))
+    lengths: list[list[np.ndarray]] = [[] for _ in pairs]
+    for i in picks:
+        s = pack[int(i)]
+        ok = s.scores > 0
+        for k, ((a, b), (c, d)) in enumerate(pairs):
+            both = ok[..., a] & ok[..., b] & ok[..., c] & ok[..., d]
+            left = np.linalg.norm(s.keypoints[..., a, :] - s.keypoints[..., b, :], axis=-1)
+            right = np.linalg.norm(s.keypoints[..., c, :] - s.keypoints[..., d, :], axis=-1)
+            lengths[k].append(np.stack([left[both], right[both]], -1))
+    names = pack.layout.joints
+    out = []
+    for ((a, b), (c, d)), got in zip(pairs, lengths, strict=True):
+        both = np.concatenate(got) if got else np.zeros((0, 2))
+        if len(both) < 10:
+            continue
+        left, right = np.median(both, axis=0)
+        if min(left, right) <= 0 or max(left, right) / min(left, right) > ratio:
+            out.append(f"bone {names[a]}-{names[b]} has median length {left:.3g}, its twin "
+                       f"{names[c]}-{names[d]} {right:.3g}: is '{pack.layout.name}' the order "
+                       "of these files? (a wrong layout, or left and right swapped)")
+    return out

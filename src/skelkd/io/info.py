@@ -8,15 +8,19 @@ from .pack import Pack
 
 
 def describe(pack: Pack, chunk_rows: int = 1 << 20) -> dict:
-    """Counts per split and class, layout, frame-length range and missing-joint rate.
+    """Counts per split and class, layout, frame-length range, missing-joint rate and
+    empty frames (a person's frame with no joint at all: an estimator that lost the
+    body; one row of the pack's arrays).
 
     Reads the scores in chunks, so a memory-mapped pack of any size fits in memory.
     """
     labels = pack.labels
-    missing = 0
+    missing = empty = 0
     for start in range(0, len(pack.scores), chunk_rows):
         stop = min(start + chunk_rows, len(pack.scores))
-        missing += int((pack.read_rows("scores", start, stop) <= 0).sum())
+        absent = pack.read_rows("scores", start, stop) <= 0
+        missing += int(absent.sum())
+        empty += int(absent.all(axis=-1).sum())
     total = len(pack.scores) * pack.layout.num_joints
     frames = pack.num_frames
     per_class = np.bincount(labels, minlength=len(pack.class_names))
@@ -37,6 +41,7 @@ def describe(pack: Pack, chunk_rows: int = 1 << 20) -> dict:
         "frames_max": int(frames.max()) if len(frames) else 0,
         "persons_max": int(pack.num_persons.max()) if len(frames) else 0,
         "missing_joint_rate": missing / total if total else 0.0,
+        "empty_frames": empty, "person_frames": len(pack.scores),
         "description": pack.meta.get("description", ""),
         "simulated": pack.simulated is not None,
     }
@@ -51,6 +56,8 @@ def format_description(info: dict) -> str:
              f"frames    {info['frames_min']} to {info['frames_max']} "
              f"(median {info['frames_median']:g}); up to {info['persons_max']} person(s)",
              f"missing   {100 * info['missing_joint_rate']:.2f}% of joints have score 0",
+             f"empty     {info['empty_frames']} of {info['person_frames']} person-frames have "
+             "no joint at all",
              f"classes   {info['classes']}"]
     subsets = [(s, sub) for s, d in info["splits"].items() for sub in d]
     head = f"  {'class':<32} {'all':>6}" + "".join(f" {s + '/' + sub:>14}" for s, sub in subsets)

@@ -1,7 +1,10 @@
 """The layouts skelkd ships, as plain data (one dict each; see :mod:`skelkd.layouts.layout`).
 
 Joint orders are those of the files the readers meet. Each was checked by drawing a real
-frame (``docs/layouts.md`` and its PNGs; ``skelkd layouts draw``).
+frame (``docs/layouts.md`` and its PNGs; ``skelkd layouts draw``), except
+``msr_action3d``, whose order comes from the dataset's documentation (no MSR Action3D
+file was at hand); :func:`skelkd.io.asymmetric_bones` catches a scrambled left and right
+at import.
 """
 
 from __future__ import annotations
@@ -64,9 +67,9 @@ BUILTIN_LAYOUTS: list[dict] = [
     },
     {
         "name": "kinect_v1",
-        "aliases": ["kinect_v1_sdk", "nw_ucla", "msr_action3d", "sysu"],
+        "aliases": ["kinect_v1_sdk", "nw_ucla", "sysu"],
         "description": "Kinect V1, 20 joints, Kinect SDK order (hip centre first), as in "
-        "NW-UCLA, SYSU 3D HOI and MSR Action3D.",
+        "NW-UCLA and SYSU 3D HOI.",
         "joints": ["pelvis", "spine_mid", "spine_shoulder", "head"]
         + _side_joints("left", _KINECT_V1_ARM) + _side_joints("right", _KINECT_V1_ARM)
         + _side_joints("left", _KINECT_V1_LEG) + _side_joints("right", _KINECT_V1_LEG),
@@ -82,6 +85,22 @@ BUILTIN_LAYOUTS: list[dict] = [
         "joints": ["head", "spine_shoulder", "spine_mid", "pelvis"]
         + _side_joints("left", _KINECT_V1_ARM) + _side_joints("right", _KINECT_V1_ARM)
         + _side_joints("left", _KINECT_V1_LEG) + _side_joints("right", _KINECT_V1_LEG),
+        "bones": _KINECT_V1_BONES,
+        "center": "spine_shoulder",
+        "parts": _side_parts(_KINECT_V1_ARM, _KINECT_V1_LEG, ["head"]),
+    },
+    {
+        "name": "msr_action3d",
+        "aliases": ["msr"],
+        "description": "MSR Action3D (Li et al., CVPR Workshops 2010), 20 Kinect V1 joints "
+        "in the dataset's own order (shoulders first, head last), as its documentation "
+        "lists it; left and right not yet checked on a drawn frame (import warns when left "
+        "and right bone lengths disagree).",
+        "joints": ["left_shoulder", "right_shoulder", "spine_shoulder", "spine_mid",
+                   "left_hip", "right_hip", "pelvis", "left_elbow", "right_elbow",
+                   "left_wrist", "right_wrist", "left_hand", "right_hand", "left_knee",
+                   "right_knee", "left_ankle", "right_ankle", "left_foot", "right_foot",
+                   "head"],
         "bones": _KINECT_V1_BONES,
         "center": "spine_shoulder",
         "parts": _side_parts(_KINECT_V1_ARM, _KINECT_V1_LEG, ["head"]),

@@ -236,6 +236,22 @@ class Layout:
         return perm
 
     @cached_property
+    def mirror_bones(self) -> tuple[tuple[tuple[int, int], tuple[int, int]], ...]:
+        """Each bone on the left side with its right twin, as joint-index pairs: the
+        bones whose joints are all left (or a left joint and a midline one) and whose
+        mirror image is also a bone."""
+        perm = self.flip_index
+        bones = {frozenset((self.index(a), self.index(b))) for a, b in self.bones}
+        out = []
+        for a, b in self.bones:
+            i, j = self.index(a), self.index(b)
+            twin = (int(perm[i]), int(perm[j]))
+            if (a.startswith("left_") or b.startswith("left_")) and \
+                    frozenset(twin) in bones and twin != (i, j):
+                out.append(((i, j), twin))
+        return tuple(out)
+
+    @cached_property
     def part_indices(self) -> tuple[tuple[int, ...], ...]:
         """Joint indices of each part, in :data:`PARTS` order."""
         return tuple(tuple(self.index(j) for j in self.parts[p]) for p in PARTS)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ..config import DistillConfig, ExperimentConfig, InputConfig, TrainConfig
+from ..config import DistillConfig, ExperimentConfig, InputConfig, ModelConfig, TrainConfig
 from ..data.dataset import PairedDataset, SkeletonDataset
 from ..data.transforms import Pipeline, scores_vary
 from ..distill.part_matrix import PartMatrix, occlusion_error_rates
@@ -33,7 +34,8 @@ from .sampler import ClassAwareBatchSampler
 @dataclass
 class RunConfig(TrainConfig, InputConfig):
     """How to train: the ``input`` and ``train`` sections of an experiment
-    (:mod:`skelkd.config`) in one object, plus backbone overrides.
+    (:mod:`skelkd.config`) in one object (the model is the ``model`` section's,
+    :class:`~skelkd.config.ModelConfig`, given to the training functions beside it).
 
     ``occlusion`` / ``occlusion_mode`` degrade the low-quality training and test data as
     the paper's OP does (fixed per instance by ``occlusion_seed``, the same for every
@@ -41,14 +43,13 @@ class RunConfig(TrainConfig, InputConfig):
     occlusion.
     """
 
-    backbone_overrides: dict = field(default_factory=dict)
     cache_teacher: bool = True  # the teacher's outputs once per twin (its input is fixed)
 
     @classmethod
     def from_experiment(cls, cfg: ExperimentConfig) -> RunConfig:
         values = {f.name: getattr(section, f.name) for section in (cfg.input, cfg.train)
                   for f in dataclasses.fields(section)}
-        return cls(**values, backbone_overrides=dict(cfg.model.overrides))
+        return cls(**values)
 
 
 def pipeline(pack: Pack, run: RunConfig, *, train: bool, occlusion: float = 0.0,
@@ -122,8 +123,6 @@ class FitClock(L.Callback):
     share as ``earlier_seconds`` (this process's own time its caller measures)."""
 
     def __init__(self):
-        import time
-
         self.earlier, self._now = 0.0, time.time
 
     def on_fit_start(self, trainer, module) -> None:
@@ -137,6 +136,37 @@ class FitClock(L.Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self.earlier = float(state.get("seconds", 0.0))
+
+
+class EpochLines(L.Callback):
+    """One line per epoch when progress bars are off (``train.progress: false``): the
+    epoch's mean training loss, the validation top-1 when it ran, the epoch's seconds.
+    Printed by the first process only."""
+
+    def __init__(self, echo=print):
+        self.echo, self._validated = echo, 0
+
+    def on_train_epoch_start(self, trainer, module) -> None:
+        self._loss, self._steps, self._start = 0.0, 0, time.time()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if loss is not None:
+            self._loss, self._steps = self._loss + float(loss), self._steps + 1
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        if not trainer.is_global_zero:
+            return
+        line = f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: "
+        line += f"loss {self._loss / max(self._steps, 1):.4f}"
+        acc = trainer.callback_metrics.get("val/acc")
+        if acc is not None and self._validated == trainer.current_epoch + 1:
+            line += f", val top-1 {100 * float(acc):.2f}%"
+        self.echo(f"{line} ({time.time() - self._start:.1f} s)", flush=True)
+
+    def on_validation_epoch_end(self, trainer, module) -> None:
+        if not trainer.sanity_checking:
+            self._validated = trainer.current_epoch + 1
 
 
 def _csv_logger(out: Path):
@@ -234,11 +264,17 @@ def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
                      enable_progress_bar=run.progress, deterministic=False)
 
 
-def _spec(pack: Pack, indices: np.ndarray, run: RunConfig, backbone: str, **extra) -> dict:
+def _spec(pack: Pack, indices: np.ndarray, run: RunConfig, model: ModelConfig | None,
+          **extra) -> dict:
+    """The :class:`~skelkd.models.ModelSpec` fields of a model of ``pack``'s samples
+    ``indices``: its architecture from the ``model`` section alone, what it reads from
+    the data and the run."""
+    model = model or ModelConfig()
     with_score = pack.coord_dims == 2 and scores_vary(pack, indices)
     return {"layout": pack.layout.name, "in_channels": pack.coord_dims + int(with_score),
             "num_classes": len(pack.class_names), "num_persons": run.num_persons,
-            "backbone": backbone, "overrides": dict(run.backbone_overrides),
+            "backbone": model.backbone, "overrides": dict(model.overrides),
+            "person_pool": model.person_pool,
             "class_names": list(pack.class_names), "coord_dims": pack.coord_dims,
             "align_view": bool(run.align_view and pack.coord_dims == 3),
             "normalization": run.normalization,
@@ -278,11 +314,12 @@ def load_module(path: str | Path) -> RecognizerModule:
 
 
 def train_recognizer(pack: Pack, indices: np.ndarray, run: RunConfig, out: Path,
-                     backbone: str = "stgcn-small", val_indices: np.ndarray | None = None
+                     model: ModelConfig | None = None, val_indices: np.ndarray | None = None
                      ) -> RecognizerModule:
-    """Cross-entropy training on one pack (the teacher on high-quality data, Eq. 2)."""
+    """Cross-entropy training on one pack (the teacher on high-quality data, Eq. 2);
+    ``model``: the architecture (default: :class:`~skelkd.config.ModelConfig`'s)."""
     L.seed_everything(run.seed, workers=True, verbose=False)
-    module = RecognizerModule(_spec(pack, indices, run, backbone), _optim(run))
+    module = RecognizerModule(_spec(pack, indices, run, model), _optim(run))
     train_ds = SkeletonDataset(pack, model_pipeline(module.model, pack, run, train=True,
                                                     occlusion=run.occlusion), indices, run.seed)
     val = _val_loader(module.model, pack, val_indices, run)
@@ -303,7 +340,8 @@ def _fit(module: L.LightningModule, train_ds, val, run: RunConfig, out: Path) ->
     into a silent exit 1, and SIGTERM would end the process with status 0)."""
     keep_freed_memory(run.keep_freed_memory)
     loader = _loader(train_ds, train_ds.labels, run, True)
-    trainer = make_trainer(run, out, [_EpochCallback(loader), ValCurve(), FitClock()])
+    lines = [] if run.progress else [EpochLines()]
+    trainer = make_trainer(run, out, [_EpochCallback(loader), ValCurve(), FitClock(), *lines])
     with _signals_raise():
         trainer.fit(module, loader, val, ckpt_path=_resume(out))
 
@@ -354,7 +392,7 @@ def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarra
 
 def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, run: RunConfig, out: Path,
                   teacher: RecognizerModule | None = None, distill: DistillConfig | None = None,
-                  backbone: str = "stgcn-small", hq_fraction: float = 1.0,
+                  model: ModelConfig | None = None, hq_fraction: float = 1.0,
                   val_indices: np.ndarray | None = None,
                   pairing_seed: int | None = None) -> StudentModule:
     """A student on low-quality data, optionally distilled from a frozen teacher;
@@ -366,7 +404,7 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, run: RunConfig
     L.seed_everything(run.seed, workers=True, verbose=False)
     use_teacher = distill.mode != "none"
     teacher_spec = teacher.model.spec_dict() if use_teacher else None
-    module = StudentModule(_spec(lq, indices, run, backbone), teacher_spec, _optim(run),
+    module = StudentModule(_spec(lq, indices, run, model), teacher_spec, _optim(run),
                            dataclasses.asdict(distill))
     hq_pipe = None
     if use_teacher:
