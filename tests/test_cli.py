@@ -188,6 +188,14 @@ def test_config_errors_are_clear(tmp_path):
     assert r.exit_code == 2 and "model.backbone: unknown backbone 'resnet'" in r.output
     r = run("train", "teacher", "--set", "model.overrides.width=3", "--runs", str(tmp_path))
     assert r.exit_code == 2 and "model.overrides: unknown key(s) ['width']" in r.output
+    # every named choice is checked when the configuration loads, before any data is read
+    # (a typo in distill.mode once surfaced as a traceback after the data had loaded)
+    for key, value in (("distill.mode", "pmcs"), ("distill.teacher_precision", "fp16"),
+                       ("data.student_data", "half"), ("model.person_pool", "some")):
+        r = run("train", "student", "--set", f"{key}={value}", "--set", "data.hq=nowhere",
+                "--runs", str(tmp_path))
+        assert r.exit_code == 2 and f"{key}: expected one of" in r.output, r.output
+        assert f"'{value}'" in r.output and "nowhere" not in r.output
 
 
 def test_demo_end_to_end_tiny(tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .config import DISTILL_MODES
 from .errors import LayoutWarning, RunInterrupted, SkelkdError
 
 
@@ -463,8 +464,7 @@ def train_teacher_cmd(config: str | None, sets: tuple[str, ...], runs: str) -> N
 
 @train_cmd.command("student", short_help="Train a student on low-quality skeletons.")
 @config_options
-@click.option("--distill", type=click.Choice(["none", "kl", "global-msc", "pmsc-uniform",
-                                              "pmsc"]), default=None,
+@click.option("--distill", type=click.Choice(DISTILL_MODES), default=None,
               help="Distillation (default: the configuration's distill.mode).")
 @click.option("--op", type=click.FloatRange(0, 1), default=None,
               help="Occlusion probability of the low-quality data (input.occlusion).")

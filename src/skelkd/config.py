@@ -57,6 +57,9 @@ class DataConfig:
     # every training seed with exactly those instances paired (the paper's Table 5)
     pairing_seed: int = 0
 
+    def __post_init__(self) -> None:
+        _check_choices(self, "data")
+
 
 @dataclass
 class ModelConfig:
@@ -67,6 +70,7 @@ class ModelConfig:
     def __post_init__(self) -> None:  # a bad name or override fails here, before any data
         from .models.backbones import BackboneConfig, backbone_config
 
+        _check_choices(self, "model")
         unknown = sorted(set(self.overrides) - set(BackboneConfig.__dataclass_fields__))
         if unknown:
             raise SkelkdError(f"model.overrides: unknown key(s) {unknown}; expected some of "
@@ -178,9 +182,27 @@ class TrainConfig:
         return max(1, min(8, (os.cpu_count() or 1) // gpus))
 
 
+DISTILL_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
+"""The distillation modes (``skelkd.train.modules`` says what each one computes); the one
+list the command line, the reproduction's Table 4 and the checks use."""
+
+CHOICES = {"distill.mode": DISTILL_MODES, "distill.teacher_precision": ("32", "bf16"),
+           "data.student_data": ("all", "paired"), "model.person_pool": ("present", "all")}
+"""The allowed values of every key that takes one of a few names (the input section's
+are :data:`skelkd.data.transforms.CHOICES`), checked when a section is built."""
+
+
+def _check_choices(section, prefix: str) -> None:
+    for key, allowed in CHOICES.items():
+        where, name = key.split(".")
+        if where == prefix and getattr(section, name) not in allowed:
+            raise SkelkdError(f"{key}: expected one of {', '.join(map(repr, allowed))}, got "
+                              f"{getattr(section, name)!r}")
+
+
 @dataclass
 class DistillConfig:
-    """The student's distillation (``skelkd.train.modules`` lists the modes)."""
+    """The student's distillation (:data:`DISTILL_MODES`)."""
 
     mode: str = "pmsc"
     alpha: float = 1.0
@@ -194,6 +216,9 @@ class DistillConfig:
     # off, or augmented teacher input): "bf16" autocast (fast on AMX CPUs and GPUs) or "32"
     teacher_precision: str = "bf16"
     part_matrix: list = field(default_factory=list)  # (num_classes, 5): E, filled in by training
+
+    def __post_init__(self) -> None:
+        _check_choices(self, "distill")
 
 
 @dataclass

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ExperimentConfig, load_config
+from ..config import DISTILL_MODES, ExperimentConfig, load_config
 from ..errors import SkelkdError
 
 # ----------------------------------------------------------------------------- what runs
@@ -64,7 +64,7 @@ DATASETS = {
                        "Kinect V1 3D joints (20)", True),
 }
 HETERO_LAYOUT = "coco"  # the low-quality layout of the heterogeneous setting (PifPaf's)
-TABLE4_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
+TABLE4_MODES = DISTILL_MODES
 
 
 def published_ucla_schedule(repeats: int = 1) -> tuple[str, ...]:

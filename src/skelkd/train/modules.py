@@ -18,13 +18,13 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from ..config import DistillConfig, OptimConfig
+from ..config import DISTILL_MODES, DistillConfig, OptimConfig
 from ..distill.distributed import gather_high_quality
 from ..distill.losses import global_msc_loss, kd_kl_loss, pmsc_loss
 from ..errors import SkelkdError
 from ..models import ModelSpec, Recognizer
 
-DISTILL_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
+__all__ = ["DISTILL_MODES", "RecognizerModule", "StudentModule"]
 
 
 def _optimizers(module: L.LightningModule, cfg: OptimConfig):
@@ -105,13 +105,7 @@ class StudentModule(RecognizerModule):
     def __init__(self, spec: dict, teacher_spec: dict | None = None, optim: dict | None = None,
                  distill: dict | None = None):
         super().__init__(spec, optim)
-        self.distill = DistillConfig(**(distill or {}))
-        if self.distill.mode not in DISTILL_MODES:
-            raise ValueError(f"distillation must be one of {DISTILL_MODES}, "
-                             f"not {self.distill.mode!r}")
-        if self.distill.teacher_precision not in ("32", "bf16"):
-            raise ValueError("distill.teacher_precision must be '32' or 'bf16', not "
-                             f"{self.distill.teacher_precision!r}")
+        self.distill = DistillConfig(**(distill or {}))  # checks the mode and precision
         self.teacher = None
         if self.distill.mode != "none":
             if teacher_spec is None:
