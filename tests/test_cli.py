@@ -1,6 +1,7 @@
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -128,7 +129,11 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     assert r.exit_code == 0 and "left_arm" in r.output
     student = str(runs / "tiny" / "student-pmsc-op0.6")
     r = run("evaluate", student, "--ops", "0,0.3")
-    assert r.exit_code == 0 and "| 0.3 |" in r.output
+    assert r.exit_code == 0 and "| 0.3 |" in r.output and "hq.skpack" not in r.output
+    # the teacher is told by its checkpoint, not its folder's name: a copy elsewhere too
+    shutil.copytree(runs / "tiny" / "teacher", runs / "tiny" / "my-teacher")
+    r = run("evaluate", str(runs / "tiny" / "my-teacher"), "--ops", "0")
+    assert r.exit_code == 0 and f"on {hq.path}" in r.output, r.output
     assert set(json.loads((runs / "tiny" / "student-pmsc-op0.6" / "eval.json").read_text())[
         "by_op"]) == {"0", "0.3"}
     r = run("predict", str(runs / "tiny" / "teacher"), str(hq.path), "--json", "--top", "2")

@@ -160,7 +160,6 @@ def data_formats() -> None:
         click.echo(f"{r.name:<12} {r.summary}")
 
 
-_READER_OPTIONS = ("trust_pickle", "layout", "coords", "invisible_score", "max_persons")
 
 
 @data_cmd.command("import")
@@ -282,18 +281,11 @@ def data_show(pack: str | None, index: int | None, instance: str | None, lq_pack
 
 
 def _parse_sets(items: tuple[str, ...]) -> dict:
-    import yaml
+    """``--set KEY=VALUE`` options as a mapping, values read as YAML
+    (:func:`skelkd.config.parse_override`, as configurations' overrides are)."""
+    from .config import parse_override
 
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise SkelkdError(f"--set: expected KEY=VALUE, got '{item}'")
-        key, value = item.split("=", 1)
-        try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise SkelkdError(f"--set {key}: cannot read value '{value}': {exc}") from exc
-    return out
+    return {".".join(keys): value for keys, value in map(parse_override, items)}
 
 
 @main.command("simulate")
@@ -618,7 +610,7 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
     """
     from .experiment import load_data, open_data_pack
     from .predict import load_model
-    from .train.api import RunConfig, evaluate_at, write_json
+    from .train.api import RunConfig, evaluate_at, is_student, write_json
 
     try:
         op_list = [float(v) for v in ops.split(",") if v.strip()]
@@ -631,7 +623,7 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
         data = open_data_pack(pack)
     elif cfg is not None:
         hq, lq, _, _ = load_data(cfg, folder.parent)
-        data = hq if folder.name == "teacher" else lq
+        data = lq if is_student(model_dir) else hq
     else:
         raise SkelkdError(f"{model_dir}: no config.yaml beside the model; pass --pack")
     split = split or (cfg.data.split if cfg else None)
@@ -679,7 +671,7 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
       skelkd predict runs/penn_small/student-pmsc-op0.6 clip_blazepose.npz
       skelkd predict --model runs/x/student-pmsc-op0 penn.skpack --json
     """
-    from .predict import default_model, is_model, predict, read_samples
+    from .predict import default_model, is_model, predict, predict_video, read_samples
     from .video import is_video
 
     if model_path is None and len(inputs) > 1 and is_model(inputs[0]):
@@ -690,8 +682,8 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
     results = []
     for item in inputs:
         if is_video(item):
-            results.append(_predict_video(model, cfg, item, top, window, stride,
-                                          Path(out_dir)))
+            results.append(predict_video(model, item, frames, top, window, stride,
+                                         Path(out_dir)))
         else:
             results += predict(model, read_samples(item, fmt, **options), frames, top)
     if as_json:
@@ -710,40 +702,6 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
         if "annotated" in r:
             click.echo(f"  annotated: {r['annotated']} (BlazePose at {r['extract_fps']:.1f} "
                        "frames/s)")
-
-
-def _predict_video(model, cfg, path: str, top: int, window: int, stride: int,
-                   out_dir: Path) -> dict:
-    """Extract, predict over the clip and over windows, draw the annotated strip."""
-    from .layouts import get_layout
-    from .predict import predict_clip, predict_windows
-    from .video import extract, to_sample
-    from .viz.skeleton import draw_strip
-
-    e = extract(path, keep=6)
-    if e.found == 0:
-        raise SkelkdError(f"{path}: no person found in any of its {len(e.scores)} frames")
-    sample = to_sample(e)
-    frames = cfg.input.num_frames if cfg else (model.spec.num_frames or 32)
-    result = predict_clip(model, sample, frames, top)
-    result["windows"] = predict_windows(model, sample, frames, window, stride, top)
-    result["extract_fps"] = e.speed
-    result["person_found"] = e.found
-
-    def caption(t: int) -> str:
-        if e.scores[t].max() == 0:
-            return "no person"
-        w = next(w for w in reversed(result["windows"]) if w["start"] <= t)
-        b = w["top"][0]
-        return f"{b['class']} {100 * b['probability']:.0f}%"
-
-    clip_top = ", ".join(f"{t['class']} {100 * t['probability']:.0f}%" for t in result["top"][:3])
-    out = draw_strip(e.frames, e.keypoints, e.scores, get_layout("blazepose"),
-                     [caption(t) for t, _ in e.frames], out_dir / f"{e.path.stem}_predicted.png",
-                     title=f"{e.path.name}: {clip_top} (whole clip); under each frame: its "
-                           f"{window}-frame window")
-    result["annotated"] = str(out)
-    return result
 
 
 @main.command("extract")

@@ -183,3 +183,38 @@ def predict_windows(model: torch.nn.Module, sample: Sample, num_frames: int, win
         r = predict(model, [part], num_frames, top, class_names)[0]
         out.append({"start": s, "end": e, "top": r["top"]})
     return out
+
+
+def predict_video(model: torch.nn.Module, path: str | Path, num_frames: int, top: int = 5,
+                  window: int = 64, stride: int = 32, out_dir: str | Path = ".") -> dict:
+    """``skelkd predict`` on a video (or a folder of frames): BlazePose, then the answer
+    over the whole clip (:func:`predict_clip`) and over sliding windows
+    (:func:`predict_windows`), and an annotated PNG strip (skeleton on frames, each
+    frame's window's answer under it) in ``out_dir``. Needs the ``video`` extra."""
+    from .video import extract, to_sample
+    from .viz.skeleton import draw_strip
+
+    e = extract(path, keep=6)
+    if e.found == 0:
+        raise SkelkdError(f"{path}: no person found in any of its {len(e.scores)} frames")
+    sample = to_sample(e)
+    result = predict_clip(model, sample, num_frames, top)
+    result["windows"] = predict_windows(model, sample, num_frames, window, stride, top)
+    result["extract_fps"] = e.speed
+    result["person_found"] = e.found
+
+    def caption(t: int) -> str:
+        if e.scores[t].max() == 0:
+            return "no person"
+        w = next(w for w in reversed(result["windows"]) if w["start"] <= t)
+        b = w["top"][0]
+        return f"{b['class']} {100 * b['probability']:.0f}%"
+
+    clip_top = ", ".join(f"{t['class']} {100 * t['probability']:.0f}%" for t in result["top"][:3])
+    out = draw_strip(e.frames, e.keypoints, e.scores, get_layout("blazepose"),
+                     [caption(t) for t, _ in e.frames],
+                     Path(out_dir) / f"{e.path.stem}_predicted.png",
+                     title=f"{e.path.name}: {clip_top} (whole clip); under each frame: its "
+                           f"{window}-frame window")
+    result["annotated"] = str(out)
+    return result
