@@ -125,6 +125,18 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     r = run("report", str(runs / "tiny"))
     assert r.exit_code == 0 and "| teacher |" in r.output
     assert "| student | pmsc tau=0.2 | 0.6 |" in r.output
+    # a student of a teacher elsewhere (--teacher), reported from the folder of runs: the
+    # teacher is in the table, once
+    other = tmp_path / "other"
+    r = run("train", "student", str(cfg), "--runs", str(other), "--distill", "kl", "--op",
+            "0", "--teacher", str(runs / "tiny" / "teacher"))
+    assert r.exit_code == 0, r.output
+    r = run("report", str(other))
+    assert r.exit_code == 0 and r.output.count("| teacher |") == 1, r.output
+    assert "| student | kl T=4 | 0.0 | 0 |" in r.output
+    r = run("report", str(runs), str(other))
+    assert r.exit_code == 0 and "| teacher | - | - | 0 |" in r.output
+    assert r.output.splitlines()[2].endswith("| 1 |")  # the same teacher counted once
     r = run("part-matrix", str(runs / "tiny" / "teacher"))
     assert r.exit_code == 0 and "left_arm" in r.output
     student = str(runs / "tiny" / "student-pmsc-op0.6")

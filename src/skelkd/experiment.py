@@ -15,6 +15,7 @@ Every command writes ``metrics.json`` atomically; ``skelkd report`` reads them.
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import time
 from pathlib import Path
@@ -308,6 +309,8 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
                             hq_fraction, val_indices(cfg, lq), cfg.data.pairing_seed)
     report = {"train_samples": int(len(train)), "train_occlusion": cfg.input.occlusion,
               "distill": distill_label(cfg), "val_curve": student.val_curve, "by_op": {}}
+    if teacher is not None:  # where its teacher is, relative to the student's folder
+        report["teacher"] = os.path.relpath(teacher_dir.resolve(), out.resolve())
     for op in cfg.eval.ops:
         report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, run, float(op))
     main = report["by_op"].get(f"{cfg.input.occlusion:g}") or next(iter(report["by_op"].values()))

@@ -14,43 +14,70 @@ from ..errors import SkelkdError
 def collect(run_dirs: list[Path], warn=None) -> dict[tuple, list[dict]]:
     """(model, distillation, trained at OP, evaluated at OP) -> the metrics of each run.
 
-    A folder without finished runs (still training, failed, not a run folder) or with an
+    Each folder given is a run folder (its ``teacher/`` and ``student-*/`` folders) or a
+    folder of run folders (``runs``). A student's teacher counts where it lies, also
+    outside the folders given (``skelkd train student --teacher DIR``), once. A folder
+    without finished runs (still training, failed, not a run folder) or with an
     unreadable metrics.json is an error, or, with ``warn``, reported through it and
     skipped; an error still when no folder has any."""
     groups: dict[tuple, list[dict]] = {}
+    teachers: set[Path] = set()
 
     def problem(msg: str) -> None:
         if warn is None:
             raise SkelkdError(msg)
         warn(f"{msg}; skipped")
 
+    def read(metrics: Path) -> dict | None:
+        try:
+            return json.loads(metrics.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            problem(f"{metrics}: not readable JSON ({exc})")
+            return None
+
+    def add_teacher(folder: Path, m: dict | None = None) -> None:
+        if folder.resolve() in teachers:
+            return
+        m = m if m is not None else read(folder / "metrics.json")
+        if m is not None:
+            teachers.add(folder.resolve())
+            groups.setdefault(("teacher", "-", "-", 0.0), []).append(m)
+
     for run in map(Path, run_dirs):
         if not run.is_dir():
             problem(f"{run}: not a run folder")
             continue
         found = False
-        for sub in sorted(run.iterdir()):
-            metrics = sub / "metrics.json"
-            if not metrics.is_file():
-                continue
-            try:
-                m = json.loads(metrics.read_text())
-            except json.JSONDecodeError as exc:
-                problem(f"{metrics}: not valid JSON ({exc})")
+        for sub in _model_folders(run):
+            m = read(sub / "metrics.json")
+            if m is None:
                 continue
             found = True
-            if sub.name == "teacher":
-                groups.setdefault(("teacher", "-", "-", 0.0), []).append(m)
+            if "distill" not in m:  # a teacher: students carry their distillation
+                add_teacher(sub, m)
                 continue
+            if "teacher" in m and (sub / m["teacher"] / "metrics.json").is_file():
+                add_teacher(sub / m["teacher"])
             label = _label(sub) or m.get("distill", "?")
             for op, r in m.get("by_op", {}).items():
                 key = ("student", label, m.get("train_occlusion", 0.0), float(op))
                 groups.setdefault(key, []).append(r)
         if not found:
-            problem(f"{run}: no teacher/ or student-*/ folder with metrics.json")
+            problem(f"{run}: no teacher/ or student-*/ folder with metrics.json, here or one "
+                    "level down")
     if not groups:
         raise SkelkdError("none of the folders given holds a finished run")
     return groups
+
+
+def _model_folders(run: Path) -> list[Path]:
+    """The folders with a finished model's metrics.json in ``run`` (a run folder), or in
+    its subfolders when it has none itself (a folder of run folders)."""
+    own = [sub for sub in sorted(run.iterdir()) if (sub / "metrics.json").is_file()]
+    if own:
+        return own
+    return [sub for child in sorted(run.iterdir()) if child.is_dir()
+            for sub in sorted(child.iterdir()) if (sub / "metrics.json").is_file()]
 
 
 def _label(folder: Path) -> str | None:
