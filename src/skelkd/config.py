@@ -153,9 +153,8 @@ class TrainConfig:
     progress: bool = True
     # keep memory that PyTorch frees in the process for the next step, instead of glibc
     # handing large blocks back to the kernel and faulting them in again every step:
-    # 1.2-1.4x faster steps at the paper configuration on a CPU and about 2x at the small
-    # one, for a higher peak resident memory (train/allocator.py, docs/cpu_allocator.md,
-    # docs/design.md item 39)
+    # faster CPU steps for a higher peak resident memory (train/allocator.py; the
+    # measured speed-up: docs/cpu_allocator.md, docs/design.md item 39)
     keep_freed_memory: bool = True
     optim: OptimConfig = field(default_factory=OptimConfig)
 

@@ -90,9 +90,9 @@ BACKBONES: dict[str, BackboneConfig] = {
     "ctrgcn-tiny": BackboneConfig("ctrgcn", **_TINY, temporal_kernel=5),
 }
 """Named configurations: the paper's (T = 300 input) and small ones that train in minutes
-on two CPU cores (T = 32 to 64 input); ``stgcn-tiny`` (half the small one's width, about
-2.3 times its training speed on 2 CPU cores) is what ``skelkd reproduce`` uses to fit
-every run of the paper's tables in a few CPU hours."""
+on two CPU cores (T = 32 to 64 input); ``stgcn-tiny`` (half the small one's width, so
+several times faster: docs/performance.md) is what ``skelkd reproduce`` uses to fit
+every run of the paper's tables on a CPU."""
 
 
 def backbone_config(name: str | BackboneConfig, **overrides) -> BackboneConfig:

@@ -267,9 +267,8 @@ def run_jobs(jobs: list[Job], profile: Profile, packs: dict, runs: Path, workers
     time (each in its own process with an equal share of the CPU threads; teachers of a
     seed before its students); returns how many ran.
 
-    On a small CPU, runs side by side beat one run on all cores: measured on 2 cores,
-    two single-threaded runs train 1.33 times as many samples per second as one run
-    with two threads (the small model's convolutions do not scale across threads).
+    On a small CPU, runs side by side beat one run on all cores: the small model's
+    convolutions do not scale across threads (docs/performance.md measures both).
     """
     import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
