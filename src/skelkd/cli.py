@@ -175,6 +175,9 @@ def data_formats() -> None:
 @click.option("--invisible-score", type=float, default=None,
               help="penn_action, coco: score of annotated but hidden joints (default 0.5).")
 @click.option("--max-persons", type=int, default=None, help="coco, pifpaf: persons kept.")
+@click.option("--manifest", type=click.Path(dir_okay=False), default=None,
+              help="numpy: CSV or JSON of files, labels, splits and subjects (default: "
+                   "SRC/manifest.csv or .json when present; docs/own_data.md).")
 @click.option("--archive", is_flag=True, help="Write a single zip archive instead of a folder.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def data_import(fmt: str, src: str, out: str, archive: bool, overwrite: bool, **options) -> None:
@@ -188,6 +191,7 @@ def data_import(fmt: str, src: str, out: str, archive: bool, overwrite: bool, **
       skelkd data import ntu nturgb+d_skeletons ntu.skpack --coords 3d
       skelkd data import pyskl ntu60_3danno.pkl ntu.skpack --trust-pickle
       skelkd data import blazepose videos/ blaze.skpack
+      skelkd data import numpy my_arrays/ mine.skpack --layout coco --manifest protocol.csv
     See `skelkd data formats` for every FORMAT.
     """
     from .io import get_reader, import_dataset
