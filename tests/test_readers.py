@@ -131,14 +131,26 @@ def test_pyskl_needs_opt_in(tmp_path):
     annos = [{"frame_dir": f"v{i}", "label": i % 2, "keypoint": rng.normal(size=(1, 4, 17, 2)),
               "keypoint_score": rng.random((1, 4, 17)), "total_frames": 4} for i in range(3)]
     f = tmp_path / "anno.pkl"
-    f.write_bytes(pickle.dumps({"split": {"xsub_train": ["v0", "v1"], "xsub_val": ["v2"]},
+    f.write_bytes(pickle.dumps({"split": {"xsub_train": ["v0", "v1"], "xsub_val": ["v2"],
+                                          "xview_train": ["v2", "v0"], "xview_val": ["v1"]},
                                 "annotations": annos}))
     with pytest.raises(SkelkdError, match="trust-pickle"):
         import_dataset("pyskl", f, tmp_path / "p.skpack", progress=False)
     assert not (tmp_path / "p.skpack").exists()
     pack = import_dataset("pyskl", f, tmp_path / "p.skpack", progress=False, trust_pickle=True)
     assert len(pack) == 3 and pack.layout.name == "coco"
-    assert pack.splits["pyskl"] == {"xsub_train": [0, 1], "xsub_val": [2]}
+    # every split a sample is in, pyskl's "val" as the test part
+    assert pack.splits["xsub"] == {"train": [0, 1], "test": [2]}
+    assert pack.splits["xview"] == {"train": [0, 2], "test": [1]}
+    assert pack.class_names == ["class_0", "class_1"]
+    names = tmp_path / "label_map.txt"
+    names.write_text("sit down\nstand up\n")
+    named = import_dataset("pyskl", f, tmp_path / "n.skpack", progress=False,
+                           trust_pickle=True, label_map=str(names))
+    assert named.class_names == ["sit down", "stand up"]
+    names.write_text("only one\n")
+    _check_bad("pyskl", f, tmp_path / "m.skpack", "at least 2 distinct class names",
+               trust_pickle=True, label_map=str(names))
     f.write_bytes(pickle.dumps({"annotations": [{"label": 0}]}))
     _check_bad("pyskl", f, tmp_path / "q.skpack", "annotations[0]", trust_pickle=True)
 
@@ -322,3 +334,34 @@ def test_mat_import_from_a_script_without_main_guard(tmp_path):
                          timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "samples 1" in out.stdout
+
+
+def test_pyskl_export_round_trip(tmp_path):
+    """A pack written as a pyskl annotation file and read back: the same joints, scores,
+    labels, class names (through the label map written beside it) and splits; the
+    validation splits skelkd carves are not written (pyskl never reads them)."""
+    from click.testing import CliRunner
+
+    from skelkd.cli import main
+    from skelkd.io import embedded_pack
+
+    pack = embedded_pack()
+    out = tmp_path / "penn.pkl"
+    r = CliRunner().invoke(main, ["data", "export", "pyskl", "embedded:penn_action", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = pickle.loads(out.read_bytes())
+    assert set(doc["split"]) == {"official_train", "official_val"}  # test as pyskl's val
+    assert doc["annotations"][0]["keypoint"].shape[-2:] == (13, 2)
+    back = import_dataset("pyskl", out, tmp_path / "back.skpack", progress=False,
+                          trust_pickle=True, layout="penn_action",
+                          label_map=str(out.with_suffix(".txt")))
+    assert back.class_names == pack.class_names and len(back) == len(pack)
+    for i in (0, len(pack) // 2, len(pack) - 1):
+        a, b = pack[i], back[i]
+        assert (a.instance_id, a.label) == (b.instance_id, b.label)
+        np.testing.assert_array_equal(a.keypoints, b.keypoints)
+        np.testing.assert_array_equal(a.scores, b.scores)
+    for subset in ("train", "test"):
+        assert list(back.splits["official"][subset]) == list(pack.splits["official"][subset])
+    r = CliRunner().invoke(main, ["data", "export", "pyskl", "embedded:penn_action", str(out)])
+    assert r.exit_code == 2 and "--overwrite" in r.output

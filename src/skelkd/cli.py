@@ -175,6 +175,8 @@ def data_formats() -> None:
 @click.option("--invisible-score", type=float, default=None,
               help="penn_action, coco: score of annotated but hidden joints (default 0.5).")
 @click.option("--max-persons", type=int, default=None, help="coco, pifpaf: persons kept.")
+@click.option("--label-map", type=click.Path(dir_okay=False), default=None,
+              help="pyskl: class names, one per line in label order.")
 @click.option("--manifest", type=click.Path(dir_okay=False), default=None,
               help="numpy: CSV or JSON of files, labels, splits and subjects (default: "
                    "SRC/manifest.csv or .json when present; docs/own_data.md).")
@@ -217,9 +219,10 @@ def data_import(fmt: str, src: str, out: str, archive: bool, overwrite: bool, **
 
 
 def _open(path: str | None):
-    from .io import embedded_pack, open_pack
+    """A pack path, ``embedded:NAME``, or the embedded Penn Action pack when none."""
+    from .experiment import open_data_pack
 
-    return embedded_pack() if path is None else open_pack(path)
+    return open_data_pack(path or "embedded:penn_action")
 
 
 @data_cmd.command("info")
@@ -238,6 +241,27 @@ def data_info(pack: str | None, as_json: bool) -> None:
 
     info = describe(_open(pack))
     click.echo(json.dumps(info, indent=1) if as_json else format_description(info))
+
+
+@data_cmd.command("export")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["pyskl"]))
+@click.argument("pack")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace OUT (and its label map) if it exists.")
+def data_export(fmt: str, pack: str, out: str, overwrite: bool) -> None:
+    """Write PACK in another tool's format: ``pyskl`` (an annotation pickle for pyskl and
+    mmaction2, its splits as SPLIT_train / SPLIT_val, and a label map OUT.txt beside it).
+
+    \b
+    Examples:
+      skelkd data export pyskl ucla.skpack ucla_pyskl.pkl
+    """
+    from .io.readers.pyskl import write
+
+    data = _open(pack)
+    path = write(data, out, overwrite=overwrite)
+    click.echo(f"wrote {path} ({len(data)} samples) and its label map "
+               f"{Path(path).with_suffix('.txt')}")
 
 
 def _parse_frames(text: str) -> list[int]:
