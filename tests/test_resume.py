@@ -20,9 +20,9 @@ from .test_train import _class_motion_pack
 KILLS = 3
 
 
-def _command(cfg, runs, name):
+def _command(cfg, runs, name, sets=()):
     return [sys.executable, "-m", "skelkd.cli", "train", "teacher", str(cfg), "--runs",
-            str(runs), "--set", f"name={name}"]
+            str(runs), "--set", f"name={name}", *[a for s in sets for a in ("--set", s)]]
 
 
 def _final(run):
@@ -30,6 +30,40 @@ def _final(run):
     metrics = json.loads((run / "teacher" / "metrics.json").read_text())
     keep = ("top1", "top5", "per_class", "confusion", "samples", "train_samples")
     return ckpt["state_dict"], {k: metrics[k] for k in keep}
+
+
+def _killed_and_resumed_equals_straight(cfg, runs, epochs: int, sets=(), kills: int = KILLS):
+    """Train ``cfg``'s teacher straight through, and again killed with SIGKILL ``kills``
+    times at random points (each within the epoch after a checkpoint) and resumed: the
+    final weights and metrics must be identical."""
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    subprocess.run(_command(cfg, runs, "straight", sets), check=True, **quiet)
+    # one epoch's time on this machine: a kill lands within the epoch after a checkpoint,
+    # so that each kill costs the run one or two of its epochs however fast they are
+    epoch_s = json.loads((runs / "straight" / "teacher" / "metrics.json").read_text())[
+        "seconds"] / epochs
+
+    rng = np.random.default_rng(0)
+    ckpt = runs / "killed" / "teacher" / "checkpoints" / "last.ckpt"
+    landed = []
+    for _ in range(kills):
+        proc = subprocess.Popen(_command(cfg, runs, "killed", sets), **quiet)
+        before = ckpt.stat().st_mtime_ns if ckpt.exists() else 0
+        while proc.poll() is None and not (ckpt.exists() and ckpt.stat().st_mtime_ns > before):
+            time.sleep(0.02)
+        if proc.poll() is not None:
+            break  # finished before it could be killed
+        time.sleep(float(rng.uniform(0.0, epoch_s)))  # anywhere in the next epoch
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        landed.append(torch.load(ckpt, weights_only=True)["epoch"])
+    assert len(landed) == kills, f"only {len(landed)} kills landed before the run finished"
+    subprocess.run(_command(cfg, runs, "killed", sets), check=True, **quiet)
+
+    (wa, ma), (wb, mb) = _final(runs / "straight"), _final(runs / "killed")
+    assert ma == mb
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
@@ -44,35 +78,17 @@ def test_sigkill_at_random_points_then_resume_equals_uninterrupted(tmp_path):
         "input": {"num_frames": 12, "rotate_deg": 5.0},
         "train": {"epochs": 8, "batch_size": 12, "per_class": 4, "seed": 5,
                   "progress": False}}))
-    runs = tmp_path / "runs"
-    env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
-    subprocess.run(_command(cfg, runs, "straight"), check=True, **quiet)
-    # one epoch's time on this machine: a kill lands within the epoch after a checkpoint,
-    # so that each kill costs the run one or two of its 8 epochs however fast they are
-    epoch_s = json.loads((runs / "straight" / "teacher" / "metrics.json").read_text())[
-        "seconds"] / 8
+    _killed_and_resumed_equals_straight(cfg, tmp_path / "runs", epochs=8)
 
-    rng = np.random.default_rng(0)
-    ckpt = runs / "killed" / "teacher" / "checkpoints" / "last.ckpt"
-    kills = []
-    for _ in range(KILLS):
-        proc = subprocess.Popen(_command(cfg, runs, "killed"), **quiet)
-        before = ckpt.stat().st_mtime_ns if ckpt.exists() else 0
-        while proc.poll() is None and not (ckpt.exists() and ckpt.stat().st_mtime_ns > before):
-            time.sleep(0.02)
-        if proc.poll() is not None:
-            break  # finished before it could be killed
-        time.sleep(float(rng.uniform(0.0, epoch_s)))  # anywhere in the next epoch
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills.append(torch.load(ckpt, weights_only=True)["epoch"])
-    assert len(kills) == KILLS, f"only {len(kills)} kills landed before the run finished"
-    subprocess.run(_command(cfg, runs, "killed"), check=True, **quiet)
 
-    (wa, ma), (wb, mb) = _final(runs / "straight"), _final(runs / "killed")
-    assert ma == mb
-    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+def test_sigkill_then_resume_on_penn_action(tmp_path):
+    """The same on the embedded Penn Action pack with the shipped penn_small
+    configuration (T = 16 frames: the check is about the engine, not accuracy)."""
+    _killed_and_resumed_equals_straight(
+        "penn_small", tmp_path / "runs", epochs=5, kills=2,
+        sets=("train.epochs=5", "train.progress=false", "input.num_frames=16"))
 
 
 def _tiny_cfg(tmp_path, epochs: int = 1, n: int = 48):

@@ -572,9 +572,9 @@ def reproduce_cmd(data_dir: str, quick: bool, runs: str | None, results: str, do
 
     \b
     Examples:
-      skelkd reproduce ../shared/data --quick
-      skelkd reproduce ../shared/data --dataset penn --doc docs/RESULTS.md
-      skelkd reproduce ../shared/data --doc docs/RESULTS.md --report-only
+      skelkd reproduce DATA --quick
+      skelkd reproduce DATA --dataset penn --doc docs/RESULTS.md
+      skelkd reproduce DATA --doc docs/RESULTS.md --report-only
     """
     import os
 

@@ -150,7 +150,7 @@ def _preset_file() -> Path:
 
 def presets() -> dict[str, SimulatorParams]:
     """The named presets (``good``, ``fast``, ``poor``), as calibrated by
-    ``benchmarks/calibrate_simulator.py`` (see ``docs/simulator.md``)."""
+    ``scripts/calibrate_simulator.py`` (see ``docs/simulator.md``)."""
     import yaml
 
     raw = yaml.safe_load(_preset_file().read_text())

@@ -244,7 +244,7 @@ def occlude_joints(kp: np.ndarray, sc: np.ndarray, prob: float, rng: np.random.G
     ``mode="sequence"`` draws each joint of each person once and occludes it in every
     frame; ``mode="frame"`` draws every joint in every frame independently. Per-frame
     occlusion is largely undone by temporal redundancy; per-sequence occlusion
-    reproduces the size of the paper's accuracy drop (``../shared/FINDINGS.md``), so it
+    reproduces the size of the paper's accuracy drop (``docs/design.md`` item 20), so it
     is the default.
     """
     if prob <= 0:
@@ -353,7 +353,7 @@ class Pipeline:
             the horizontal one, an independent angle; CTR-GCN's NW-UCLA recipe).
         with_score: append the score channel to the coordinates. Default: on for 2D,
             off for 3D. Training turns it off where the training scores are constant
-            (:func:`scores_vary`; see ``../shared/FINDINGS.md``).
+            (:func:`scores_vary`; ``docs/design.md`` item 2).
     """
 
     layout: str | Layout

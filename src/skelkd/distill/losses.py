@@ -17,7 +17,7 @@ Choices where the paper is silent (``docs/design.md``):
 * The mean of Eq. 11 runs over the samples with a defined loss.
 * ``temperature``: phi is divided by tau before the exponential of Eq. 6. tau = 1 is the
   paper's form; as written its similarities lie in [1, e] for ReLU features, so the loss
-  can move only a little (``../shared/FINDINGS.md``); tau < 1 sharpens it.
+  can move only a little (``docs/design.md`` item 11); tau < 1 sharpens it.
 
 Computations are in log space (log-sum-exp), so small temperatures do not overflow.
 """

@@ -173,6 +173,26 @@ def meta_digest(meta: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def file_checksums(folder: str | Path) -> dict:
+    """The checksums meta.json stores for a folder pack's files as they are now on disk:
+    the SHA-256 of ``index.npy``, ``samples.json`` and ``splits.json``, and the block
+    digests of the data (after the header) of ``keypoints.npy`` and ``scores.npy``. For
+    a tool that rewrites a pack's files on purpose, and for tests that craft damaged
+    packs; opening a pack compares its files with these (and meta.json with
+    :func:`meta_digest`)."""
+    folder = Path(folder)
+    sums = {}
+    for name in ("index.npy", "samples.json", "splits.json"):
+        if (folder / name).exists():
+            sums[name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    for name in ("keypoints.npy", "scores.npy"):
+        if (folder / name).exists():
+            h = _BlockHasher()
+            h.update((folder / name).read_bytes()[_HEADER_BYTES:])
+            sums[name] = h.finish()
+    return sums
+
+
 def _write_json(path: Path, obj: object) -> str:
     """Write JSON; returns the SHA-256 of the bytes written."""
     data = json.dumps(obj, indent=1, allow_nan=False).encode("utf-8")

@@ -1,7 +1,7 @@
 """SUPERSEDED: the short-schedule reproduction (test-set choices, students that had not
 finished learning, unpaired "two standard errors" verdicts). ``skelkd reproduce`` now
 runs the validated, converged, paired protocol of :mod:`skelkd.reproduce`; this module
-stays only for the studies that measured the old protocol (benchmarks/kd_schedule.py,
+stays only for the studies that measured the old protocol (experiments/kd_schedule.py,
 reproduce_cost.py, ucla_teacher.py) and their docs. What it did:
 
 From the raw datasets (Penn Action labels, NW-UCLA ``all_sqe``, UTD-MHAD ``Skeleton``)
@@ -100,7 +100,7 @@ class Profile:
     # repeats (batch 16, shuffled batches, Nesterov momentum, 5 warm-up epochs, one
     # learning-rate step at 50/65 of training). On the NW-UCLA teacher it gives 87.93 where
     # our class-aware batches of 32 with the paper's three steps give 85.34 at about the
-    # same cost (benchmarks/ucla_teacher.py, docs/ucla_teacher.md). Teachers need no
+    # same cost (experiments/ucla_teacher.py, docs/ucla_teacher.md). Teachers need no
     # class-aware batches: those serve the students' pairing (Eq. 7).
     teacher_overrides: tuple[str, ...] = published_ucla_schedule()
     # One teacher per dataset (and high-quality fraction), trained with the first seed,
@@ -509,14 +509,14 @@ def _table5(rep: Report, profile: Profile, runs: Path) -> None:
 
 
 SCHEDULE_RUNS = "schedule-0.8-x"
-"""Folder prefix (under the runs folder) of ``benchmarks/kd_schedule.py``'s longer
+"""Folder prefix (under the runs folder) of ``experiments/kd_schedule.py``'s longer
 students: ``schedule-0.8-x3`` holds students trained three times the profile's epochs,
 learning-rate step at 80%, laid out like the reproduction's own runs."""
 
 
 def _schedule_table(rep: Report, profile: Profile, runs: Path) -> None:
     """Gains at k times the students' epochs beside the reproduction's own runs of the
-    same seed, for every setting where ``benchmarks/kd_schedule.py`` trained both."""
+    same seed, for every setting where ``experiments/kd_schedule.py`` trained both."""
     rows = []
     for folder in sorted(runs.glob(f"{SCHEDULE_RUNS}*")):
         times = folder.name[len(SCHEDULE_RUNS):]
@@ -544,7 +544,7 @@ def _schedule_table(rep: Report, profile: Profile, runs: Path) -> None:
     if rows:
         rep.add("## Gains at longer training: faster learning or better students?", "",
                 "The students above stop while those without distillation are still "
-                "learning. `benchmarks/kd_schedule.py` trains the same students (same "
+                "learning. `experiments/kd_schedule.py` trains the same students (same "
                 "seed, data and teacher, learning-rate step at 80%) for a multiple of the "
                 "epochs; a gain that shrinks there was partly distillation speeding up "
                 "learning. One seed per row: a single accuracy has a standard error of 1 "
@@ -657,7 +657,7 @@ DIFFERENCES = [
     "input.num_persons=2` with the `paper_schedule` configuration.",
     "Occlusion (OP) zeroes each joint for the whole sequence with probability OP "
     "(per-sequence mode), in training and test data alike; the paper's wording allows "
-    "per-frame occlusion, which barely lowers accuracy (../shared/FINDINGS.md).",
+    "per-frame occlusion, which barely lowers accuracy (docs/design.md, item 20).",
     "L_pmsc uses contrastive temperature tau = {tau} (the paper's form is tau = 1; "
     "docs/design.md, item 11), alpha = {alpha}, w = {w}; E is computed at temperature "
     "{e_tau} (the paper's).",
@@ -668,7 +668,7 @@ DIFFERENCES = [
     "one figure per setting.",
     "Short schedules: to fit every run in a few CPU hours the students train for few "
     "epochs, and students without distillation are still learning when they stop. Part of "
-    "each measured gain is distillation speeding up learning; `benchmarks/kd_schedule.py` "
+    "each measured gain is distillation speeding up learning; `experiments/kd_schedule.py` "
     "measures the gain again with longer training (the section 'Gains at longer "
     "training' when its runs exist; docs/kd_schedule.md), and its figures decide how far "
     "a gain here stands for a gain at convergence.",
@@ -724,7 +724,7 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                   "without rotating each 3D sequence to the body's own axes the teacher "
                   "sees view 3 from an angle it never trained on and loses many points "
                   "(`input.align_view`, docs/design.md item 27; measured by "
-                  "`benchmarks/ucla_teacher.py`, docs/ucla_teacher.md). The same script "
+                  "`experiments/ucla_teacher.py`, docs/ucla_teacher.md). The same script "
                   "measures, one seed each, the schedule (30, 60 and 180 epochs: 180 is "
                   "three times our optimiser steps and about a quarter of the published "
                   "recipe's 20,000; then the published schedule itself, and its parts), "
@@ -841,7 +841,7 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         f"{len(done) - len(teachers)} student runs {(seconds - teacher_seconds) / 3600:.2f} "
         f"h. Spread over this machine's {cpus} CPUs (one single-threaded run per CPU, "
         f"none waiting) they would take at least {seconds / cpus / 3600:.2f} h. "
-        "When the code has changed since the runs, `benchmarks/reproduce_cost.py` "
+        "When the code has changed since the runs, `experiments/reproduce_cost.py` "
         "(docs/reproduce_cost.md) trains some of them again with it and scales this total. "
         "Source commits of the runs: "
         + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".", ""]

@@ -12,18 +12,30 @@ another type or shape (NaN, infinities, huge numbers, strings, null, empty or de
 nested lists, zero-length and very long sequences, wrong joint counts, labels out of
 range), a deleted field, a duplicated file (duplicate instance ids), or a wrong option
 (unknown or mismatched layout). Used by ``tests/test_fuzz.py`` (hypothesis picks the
-cases) and ``benchmarks/fuzz_inputs.py`` (many cases, counted per reader).
+cases) and its slow test of many cases per reader, whose counts ``python -m tests.fuzz``
+writes to docs/robustness.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import pickle
 import shutil
+import tempfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import scipy.io
+from click.testing import CliRunner
+
+from skelkd.cli import main as cli
+from skelkd.errors import SkelkdError
+from skelkd.io import open_pack
+from skelkd.io.pack import Sample, file_checksums, meta_digest, write_pack
+from skelkd.layouts import get_layout
 
 KINDS = ("truncate", "flip", "empty", "replace", "delete", "duplicate", "option")
 
@@ -31,8 +43,6 @@ KINDS = ("truncate", "flip", "empty", "replace", "delete", "duplicate", "option"
 
 
 def _penn(d: Path, rng) -> tuple[Path, dict]:
-    import scipy.io
-
     src = d / "labels"
     src.mkdir(parents=True)
     for k, (action, train, t) in enumerate((("squat", 1, 6), ("bowl", -1, 5))):
@@ -46,8 +56,6 @@ def _penn(d: Path, rng) -> tuple[Path, dict]:
 
 
 def _utd(d: Path, rng) -> tuple[Path, dict]:
-    import scipy.io
-
     src = d / "Skeleton"
     src.mkdir(parents=True)
     for a, s in ((1, 1), (27, 2)):
@@ -127,8 +135,6 @@ def _blazepose(d: Path, rng) -> tuple[Path, dict]:
 
 
 def _jhmdb(d: Path, rng) -> tuple[Path, dict]:
-    import scipy.io
-
     src = d / "jhmdb"
     (src / "catch" / "clip7").mkdir(parents=True)
     scipy.io.savemat(src / "catch" / "clip7" / "joint_positions.mat",
@@ -225,8 +231,6 @@ def _mutate_json_like(obj, rng, delete: bool):
 def mutate(src: Path, kind: str, rng, options: dict) -> str:
     """Apply one mutation of ``kind`` to the input at ``src`` (in place); returns a
     description. ``options`` may be changed (kind ``option``)."""
-    import scipy.io
-
     files = _files(src)
     f = files[int(rng.integers(len(files)))]
     data = f.read_bytes()
@@ -321,9 +325,6 @@ def check_import(fmt: str, src: Path, out: Path, options: dict, names: set[str] 
     error"`` (``"clear error (safety net)"`` when the reader's own checks missed it and
     :func:`skelkd.io.import_dataset` caught it), or ``"BAD: ..."`` (anything else). The
     error must name an input file (or one of ``names``: the option at fault)."""
-    from click.testing import CliRunner
-
-    from ..cli import main
 
     args = ["data", "import", fmt, str(src), str(out)]
     if options.get("trust_pickle"):
@@ -331,7 +332,7 @@ def check_import(fmt: str, src: Path, out: Path, options: dict, names: set[str] 
     if "layout" in options:
         args += ["--layout", options["layout"]]
     before = set(out.parent.iterdir())
-    r = CliRunner().invoke(main, args)
+    r = CliRunner().invoke(cli, args)
     text = r.output.strip()
     if r.exception is not None and not isinstance(r.exception, SystemExit):
         return f"BAD: uncaught {type(r.exception).__name__}: {r.exception}"
@@ -354,8 +355,6 @@ def check_import(fmt: str, src: Path, out: Path, options: dict, names: set[str] 
 
 
 def _valid_pack(path: Path) -> str:
-    from ..errors import SkelkdError
-    from ..io import open_pack
 
     try:
         pack = open_pack(path)
@@ -386,8 +385,6 @@ PACK_KINDS = ("truncate", "flip", "empty", "delete", "meta", "index", "samples",
 
 
 def _valid_pack_dir(path: Path, rng) -> Path:
-    from ..io.pack import Sample, write_pack
-    from ..layouts import get_layout
 
     v = get_layout("coco").num_joints
     samples = []
@@ -401,12 +398,8 @@ def _valid_pack_dir(path: Path, rng) -> Path:
 
 
 def _refresh_checksums(pack: Path) -> None:
-    """What a crafted pack would do: recompute every checksum after the edit, so only
-    the semantic checks stand between it and training."""
-    import hashlib
-
-    from ..io.pack import _HEADER_BYTES, _BlockHasher
-
+    """What a crafted pack would do: recompute every checksum and meta.json's own digest
+    after the edit, so only the semantic checks stand between it and training."""
     meta_path = pack / "meta.json"
     try:
         meta = json.loads(meta_path.read_text())
@@ -414,16 +407,8 @@ def _refresh_checksums(pack: Path) -> None:
         return
     if not isinstance(meta, dict):
         return
-    sums = {}
-    for name in ("index.npy", "samples.json", "splits.json"):
-        if (pack / name).exists():
-            sums[name] = hashlib.sha256((pack / name).read_bytes()).hexdigest()
-    for name in ("keypoints.npy", "scores.npy"):
-        if (pack / name).exists():
-            h = _BlockHasher()
-            h.update((pack / name).read_bytes()[_HEADER_BYTES:])
-            sums[name] = h.finish()
-    meta["checksums"] = sums
+    meta["checksums"] = file_checksums(pack)
+    meta["meta_sha256"] = meta_digest(meta)
     meta_path.write_text(json.dumps(meta))
 
 
@@ -470,8 +455,6 @@ def mutate_pack(pack: Path, kind: str, rng) -> str:
 def check_pack(path: Path) -> str:
     """Open a pack, read every sample and verify it: ``"accepted"`` (valid data),
     ``"clear error"`` (a skelkd error naming the pack), or ``"BAD: ..."``."""
-    from ..errors import SkelkdError
-    from ..io import open_pack
 
     try:
         pack = open_pack(path)
@@ -497,3 +480,67 @@ def fuzz_pack_case(workdir: Path, seed: int, kind: str) -> tuple[str, str]:
         _refresh_checksums(pack)
         what += " (checksums recomputed)"
     return what, check_pack(pack)
+
+
+# ----------------------------------------------------------------------------- many cases
+
+OUTCOMES = ("accepted", "clear error", "clear error (safety net)")
+
+
+def count_outcomes(cases: int, pack_cases: int, echo=print) -> tuple[list[str], list[str]]:
+    """``cases`` cases per reader and ``pack_cases`` for packs, cycling through every kind
+    of mutation: one table row per input (its counts per outcome, 'other' last) and one
+    line per case that broke the rule."""
+    rows: list[str] = []
+    failures: list[str] = []
+
+    def run(name: str, n: int, kinds, case):
+        counts: Counter = Counter()
+        for seed in range(n):
+            kind = kinds[seed % len(kinds)]
+            with tempfile.TemporaryDirectory() as d:
+                what, outcome = case(Path(d), seed, kind)
+            counts[outcome if outcome in OUTCOMES else "other"] += 1
+            if outcome not in OUTCOMES:
+                failures.append(f"{name}, seed {seed}, {what}: {outcome}")
+        rows.append(f"| {name} | {n} | " + " | ".join(str(counts[o]) for o in OUTCOMES)
+                    + f" | {counts['other']} |")
+        echo(rows[-1])
+
+    for fmt in sorted(VALID):
+        run(fmt, cases, KINDS, lambda d, s, k, fmt=fmt: fuzz_case(fmt, d, s, k))
+    run("pack (open, read, verify)", pack_cases, PACK_KINDS, fuzz_pack_case)
+    return rows, failures
+
+
+def write_doc() -> None:
+    """``python -m tests.fuzz [--cases 300] [--pack-cases 800] [--doc docs/robustness.md]``
+    (from the repository's root): the counts, written to the doc."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=300, help="cases per reader")
+    ap.add_argument("--pack-cases", type=int, default=800)
+    ap.add_argument("--doc", default="docs/robustness.md")
+    args = ap.parse_args()
+    rows, failures = count_outcomes(args.cases, args.pack_cases)
+    lines = ["# Robustness: malformed inputs", "",
+             f"Generated by `python -m tests.fuzz --cases {args.cases} --pack-cases "
+             f"{args.pack_cases}`; do not edit by hand. Each case is a small valid input in the "
+             "reader's real format with one mutation, cycling through: "
+             + ", ".join(KINDS) + " (readers); " + ", ".join(PACK_KINDS)
+             + " (packs; every other case with the checksums recomputed, as a crafted file "
+             "would have them). 'accepted': a valid pack came out (NaN or infinite values "
+             "became missing joints); 'clear error': exit status 2, one `error:` line naming "
+             "the file (or the option) and field, nothing left at the output path; 'safety "
+             "net': the same, caught by `import_dataset` rather than by the reader's own "
+             "checks; 'other': anything else (a traceback, a crash, output left behind).", "",
+             "| input | cases | accepted | clear error | clear error (safety net) | other |",
+             "|---|---|---|---|---|---|", *rows, ""]
+    if failures:
+        lines += ["Cases that broke the rule:", "", *[f"- {f}" for f in failures], ""]
+    doc = Path(args.doc)
+    doc.write_text("\n".join(lines))
+    print(f"wrote {doc}; {len(failures)} case(s) broke the rule")
+
+
+if __name__ == "__main__":
+    write_doc()

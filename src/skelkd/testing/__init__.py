@@ -1,1 +1,0 @@
-"""Helpers for testing skelkd and code built on it (malformed-input generators)."""
