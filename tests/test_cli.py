@@ -194,6 +194,19 @@ def test_config_show_resolves_extends_by_shipped_name_and_sets(tmp_path):
     assert r.exit_code == 2 and "train.epochs: expected a number" in r.output
 
 
+def test_option_values_reach_the_configuration_as_they_are():
+    """A dedicated option's value (--op, --distill, a job's fields in the reproduction) is
+    set as the Python value it is, not printed and read back as YAML: a run named "0.5"
+    stays a string, an OP stays the float given; and it is checked like any key."""
+    from skelkd.config import load_config
+    from skelkd.errors import SkelkdError
+
+    cfg = load_config("penn_small", ["train.epochs=3"], {"name": "0.5", "input.occlusion": 0.6})
+    assert cfg.name == "0.5" and cfg.input.occlusion == 0.6 and cfg.train.epochs == 3
+    with pytest.raises(SkelkdError, match="input.occlusion"):
+        load_config(None, [], {"input.occlusion": 1.5})
+
+
 def test_config_errors_are_clear(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("train: {epoch: 3}\n")

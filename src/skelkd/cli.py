@@ -428,10 +428,11 @@ def calibrate_cmd(hq: str, lq: str, out: str, match: str, sides: str, seeds: int
 
 
 def _config(config: str | None, sets: tuple[str, ...], **fixed):
+    """The configuration, its ``--set`` overrides, then the values of dedicated options
+    (``--op``, ``--distill``: keys with dots, None when not given) as they are."""
     from .config import load_config
 
-    overrides = list(sets) + [f"{k}={json.dumps(v)}" for k, v in fixed.items() if v is not None]
-    return load_config(config, overrides)
+    return load_config(config, sets, {k: v for k, v in fixed.items() if v is not None})
 
 
 _config_options = [

@@ -392,14 +392,18 @@ def config_path(name: str | Path) -> Path:
                       f"{', '.join(shipped_configs())})")
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
-                ) -> ExperimentConfig:
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
+                values: dict[str, Any] | None = None) -> ExperimentConfig:
     """A configuration from a YAML file or a shipped configuration's name (or the
-    defaults) with ``section.key=value`` overrides applied; every key is checked."""
+    defaults) with ``section.key=value`` overrides (text, read as YAML) and then
+    ``values`` (``{"input.occlusion": 0.6}``: Python values, set as they are) applied;
+    every key is checked."""
     doc = read_yaml(config_path(path)) if path else {}
     where = str(path) if path else "config"
-    for text in overrides:
-        keys, value = parse_override(text)
+    given = [(*parse_override(text), text) for text in overrides]
+    given += [(key.split("."), value, f"{key}={value!r}") for key, value in
+              (values or {}).items()]
+    for keys, value, text in given:
         node = doc
         for k in keys[:-1]:
             node = node.setdefault(k, {})

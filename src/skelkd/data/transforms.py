@@ -229,6 +229,14 @@ def occlusion_mask(shape: tuple[int, int, int], prob: float, rng: np.random.Gene
     raise ValueError(f"occlusion mode must be 'sequence' or 'frame', not {mode!r}")
 
 
+def instance_mask(shape: tuple[int, int, int], prob: float, seed: int, key: str,
+                  mode: str = "sequence") -> np.ndarray:
+    """:func:`occlusion_mask` with the generator fixed by (seed, instance id): the one
+    occlusion every model, every drawing and every run sees for that instance (what
+    :class:`Pipeline` and :func:`occlude_instance` apply)."""
+    return occlusion_mask(shape, prob, sample_rng(seed, key, "occlusion"), mode)
+
+
 def apply_mask(kp: np.ndarray, sc: np.ndarray,
                hit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Zero the coordinates and scores where ``hit`` (broadcast to (M, T, V)) is set."""
@@ -254,9 +262,10 @@ def occlude_joints(kp: np.ndarray, sc: np.ndarray, prob: float, rng: np.random.G
 
 def occlude_instance(kp: np.ndarray, sc: np.ndarray, prob: float, seed: int, key: str,
                      mode: str = "sequence") -> tuple[np.ndarray, np.ndarray]:
-    """:func:`occlude_joints` with the generator fixed by (seed, instance id): the one
-    occlusion every model, every drawing and every run sees for that instance."""
-    return occlude_joints(kp, sc, prob, sample_rng(seed, key, "occlusion"), mode)
+    """:func:`occlude_joints` with the occlusion of :func:`instance_mask`."""
+    if prob <= 0:
+        return kp, sc
+    return apply_mask(kp, sc, instance_mask(sc.shape, prob, seed, key, mode))
 
 
 def occlude_part(kp: np.ndarray, sc: np.ndarray, layout: Layout,
@@ -420,9 +429,8 @@ class Pipeline:
                                        rng if self.train else None, self.short)
             hit = None
             if self.occlusion > 0:  # drawn for the whole sequence: the crop doesn't change it
-                hit = occlusion_mask(sc.shape, self.occlusion,
-                                     sample_rng(self.occlusion_seed, key, "occlusion"),
-                                     self.occlusion_mode)
+                hit = instance_mask(sc.shape, self.occlusion, self.occlusion_seed, key,
+                                    self.occlusion_mode)
             kp, sc = take_frames(kp, sc, idx)
             if hit is not None:  # applied to the crop only: the same result, less work
                 kp, sc = apply_mask(kp, sc,

@@ -35,14 +35,16 @@ def job_config(job: Job, protocol: Protocol, packs: dict) -> ExperimentConfig:
     lq_layout = HETERO_LAYOUT if job.setting == "hetero" else open_pack(p["hq"]).layout.name
     teacher = job.kind == "teacher"
     epochs = (protocol.teacher_epochs if teacher else protocol.epochs)[job.dataset]
-    own = ([] if teacher else [f"train.optim.lr={job.lr}", f"distill.mode={job.mode}",
-                               f"train.class_aware={str(job.batch == 'class-aware').lower()}"])
-    return load_config("fair", [
-        f"name={job.key()}", f"data.hq={p['hq']}", f"data.lq={p[lq_layout]}",
-        f"data.hq_fraction={job.fraction}", f"data.student_data={job.student_data}",
-        f"train.epochs={epochs}", f"train.seed={job.seed}", f"input.occlusion={job.op}",
-        f"eval.ops=[{job.op}]", *own, *protocol.overrides,
-        *(protocol.teacher_overrides if teacher else ())])
+    own = {} if teacher else {"train.optim.lr": job.lr, "distill.mode": job.mode,
+                              "train.class_aware": job.batch == "class-aware"}
+    values = {"name": job.key(), "data.hq": str(p["hq"]), "data.lq": str(p[lq_layout]),
+              "data.hq_fraction": job.fraction, "data.student_data": job.student_data,
+              "train.epochs": epochs, "train.seed": job.seed, "input.occlusion": job.op,
+              "eval.ops": [job.op], **own}
+    # the protocol's overrides are text (YAML); the job's values, set as they are, come
+    # after them (the shipped protocols never set the same key in both)
+    return load_config("fair", [*protocol.overrides,
+                                *(protocol.teacher_overrides if teacher else ())], values)
 
 
 def record_path(results: Path, job: Job) -> Path:
