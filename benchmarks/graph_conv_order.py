@@ -20,7 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-import skelkd.models.backbones as backbones
+import skelkd.models.stgcn as stgcn
 from skelkd.models import ModelSpec, Recognizer
 
 NEVER = 10**9  # an AGGREGATE_FIRST that no layer reaches: the linear map first everywhere
@@ -43,11 +43,11 @@ def layer_table(reps: int) -> list[str]:
     for cin, cout, t in [(3, 64, 300), (64, 64, 300), (64, 128, 300), (128, 128, 150),
                          (256, 256, 75)]:
         torch.manual_seed(0)
-        gc = backbones.GraphConv(cin, cout, adjacency, edge_importance=True)
+        gc = stgcn.GraphConv(cin, cout, adjacency, edge_importance=True)
         x = torch.randn(32, cin, t, 17).contiguous(memory_format=torch.channels_last)
         ms = {}
         for order in (NEVER, 1, NEVER, 1):  # interleaved; the second of each counts
-            backbones.AGGREGATE_FIRST = order
+            stgcn.AGGREGATE_FIRST = order
             ms[order] = 1000 * _median_s(lambda gc=gc, x=x: gc(x).square().mean().backward(), reps)
         rows.append(f"| {cin} | {cout} | {t} | {ms[NEVER]:.0f} | {ms[1]:.0f} | "
                     f"{ms[NEVER] / ms[1]:.2f} |")
@@ -71,7 +71,7 @@ def step_table(reps: int) -> list[str]:
 
         rate = {}
         for order in (NEVER, 4, NEVER, 4):
-            backbones.AGGREGATE_FIRST = order
+            stgcn.AGGREGATE_FIRST = order
             rate[order] = batch / _median_s(step, reps if t < 300 else max(2, reps // 2))
         rows.append(f"| {backbone} | {batch} | {t} | {m} | {rate[NEVER]:.2f} | {rate[4]:.2f} "
                     f"| {rate[4] / rate[NEVER]:.2f} |")
@@ -82,14 +82,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args()
-    default = backbones.AGGREGATE_FIRST
+    default = stgcn.AGGREGATE_FIRST
     try:
         print("\n".join(["GraphConv forward and backward, median of "
                          f"{args.reps}:", "", *layer_table(args.reps), "",
                          "Training step (forward, backward, SGD):", "",
                          *step_table(args.reps)]))
     finally:
-        backbones.AGGREGATE_FIRST = default
+        stgcn.AGGREGATE_FIRST = default
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from skelkd.distill import pmsc_loss
 from skelkd.models import ModelSpec, Recognizer
-from skelkd.models.backbones import GraphConv
+from skelkd.models.stgcn import GraphConv
 from skelkd.train import RunConfig
 from skelkd.train.allocator import keep_freed_memory
 

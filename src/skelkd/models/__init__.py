@@ -1,4 +1,5 @@
-"""Backbones (ST-GCN, Js-AGCN), pooling over persons, time and parts, the recogniser."""
+"""Backbones (one module per family: ST-GCN, Js-AGCN, CTR-GCN; ``registry`` maps a family
+to its block), pooling over persons, time and parts, the recogniser."""
 
 from .backbones import BACKBONES, Backbone, BackboneConfig, ModelSpec, backbone_config
 from .pooling import global_features, part_features, person_mask

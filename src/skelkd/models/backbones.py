@@ -1,15 +1,10 @@
 """Graph-convolution backbones with one interface: (N, M, T, V, C) skeletons in, joint
-features (N, M, C', T', V) out, built on the layout's graph.
+features (N, M, C', T', V) out, built on the layout's graph. One module per family,
+each registering its block (:mod:`skelkd.models.registry`):
 
-* ST-GCN (Yan, Xiong, Lin, AAAI 2018), as the paper uses it (Section 3.2, Fig. 4):
-  spatial graph convolution over the spatial-partition adjacency with learnable edge
-  importance, temporal convolution of kernel 9, residual connections, BatchNorm.
-* The joint stream of 2s-AGCN (Js-AGCN; Shi, Zhang, Cheng, Lu, CVPR 2019): the same
-  block with an adaptive graph: the fixed adjacency A plus a learned one B plus a
-  data-dependent one C (embedded-Gaussian similarity of joints, per sample).
-* CTR-GCN (Chen, Zhang, Yuan, Li, Deng, Hu, ICCV 2021): channel-wise topology
-  refinement graph convolutions (one topology per channel and sample, refined from a
-  shared learned one) and multi-scale temporal convolutions.
+* ``stgcn`` (:mod:`.stgcn`): ST-GCN (Yan, Xiong, Lin, AAAI 2018), as the paper uses it;
+* ``agcn`` (:mod:`.agcn`): the joint stream of 2s-AGCN (Shi et al., CVPR 2019);
+* ``ctrgcn`` (:mod:`.ctrgcn`): CTR-GCN (Chen et al., ICCV 2021).
 
 Counting blocks: the paper's ST-GCN has "nine GCN blocks"; the original ST-GCN has ten
 (four at 64 channels). ``stgcn-paper`` has nine: three at 64 channels (the first takes
@@ -28,8 +23,11 @@ from torch import nn
 from ..errors import SkelkdError
 from ..layouts import Layout, get_layout
 from ..layouts.graph import spatial_partition
+from . import agcn, ctrgcn, stgcn  # noqa: F401 - each registers its family's block
+from .registry import BLOCKS
 
-KINDS = ("stgcn", "agcn", "ctrgcn")
+KINDS = tuple(BLOCKS)
+INITS = ("auto", "pytorch", "reference")
 
 
 @dataclass(frozen=True)
@@ -49,6 +47,11 @@ class BackboneConfig:
             and channel, as in the original ST-GCN). Per-joint input BatchNorm breaks on
             a joint whose channel is constant in training (e.g. a score that is always
             1): zeroing it at test time is then blown up by a near-zero variance.
+        init: the starting weights: ``"reference"``, the family's published code's
+            (its block's ``reset_parameters``); ``"pytorch"``, PyTorch's defaults;
+            ``"auto"`` (the default): the reference for ``agcn`` and ``ctrgcn``,
+            PyTorch's for ``stgcn``, the initialisation every record of the
+            reproduction was trained with (docs/design.md, item 53).
     """
 
     kind: str = "stgcn"
@@ -58,6 +61,7 @@ class BackboneConfig:
     dropout: float = 0.0
     edge_importance: bool = True
     input_norm: str = "channel"
+    init: str = "auto"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -69,6 +73,14 @@ class BackboneConfig:
             raise SkelkdError(f"input_norm must be 'channel' or 'joint', not {self.input_norm!r}")
         if self.temporal_kernel % 2 == 0:
             raise SkelkdError("temporal_kernel must be odd")
+        if self.init not in INITS:
+            raise SkelkdError(f"init must be one of {', '.join(map(repr, INITS))}, not "
+                              f"{self.init!r}")
+
+    @property
+    def reference_init(self) -> bool:
+        """Whether the blocks start from their family's reference initialisation."""
+        return self.init == "reference" or (self.init == "auto" and self.kind != "stgcn")
 
     @property
     def out_channels(self) -> int:
@@ -108,205 +120,6 @@ def backbone_config(name: str | BackboneConfig, **overrides) -> BackboneConfig:
     return replace(cfg, **overrides) if overrides else cfg
 
 
-# GraphConv sums over joints before its linear map when C_out >= AGGREGATE_FIRST * C_in:
-# faster on the first block's 3 input channels, slower from 64 -> 128 on (both orders,
-# layer by layer and whole training steps: benchmarks/graph_conv_order.py)
-AGGREGATE_FIRST = 4
-
-
-class GraphConv(nn.Module):
-    """Spatial graph convolution over K adjacency matrices (ST-GCN, Eq. 10):
-    ``out[:, :, t, w] = sum_k sum_v G_k[v, w] (W_k x[:, :, t, v] + b_k)``.
-
-    Computed as two large matrix multiplies in channels-last order, without copies
-    (``docs/performance.md``): one linear map of every joint to K x C_out channels
-    (ordered subset-major, so a frame's result is a (V*K, C_out) matrix), then one
-    batched multiply of each frame by the stacked graph (V, V*K). The input may be in
-    either memory format; the output is an (N, C_out, T, V) tensor in channels-last
-    memory format, which keeps the following temporal convolution in channels-last
-    too. A narrow input (``AGGREGATE_FIRST``) is summed over joints first, then mapped.
-    The parameters are those of a 1x1 convolution to K x C_out channels
-    (``conv``), so checkpoints of the einsum formulation load unchanged."""
-
-    def __init__(self, cin: int, cout: int, adjacency: torch.Tensor, edge_importance: bool):
-        super().__init__()
-        self.k, self.cout = adjacency.shape[0], cout
-        self.conv = nn.Conv2d(cin, cout * self.k, 1)
-        self.register_buffer("adjacency", adjacency)
-        self.importance = nn.Parameter(torch.ones_like(adjacency)) if edge_importance else None
-
-    def graph(self) -> torch.Tensor:
-        return self.adjacency if self.importance is None else self.adjacency * self.importance
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, t, v = x.shape
-        k, cout = self.k, self.cout
-        g = self.graph()  # (K, V, W)
-        if c * AGGREGATE_FIRST <= cout:  # a narrow input (the first block): the joints'
-            # sums on its few channels, then one linear map of the K sums to C_out
-            a = torch.matmul(g.permute(2, 0, 1).reshape(v * k, v), x.permute(0, 2, 3, 1))
-            w = self.conv.weight.view(k, cout, c).permute(0, 2, 1).reshape(k * c, cout)
-            out = a.reshape(n * t, v, k * c) @ w  # a[n, t, w, k, c] = sum_v G_k[v, w] x
-        else:
-            z = nn.functional.linear(x.permute(0, 2, 3, 1),
-                                     self.conv.weight.view(k * cout, c))
-            stacked = g.permute(2, 1, 0).reshape(v, v * k)  # [w, v * K + k] = G_k[v, w]
-            out = torch.bmm(stacked.expand(n * t, v, v * k), z.reshape(n * t, v * k, cout))
-        if self.conv.bias is not None:  # sum_k sum_v G_k[v, w] b_k: one bias per (w, c)
-            out = out + g.sum(1).t() @ self.conv.bias.view(k, cout)
-        return out.view(n, t, v, cout).permute(0, 3, 1, 2)
-
-    def reference(self, x: torch.Tensor) -> torch.Tensor:
-        """The textbook formulation (1x1 convolution, then an einsum over subsets and
-        joints); for tests and benchmarks."""
-        n, _, t, v = x.shape
-        y = self.conv(x).view(n, self.k, self.cout, t, v)
-        return torch.einsum("nkctv,kvw->nctw", y, self.graph())
-
-
-class AdaptiveGraphConv(nn.Module):
-    """2s-AGCN's adaptive graph convolution: per subset k, the graph A_k + B_k + C_k,
-    with A fixed, B learned (initialised near 0) and C_k = softmax over joints of the
-    embedded similarity theta(x)^T phi(x) of each sample."""
-
-    def __init__(self, cin: int, cout: int, adjacency: torch.Tensor, embed: int = 4):
-        super().__init__()
-        self.k, self.cout = adjacency.shape[0], cout
-        inter = max(cout // embed, 1)
-        self.register_buffer("adjacency", adjacency)
-        self.learned = nn.Parameter(torch.full_like(adjacency, 1e-6))
-        self.theta = nn.Conv2d(cin, inter * self.k, 1)
-        self.phi = nn.Conv2d(cin, inter * self.k, 1)
-        self.conv = nn.Conv2d(cin, cout * self.k, 1)
-        self.inter = inter
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, t, v = x.shape
-        a = self.theta(x).reshape(n, self.k, self.inter * t, v)
-        b = self.phi(x).reshape(n, self.k, self.inter * t, v)
-        sim = torch.softmax(torch.einsum("nkcv,nkcw->nkvw", a, b) / (self.inter * t), dim=-2)
-        graph = self.adjacency + self.learned + sim  # (n, k, v, w)
-        y = self.conv(x).view(n, self.k, self.cout, t, v)
-        return torch.einsum("nkctv,nkvw->nctw", y, graph)
-
-
-def _shortcut(cin: int, cout: int, stride: int = 1) -> nn.Module:
-    """A residual path: the identity, or a strided 1x1 convolution and BatchNorm where
-    the width or the frame rate changes."""
-    if cin == cout and stride == 1:
-        return nn.Identity()
-    return nn.Sequential(nn.Conv2d(cin, cout, 1, (stride, 1)), nn.BatchNorm2d(cout))
-
-
-class RefinedGraphConv(nn.Module):
-    """CTR-GCN's graph convolution (Chen et al., ICCV 2021, Section 3.3, Eq. 4-7): one
-    channel-wise topology refinement graph convolution (CTR-GC) per subset k of the
-    layout's graph, summed:
-
-    * feature transformation: ``y_k = W_k x`` (a 1x1 convolution to C_out channels);
-    * channel-specific correlations: ``Q_k[c, v, w] = xi_k(tanh(psi_k(m)[:, v] -
-      phi_k(m)[:, w]))[c]``, where m is the input averaged over time, psi and phi reduce
-      it to R channels (R = C_in / 8, or 8 on the raw input, as CTR-GCN) and xi lifts
-      R to C_out;
-    * refinement: ``R_k[c, v, w] = A_k[v, w] + alpha * Q_k[c, v, w]``, with A_k learned
-      and initialised from the layout's spatial partition, alpha one learned scalar
-      starting at 0 (training starts from the shared topology);
-    * channel-wise aggregation: ``out[c, t, w] = sum_k sum_v R_k[c, v, w] y_k[c, t, v]``;
-
-    then BatchNorm, a residual (:func:`_shortcut`) and ReLU, as CTR-GCN's unit."""
-
-    def __init__(self, cin: int, cout: int, adjacency: torch.Tensor):
-        super().__init__()
-        self.k, self.cout = adjacency.shape[0], cout
-        self.rel = 8 if cin <= 9 else max(cin // 8, 2)
-        self.topology = nn.Parameter(adjacency.clone())
-        self.alpha = nn.Parameter(torch.zeros(()))
-        self.psi = nn.Conv1d(cin, self.rel * self.k, 1)
-        self.phi = nn.Conv1d(cin, self.rel * self.k, 1)
-        self.xi = nn.Conv2d(self.rel * self.k, cout * self.k, 1, groups=self.k)
-        self.transform = nn.Conv2d(cin, cout * self.k, 1)
-        self.bn = nn.BatchNorm2d(cout)
-        self.residual = _shortcut(cin, cout)
-        self.relu = nn.ReLU(inplace=True)
-
-    def topologies(self, x: torch.Tensor) -> torch.Tensor:
-        """The refined topologies R (N, K, C_out, V, V) of input x (N, C_in, T, V)."""
-        n, _, _, v = x.shape
-        m = x.mean(2)  # (N, C_in, V)
-        a = self.psi(m).view(n, self.k * self.rel, v, 1)
-        b = self.phi(m).view(n, self.k * self.rel, 1, v)
-        q = self.xi(torch.tanh(a - b)).view(n, self.k, self.cout, v, v)
-        return self.topology[:, None] + self.alpha * q
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, t, v = x.shape
-        y = self.transform(x).view(n, self.k, self.cout, t, v)
-        out = torch.einsum("nkctv,nkcvw->nctw", y, self.topologies(x))
-        return self.relu(self.bn(out) + self.residual(x))
-
-
-class MultiScaleTemporalConv(nn.Module):
-    """CTR-GCN's multi-scale temporal convolution (Section 3.4): branches of C/4
-    channels, concatenated: one temporal convolution per dilation (kernel
-    ``kernel``; CTR-GCN: 5 with dilations 1 and 2, receptive fields 5 and 9), a 3-frame
-    max-pooling and a strided 1x1 convolution (which takes any remainder of C/4). Each
-    branch but the last starts with a 1x1 convolution to its width, BatchNorm and ReLU;
-    every branch ends with BatchNorm."""
-
-    def __init__(self, channels: int, stride: int, kernel: int, dilations=(1, 2)):
-        super().__init__()
-        width = channels // (len(dilations) + 2)
-
-        def reduce() -> list[nn.Module]:
-            return [nn.Conv2d(channels, width, 1), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
-
-        branches = [nn.Sequential(*reduce(), nn.Conv2d(width, width, (kernel, 1), (stride, 1),
-                                                       ((kernel - 1) * d // 2, 0), (d, 1)),
-                                  nn.BatchNorm2d(width)) for d in dilations]
-        branches.append(nn.Sequential(*reduce(), nn.MaxPool2d((3, 1), (stride, 1), (1, 0)),
-                                      nn.BatchNorm2d(width)))
-        rest = channels - width * len(branches)
-        branches.append(nn.Sequential(nn.Conv2d(channels, rest, 1, (stride, 1)),
-                                      nn.BatchNorm2d(rest)))
-        self.branches = nn.ModuleList(branches)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([branch(x) for branch in self.branches], dim=1)
-
-
-class Block(nn.Module):
-    """One GCN block (Fig. 4): spatial graph convolution, BatchNorm, ReLU, temporal
-    convolution (stride s), BatchNorm, plus a residual, then ReLU. In ``ctrgcn``, the
-    spatial part is :class:`RefinedGraphConv` (with its own BatchNorm, residual and ReLU)
-    and the temporal one :class:`MultiScaleTemporalConv`."""
-
-    def __init__(self, cin: int, cout: int, adjacency: torch.Tensor, cfg: BackboneConfig,
-                 stride: int, residual: bool):
-        super().__init__()
-        if cfg.kind == "ctrgcn":
-            self.gcn = RefinedGraphConv(cin, cout, adjacency)
-            self.tcn = nn.Sequential(nn.Dropout(cfg.dropout),
-                                     MultiScaleTemporalConv(cout, stride, cfg.temporal_kernel))
-        else:
-            if cfg.kind == "stgcn":
-                self.gcn = GraphConv(cin, cout, adjacency, cfg.edge_importance)
-            else:
-                self.gcn = AdaptiveGraphConv(cin, cout, adjacency)
-            pad = (cfg.temporal_kernel - 1) // 2
-            self.tcn = nn.Sequential(
-                nn.BatchNorm2d(cout), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
-                nn.Conv2d(cout, cout, (cfg.temporal_kernel, 1), (stride, 1), (pad, 0)),
-                nn.BatchNorm2d(cout))
-        self.residual = _shortcut(cin, cout, stride) if residual else None
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn(self.gcn(x))
-        if self.residual is not None:
-            y = y + self.residual(x)
-        return self.relu(y)
-
-
 class Backbone(nn.Module):
     """(N, M, T, V, C) -> joint features (N, M, C', T', V) for one layout."""
 
@@ -324,9 +137,12 @@ class Backbone(nn.Module):
             self.input_norm = nn.BatchNorm1d(in_channels)
         blocks, cin = [], in_channels
         for i, (cout, stride) in enumerate(zip(cfg.channels, cfg.strides, strict=True)):
-            blocks.append(Block(cin, cout, adjacency, cfg, stride, residual=i > 0))
+            blocks.append(BLOCKS[cfg.kind](cin, cout, adjacency, cfg, stride, residual=i > 0))
             cin = cout
         self.blocks = nn.ModuleList(blocks)
+        if cfg.reference_init:
+            for block in self.blocks:
+                block.reset_parameters()
 
     @property
     def out_channels(self) -> int:
