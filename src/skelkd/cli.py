@@ -2,21 +2,35 @@
 
 A user mistake (bad file, unknown name, wrong option) prints one ``error:`` line and
 exits with status 2; nothing half-written is left behind.
+
+Imports: what does not pull PyTorch in is imported here; the modules that do (training,
+models, prediction, export; PyTorch and Lightning take seconds to import) are imported
+inside the commands that need them, so that ``skelkd --help``, ``skelkd layouts`` or
+``skelkd config show`` answer in well under a second.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
 
 import click
+import yaml
 
 from . import __version__
-from .config import DISTILL_MODES
+from .config import DISTILL_MODES, config_path, load_config, parse_override, shipped_configs
 from .errors import LayoutWarning, RunInterrupted, SkelkdError
+from .io import get_reader, import_dataset, list_readers, open_pack
+from .io.files import write_text_atomic
+from .io.info import describe, format_description
+from .io.readers import pyskl
+from .layouts import PARTS, get_layout, list_layouts, load_layout_file
+from .reproduce import reproduce
+from .video import extract_to_pack, is_video
 
 
 class _Group(click.Group):
@@ -63,7 +77,6 @@ def main() -> None:
 
 def _layout_name(value: str | None) -> str | None:
     """A layout name, or the path of a layout YAML file (registered on the fly)."""
-    from .layouts import get_layout, load_layout_file
 
     if value is None:
         return None
@@ -85,7 +98,6 @@ def layouts_cmd(name: str | None, layout_file: str | None) -> None:
       skelkd layouts coco
       skelkd layouts --register my_layout.yaml
     """
-    from .layouts import PARTS, get_layout, list_layouts, load_layout_file
 
     if layout_file:
         name = load_layout_file(layout_file).name
@@ -116,7 +128,6 @@ def config_cmd() -> None:
 def config_list_cmd() -> None:
     """The configurations shipped with skelkd (a name works wherever a file does, and in
     a file's ``extends:``)."""
-    from .config import config_path, shipped_configs
 
     for name in shipped_configs():
         lines = config_path(name).read_text().splitlines()
@@ -138,7 +149,6 @@ def config_show_cmd(config: str | None, sets: tuple[str, ...]) -> None:
       skelkd config show penn_video
       skelkd config show my_experiment.yaml --set train.epochs=5
     """
-    import yaml
 
     click.echo(yaml.safe_dump(_config(config, sets).to_dict(), sort_keys=False), nl=False)
 
@@ -154,7 +164,6 @@ def data_cmd() -> None:
 @data_cmd.command("formats")
 def data_formats() -> None:
     """List the raw formats ``skelkd data import`` reads."""
-    from .io import list_readers
 
     for r in list_readers():
         click.echo(f"{r.name:<12} {r.summary}")
@@ -196,7 +205,6 @@ def data_import(fmt: str, src: str, out: str, archive: bool, overwrite: bool, **
       skelkd data import numpy my_arrays/ mine.skpack --layout coco --manifest protocol.csv
     See `skelkd data formats` for every FORMAT.
     """
-    from .io import get_reader, import_dataset
 
     reader = get_reader(fmt)
     accepted = inspect.signature(reader.read).parameters
@@ -237,7 +245,6 @@ def data_info(pack: str | None, as_json: bool) -> None:
       skelkd data info
       skelkd data info ntu.skpack --json
     """
-    from .io.info import describe, format_description
 
     info = describe(_open(pack))
     click.echo(json.dumps(info, indent=1) if as_json else format_description(info))
@@ -256,10 +263,9 @@ def data_export(fmt: str, pack: str, out: str, overwrite: bool) -> None:
     Examples:
       skelkd data export pyskl ucla.skpack ucla_pyskl.pkl
     """
-    from .io.readers.pyskl import write
 
     data = _open(pack)
-    path = write(data, out, overwrite=overwrite)
+    path = pyskl.write(data, out, overwrite=overwrite)
     click.echo(f"wrote {path} ({len(data)} samples) and its label map "
                f"{Path(path).with_suffix('.txt')}")
 
@@ -311,7 +317,6 @@ def data_show(pack: str | None, index: int | None, instance: str | None, lq_pack
 def _parse_sets(items: tuple[str, ...]) -> dict:
     """``--set KEY=VALUE`` options as a mapping, values read as YAML
     (:func:`skelkd.config.parse_override`, as configurations' overrides are)."""
-    from .config import parse_override
 
     return {".".join(keys): value for keys, value in map(parse_override, items)}
 
@@ -339,10 +344,8 @@ def simulate_cmd(hq: str, out: str, preset: str, target: str, params_file: str |
       skelkd simulate ucla.skpack ucla_lq.skpack --preset fast --layout coco
       skelkd simulate penn.skpack penn_lq.skpack --preset poor --set swap_rate=0.05
     """
-    import yaml
 
     from .data.simulate import get_preset, simulate_pack
-    from .io import open_pack
 
     overrides: dict = {"target_layout": _layout_name(target)}
     if params_file:
@@ -399,11 +402,8 @@ def calibrate_cmd(hq: str, lq: str, out: str, match: str, sides: str, seeds: int
       skelkd calibrate kinect.skpack blazepose.skpack --out my_estimator.yaml
       skelkd simulate hq.skpack lq_sim.skpack --params my_estimator.yaml
     """
-    import yaml
 
     from .data.calibrate import calibrate_packs
-    from .io import open_pack
-    from .io.files import write_text_atomic
 
     swap = {"auto": None, "same": False, "swapped": True}[sides]
     cal = calibrate_packs(open_pack(hq), open_pack(lq), match=match, swap_sides=swap,
@@ -430,7 +430,6 @@ def calibrate_cmd(hq: str, lq: str, out: str, match: str, sides: str, seeds: int
 def _config(config: str | None, sets: tuple[str, ...], **fixed):
     """The configuration, its ``--set`` overrides, then the values of dedicated options
     (``--op``, ``--distill``: keys with dots, None when not given) as they are."""
-    from .config import load_config
 
     return load_config(config, sets, {k: v for k, v in fixed.items() if v is not None})
 
@@ -524,7 +523,6 @@ def part_matrix_cmd(teacher_dir: str, temperature: float | None) -> None:
       skelkd part-matrix runs/penn_small/teacher --temperature 0.2
     """
     from .distill.part_matrix import PartMatrix
-    from .layouts import PARTS
 
     path = Path(teacher_dir) / "part_matrix.json"
     pm = PartMatrix.load(path)
@@ -577,9 +575,7 @@ def reproduce_cmd(data_dir: str, quick: bool, runs: str | None, results: str, do
       skelkd reproduce DATA --dataset penn --doc docs/RESULTS.md
       skelkd reproduce DATA --doc docs/RESULTS.md --report-only
     """
-    import os
 
-    from .reproduce import reproduce
 
     protocol = "quick" if quick else "fair"
     if not report_only and not Path(data_dir).is_dir():
@@ -607,7 +603,6 @@ def report_cmd(run_dirs: tuple[str, ...], out: str | None) -> None:
       skelkd report runs/* --out comparison.md
     """
     from .evaluate.report import comparison_table
-    from .io.files import write_text_atomic
 
     table = comparison_table([Path(r) for r in run_dirs],
                              warn=lambda msg: click.echo(f"warning: {msg}", err=True))
@@ -701,7 +696,6 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
       skelkd predict --model runs/x/student-pmsc-op0 penn.skpack --json
     """
     from .predict import default_model, is_model, predict, predict_video, read_samples
-    from .video import is_video
 
     if model_path is None and len(inputs) > 1 and is_model(inputs[0]):
         model_path, inputs = inputs[0], inputs[1:]
@@ -748,7 +742,6 @@ def extract_cmd(videos: tuple[str, ...], out: str, label: str | None, overwrite:
       skelkd extract clip.mp4 clips.skpack
       skelkd extract videos/*.mp4 frames_dir/ clips.skpack --label walking
     """
-    from .video import extract_to_pack
 
     path, results = extract_to_pack(videos, out, label=label, overwrite=overwrite,
                                     echo=click.echo)

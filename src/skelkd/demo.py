@@ -17,6 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from .config import load_config
+from .distill.part_matrix import PartMatrix
+from .evaluate.changed import changed_predictions, draw_changed, test_probabilities
+from .experiment import load_data, student_dir, train_student_run, train_teacher_run
+from .reproduce.stats import CONVERGED_POINTS, last_quarter_gain, mean_last
+from .train.api import RunConfig, load_module
 
 
 def _table(teacher: dict, students: dict[str, dict], train_op: float, ops) -> list[str]:
@@ -44,7 +49,6 @@ CONVERGED = ("One seed, one short schedule: docs/RESULTS.md measures the same co
 def _trained(curve: list) -> str:
     """Whether a student finished learning: its validation accuracy at the end and how
     much the last quarter of training added (docs/RESULTS.md's convergence measure)."""
-    from .reproduce.stats import CONVERGED_POINTS, last_quarter_gain, mean_last
 
     if not curve:
         return "no validation curve"
@@ -84,7 +88,6 @@ def _accuracy_plot(teacher: dict, students: dict[str, dict], ops, path: Path) ->
 def _sample_plot(hq, lq, test, models: dict, run, op: float, path: Path) -> Path:
     """One test sample (among the first 200) that distillation fixed, in high and low
     quality at OP ``op``, with both students' top-1."""
-    from .evaluate.changed import changed_predictions, draw_changed, test_probabilities
 
     test = test[:200]
     probs = {label: test_probabilities(models[mode], lq, test, run, op)
@@ -98,9 +101,6 @@ def _sample_plot(hq, lq, test, models: dict, run, op: float, path: Path) -> Path
 def run_demo(out: Path, overrides: tuple[str, ...] = (), runs: Path | None = None,
              echo: Callable[[str], None] = print) -> dict:
     """Run the demo; the report goes to ``out``, the run folder under ``runs``."""
-    from .distill.part_matrix import PartMatrix
-    from .experiment import load_data, student_dir, train_student_run, train_teacher_run
-    from .train.api import RunConfig, load_module
 
     start = time.time()
     cfg = load_config("demo", overrides)

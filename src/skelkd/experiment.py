@@ -15,17 +15,35 @@ Every command writes ``metrics.json`` atomically; ``skelkd report`` reads them.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
+import socket
+import subprocess
 import time
 from pathlib import Path
 
+import lightning
 import numpy as np
+import torch
 
-from .config import ExperimentConfig
+from . import __version__
+from .config import DistillConfig, ExperimentConfig, load_config
+from .data.dataset import keep_fraction
+from .data.simulate import get_preset, simulate_pack
+from .distill.part_matrix import PartMatrix
 from .errors import SkelkdError
 from .io import embedded_pack, open_pack
 from .io.pack import Pack
+from .train.api import (
+    RunConfig,
+    compute_part_matrix,
+    evaluate_at,
+    load_module,
+    train_recognizer,
+    train_student,
+    write_json,
+)
 
 
 def open_data_pack(ref: str) -> Pack:
@@ -39,7 +57,6 @@ def load_data(cfg: ExperimentConfig, run_dir: Path) -> tuple[Pack, Pack, np.ndar
     """The high- and low-quality packs and the training and test indices (of the
     low-quality pack, which shares the high-quality pack's instance ids and splits when
     simulated from it)."""
-    from .data.simulate import get_preset, simulate_pack
 
     hq = open_data_pack(cfg.data.hq)
     if cfg.data.lq:
@@ -79,7 +96,6 @@ def paired_instances(cfg: ExperimentConfig, hq: Pack, lq: Pack, train: np.ndarra
     """Instance ids of the training split whose high-quality twin is kept: those in the
     high-quality pack, ``data.hq_fraction`` of them chosen by ``data.pairing_seed`` (the
     same choice as :class:`~skelkd.data.PairedDataset` makes)."""
-    from .data.dataset import keep_fraction
 
     in_hq = set(hq.instance_ids)
     return keep_fraction([lq.instance_ids[i] for i in train if lq.instance_ids[i] in in_hq],
@@ -87,10 +103,6 @@ def paired_instances(cfg: ExperimentConfig, hq: Pack, lq: Pack, train: np.ndarra
 
 
 def _environment() -> dict:
-    import lightning
-    import torch
-
-    from . import __version__
 
     return {"skelkd": __version__, "torch": torch.__version__,
             "lightning": lightning.__version__, "numpy": np.__version__,
@@ -101,7 +113,6 @@ def _environment() -> dict:
 def _git_commit() -> str | None:
     """The commit of the skelkd source tree when it is a git checkout (editable
     installs), with ``+dirty`` when it has uncommitted changes; None otherwise."""
-    import subprocess
 
     root = Path(__file__).resolve().parent.parent.parent
     if not (root / ".git").exists():
@@ -148,9 +159,6 @@ def claim_run_folder(out: Path, cfg: ExperimentConfig):
     when the folder holds a checkpoint of a run with other settings (resuming would mix
     them), then the configuration saved as ``config.yaml``."""
     import fcntl
-    import json
-    import os
-    import socket
 
     out.mkdir(parents=True, exist_ok=True)
     lock = open(out / ".lock", "a+")  # noqa: SIM115 (held until the with-block ends)
@@ -169,7 +177,6 @@ def claim_run_folder(out: Path, cfg: ExperimentConfig):
         lock.flush()
         saved = out / "config.yaml"
         if saved.exists() and (out / "checkpoints" / "last.ckpt").exists():
-            from .config import load_config
 
             diff = changed_settings(load_config(saved), cfg)
             if diff:
@@ -188,7 +195,6 @@ def _finish(out: Path, cfg: ExperimentConfig, report: dict, start: float,
     """metrics.json: the report, its seconds, its seed and ``environment`` (read when the
     run started: the source commit is the one the run's code came from, not the one
     checked out when it ended)."""
-    from .train.api import write_json
 
     # this process's whole time, plus the fitting time of earlier processes that this
     # run resumed from (FitClock, kept in the checkpoints)
@@ -215,7 +221,6 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
     ``track_test`` logs the test split's instead (a learning curve for studies of a
     split without validation). The reported top-1 stays the last epoch's: picking the
     best epoch by the test set would select on it."""
-    from .train.api import RunConfig, compute_part_matrix, evaluate_at, train_recognizer
 
     start, env = time.time(), _environment()
     out = run_dir / "teacher"
@@ -243,7 +248,6 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
 def distill_label(cfg: ExperimentConfig) -> str:
     """The distillation in a table: the mode, its temperature, and the other settings
     that differ from the defaults (``pmsc tau=0.1``, ``kl T=4 alpha=2``...)."""
-    from .config import DistillConfig
 
     d, default = cfg.distill, DistillConfig()
     if d.mode == "none":
@@ -285,8 +289,6 @@ def train_student_run(cfg: ExperimentConfig, run_dir: Path,
 def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None) -> dict:
     """Train a student on the low-quality training split at OP ``input.occlusion`` with
     ``distill.mode``, and evaluate it at every OP of ``eval.ops``."""
-    from .distill.part_matrix import PartMatrix
-    from .train.api import RunConfig, evaluate_at, load_module, train_student
 
     start, env = time.time(), _environment()
     out = student_dir(run_dir, cfg)

@@ -8,6 +8,7 @@ onnxruntime).
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -15,13 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import __version__
 from .errors import SkelkdError
+from .layouts import get_layout
 
 
 def example_input(model: torch.nn.Module, num_frames: int, batch: int = 2,
                   seed: int = 0) -> torch.Tensor:
     spec = model.spec
-    from .layouts import get_layout
 
     g = torch.Generator().manual_seed(seed)
     v = get_layout(spec.layout).num_joints
@@ -48,10 +50,7 @@ def deploy_metadata(model: torch.nn.Module, num_frames: int) -> dict[str, str]:
     """What a deployer needs beside the weights to feed the model and read its output,
     as strings (ONNX ``metadata_props``): classes, layout and joint names, input shape,
     channels and the preprocessing the model was trained with."""
-    import json
 
-    from . import __version__
-    from .layouts import get_layout
 
     spec = model.spec
     layout = get_layout(spec.layout)

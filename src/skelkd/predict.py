@@ -7,10 +7,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import load_config
+from .data.transforms import Pipeline
 from .errors import SkelkdError
+from .io import open_pack
 from .io.pack import Sample
+from .io.readers import get_reader
 from .layouts import get_layout
 from .layouts.mapping import map_layout
+from .train.api import load_module
 
 GUESS_FORMAT = {".npz": "blazepose", ".skeleton": "ntu", ".json": "coco", ".npy": "numpy",
                 ".jsonl": "pifpaf"}
@@ -19,8 +24,6 @@ GUESS_FORMAT = {".npz": "blazepose", ".skeleton": "ntu", ".json": "coco", ".npy"
 def read_samples(path: str | Path, fmt: str | None = None, **options) -> list[Sample]:
     """Samples from a pack, or from a raw file or folder read by a ``skelkd data
     import`` reader (``fmt``, guessed from the suffix when not given)."""
-    from .io import open_pack
-    from .io.readers import get_reader
 
     path = Path(path)
     if (path / "meta.json").exists() or path.name.endswith((".skpack", ".skpack.zip")):
@@ -35,7 +38,6 @@ def read_samples(path: str | Path, fmt: str | None = None, **options) -> list[Sa
 def _prepared(spec, sample: Sample, num_frames: int):
     """``sample``'s joints in the model's layout (mapped by landmark names when it
     differs; missing joints stay missing) and the pipeline that feeds the model."""
-    from .data.transforms import Pipeline
 
     layout = get_layout(spec.layout)
     kp, sc = sample.keypoints, sample.scores
@@ -79,8 +81,6 @@ def is_model(path: str | Path) -> bool:
 def load_model(path: str | Path):
     """A trained model, its run configuration (None when the folder has none) and its
     run folder, from a run folder or a checkpoint."""
-    from .config import load_config
-    from .train.api import load_module
 
     p = Path(path)
     module = load_module(p)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import load_config
+from ..distill.part_matrix import PartMatrix
+from ..io.files import write_text_atomic
 from .plan import Cell, Job, Protocol
 from .run import choose_recipe, normalized
 from .short_schedule import DATASETS, MODE_NAMES, PAPER_TABLE4, PAPER_TABLE5, _paper
@@ -197,8 +200,6 @@ def _curves_figure(results: list[CellResult], path: Path, title: str) -> Path:
 
 
 def _part_matrix_figure(rec: dict, path: Path, title: str) -> Path:
-    from ..distill.part_matrix import PartMatrix
-
     pm = rec["metrics"]["part_matrix"]
     return PartMatrix(pm["class_names"], np.asarray(pm["error_rates"]),
                       pm.get("temperature", 1.0)).plot(path, title)
@@ -252,8 +253,6 @@ def _claims(done: list[CellResult], batch: str | None = None) -> list[str]:
 
 def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> Path:
     """The results document and its figures (``doc``'s folder / ``results``)."""
-    from ..config import load_config
-    from ..io.files import write_text_atomic
 
     records = load_records(results)
     figdir = doc.parent / "results"

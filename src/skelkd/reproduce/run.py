@@ -13,11 +13,18 @@ seed, before it runs (its record is kept).
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 from ..config import ExperimentConfig, load_config
 from ..errors import SkelkdError
+from ..experiment import train_student_run, train_teacher_run
+from ..io import open_pack
+from ..io.files import write_text_atomic
 from ..io.splits import val_split_name
 from .plan import Cell, Job, Protocol, arm_mode
 from .short_schedule import HETERO_LAYOUT, _worker_init, prepare_packs
@@ -29,7 +36,6 @@ __all__ = ["choose_recipe", "job_config", "prepare_packs", "read_record", "recor
 
 def job_config(job: Job, protocol: Protocol, packs: dict) -> ExperimentConfig:
     """The shipped ``fair`` configuration with this job's data, seed, OP, loss and lr."""
-    from ..io import open_pack
 
     p = packs[job.dataset]
     lq_layout = HETERO_LAYOUT if job.setting == "hetero" else open_pack(p["hq"]).layout.name
@@ -84,9 +90,6 @@ def _run_dirs(job: Job, runs: Path) -> tuple[Path, Path]:
 
 
 def _run_one(job: Job, protocol: Protocol, packs: dict, runs: Path, results: Path) -> dict:
-    from ..experiment import train_student_run, train_teacher_run
-    from ..io.files import write_text_atomic
-
     cfg = job_config(job, protocol, packs)
     run_dir, teacher_dir = _run_dirs(job, runs)
     if job.kind == "teacher":
@@ -106,7 +109,6 @@ def ensure_teacher(job: Job, protocol: Protocol, packs: dict, runs: Path,
                    results: Path) -> None:
     """A checkpoint of the teacher here: trained when missing (its record is written
     only when it has none)."""
-    from ..experiment import train_teacher_run
 
     run_dir, teacher_dir = _run_dirs(job, runs)
     if (teacher_dir / "checkpoints" / "last.ckpt").exists() and (
@@ -122,7 +124,6 @@ def run_jobs(jobs: Iterable[Job], protocol: Protocol, packs: dict, runs: Path, r
              workers: int = 1, echo: Callable[[str], None] = print) -> list[dict]:
     """Every job without a record, ``workers`` at a time (one process each, an equal share
     of the CPU threads); returns every job's record, in the order given."""
-    import time
 
     jobs = list(dict.fromkeys(jobs))
     todo = [j for j in jobs if read_record(results, j) is None]
@@ -138,9 +139,6 @@ def run_jobs(jobs: Iterable[Job], protocol: Protocol, packs: dict, runs: Path, r
 def _finished(todo: list[Job], protocol: Protocol, packs: dict, runs: Path, results: Path,
               workers: int):
     """Runs ``todo`` and yields each job as it finishes."""
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
 
     if workers <= 1 or len(todo) <= 1:
         for job in todo:
@@ -190,7 +188,6 @@ def run_protocol(protocol: Protocol, cells: Iterable[Cell], data_dir: Path, runs
     cells = list(cells)
     datasets = tuple(dict.fromkeys(c.dataset for c in cells))
     packs = prepare_packs(data_dir, runs, datasets, echo)
-    from ..io import open_pack
 
     for paths in packs.values():
         if val_split_name("official") not in open_pack(paths["hq"]).splits:

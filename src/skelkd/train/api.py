@@ -7,15 +7,24 @@ functions build the data, the module and the trainer from a :class:`RunConfig`.
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import json
+import logging
+import signal
+import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 from torch.utils.data import DataLoader
 
 from ..config import DistillConfig, ExperimentConfig, InputConfig, ModelConfig, TrainConfig
@@ -24,6 +33,7 @@ from ..data.transforms import Pipeline, scores_vary
 from ..distill.part_matrix import PartMatrix, occlusion_error_rates
 from ..errors import RunInterrupted, SkelkdError
 from ..evaluate.metrics import evaluate
+from ..io.files import write_text_atomic
 from ..io.pack import Pack
 from .allocator import keep_freed_memory
 from .checkpoint import SafeCheckpointIO, read_checkpoint
@@ -173,11 +183,7 @@ def _csv_logger(out: Path):
     """Lightning's CSV logger (``out/logs/metrics.csv``), except that a resumed run keeps
     the rows of the epochs its checkpoint holds: Lightning deletes the file when a run
     folder is reused, which erased every earlier epoch's row."""
-    import csv
 
-    from lightning.pytorch.loggers import CSVLogger
-    from lightning.pytorch.loggers.csv_logs import ExperimentWriter
-    from lightning.pytorch.loggers.logger import rank_zero_experiment
 
     last = out / "checkpoints" / "last.ckpt"
     keep = read_checkpoint(last).get("epoch") if last.exists() else None
@@ -224,8 +230,6 @@ def _loader(dataset, labels: np.ndarray, run: RunConfig, train: bool) -> DataLoa
 def _quiet_lightning() -> None:
     """Silence Lightning's notices that are expected here (a frozen teacher in eval mode,
     no validation loader, tips about hosted services); warnings that matter still show."""
-    import logging
-    import warnings
 
     for message in (".*no `val_dataloader`.*", ".*module\\(s\\) in eval mode.*",
                     ".*LeafSpec.*", ".*smaller than the logging interval.*",
@@ -236,9 +240,6 @@ def _quiet_lightning() -> None:
 
 
 def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import TensorBoardLogger
-
     _quiet_lightning()
 
     out.mkdir(parents=True, exist_ok=True)
@@ -360,8 +361,6 @@ def _fit(module: L.LightningModule, train_ds, val, run: RunConfig, out: Path) ->
 def _signals_raise():
     """SIGINT and SIGTERM raise :class:`RunInterrupted` while training (main thread
     only; elsewhere the handlers stay as they are)."""
-    import signal
-    import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -447,6 +446,5 @@ def evaluate_at(model: torch.nn.Module, pack: Pack, indices: np.ndarray, run: Ru
 
 def write_json(path: Path, obj: object) -> Path:
     """JSON, written atomically."""
-    from ..io.files import write_text_atomic
 
     return write_text_atomic(path, json.dumps(obj, indent=1))
