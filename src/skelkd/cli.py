@@ -29,7 +29,6 @@ from .io.files import write_text_atomic
 from .io.info import describe, format_description
 from .io.readers import pyskl
 from .layouts import PARTS, get_layout, list_layouts, load_layout_file
-from .reproduce import reproduce
 from .video import extract_to_pack, is_video
 
 
@@ -575,7 +574,7 @@ def reproduce_cmd(data_dir: str, quick: bool, runs: str | None, results: str, do
       skelkd reproduce DATA --dataset penn --doc docs/RESULTS.md
       skelkd reproduce DATA --doc docs/RESULTS.md --report-only
     """
-
+    from .reproduce import reproduce
 
     protocol = "quick" if quick else "fair"
     if not report_only and not Path(data_dir).is_dir():

@@ -9,16 +9,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.dataset import SkeletonDataset
+from ..data.transforms import occlude_instance
 from ..io.pack import Pack
+from ..train.api import model_pipeline
+from .metrics import predict_logits
 
 
 def test_probabilities(model: torch.nn.Module, pack: Pack, indices: np.ndarray, run,
                        occlusion: float) -> np.ndarray:
     """(N, classes) softmax probabilities of ``model`` on ``pack[indices]`` at OP
     ``occlusion`` (the same occluded data :func:`skelkd.train.api.evaluate_at` uses)."""
-    from ..data.dataset import SkeletonDataset
-    from ..train.api import model_pipeline
-    from .metrics import predict_logits
 
     ds = SkeletonDataset(pack, model_pipeline(model, pack, run, occlusion=occlusion), indices)
     logits, _ = predict_logits(model, ds)
@@ -41,7 +42,6 @@ def draw_changed(hq: Pack, lq: Pack, index: int, predictions: dict[str, np.ndarr
                  run, occlusion: float, path: str | Path, lq_label: str) -> Path:
     """One sample (``lq`` index) in high quality and in low quality as the students saw
     it at OP ``occlusion``; ``predictions`` maps a model's name to its probabilities."""
-    from ..data.transforms import occlude_instance
     from ..viz.skeleton import draw_frames
 
     s_lq = lq[index]

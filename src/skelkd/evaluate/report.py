@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import load_config
 from ..errors import SkelkdError
+from ..experiment import distill_label
 
 
 def collect(run_dirs: list[Path], warn=None) -> dict[tuple, list[dict]]:
@@ -83,8 +85,6 @@ def _model_folders(run: Path) -> list[Path]:
 def _label(folder: Path) -> str | None:
     """The distillation label from the run's saved configuration (explicit about every
     setting that matters), when the folder has one."""
-    from ..config import load_config
-    from ..experiment import distill_label
 
     cfg = folder / "config.yaml"
     return distill_label(load_config(cfg)) if cfg.exists() else None

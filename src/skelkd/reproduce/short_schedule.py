@@ -31,16 +31,27 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..config import DISTILL_MODES, ExperimentConfig, load_config
+from ..data.simulate import get_preset, simulate_pack
+from ..distill.part_matrix import PartMatrix
 from ..errors import SkelkdError
+from ..evaluate.changed import changed_predictions, draw_changed, test_probabilities
+from ..experiment import train_student_run, train_teacher_run
+from ..io import import_dataset, open_pack
+from ..io.files import write_text_atomic
+from ..train.api import RunConfig, load_module
 
 # ----------------------------------------------------------------------------- what runs
 
@@ -204,8 +215,6 @@ def prepare_packs(data_dir: Path, runs: Path, datasets: tuple[str, ...],
                   echo: Callable[[str], None] = print) -> dict[str, dict[str, Path]]:
     """Import each raw dataset (once) and simulate its low-quality twins (once):
     ``{dataset: {"hq": path, layout: path of the simulated pack}}``."""
-    from ..data.simulate import get_preset, simulate_pack
-    from ..io import import_dataset, open_pack
 
     packs: dict[str, dict[str, Path]] = {}
     for key in datasets:
@@ -233,7 +242,6 @@ def prepare_packs(data_dir: Path, runs: Path, datasets: tuple[str, ...],
 
 def job_config(job: Job, profile: Profile, packs: dict) -> ExperimentConfig:
     """The shipped ``reproduce`` configuration with this run's data, seed, OP and loss."""
-    from ..io import open_pack
 
     p = packs[job.dataset]
     lq_layout = HETERO_LAYOUT if job.setting == "hetero" else open_pack(p["hq"]).layout.name
@@ -247,8 +255,6 @@ def job_config(job: Job, profile: Profile, packs: dict) -> ExperimentConfig:
 
 
 def _run_one(job: Job, profile: Profile, packs: dict, runs: Path) -> dict:
-    from ..experiment import train_student_run, train_teacher_run
-
     cfg = job_config(job, profile, packs)
     if job.kind == "teacher":
         return train_teacher_run(cfg, job.run_dir(runs))
@@ -256,8 +262,6 @@ def _run_one(job: Job, profile: Profile, packs: dict, runs: Path) -> dict:
 
 
 def _worker_init(threads: int) -> None:
-    import torch
-
     torch.set_num_threads(threads)
 
 
@@ -270,9 +274,6 @@ def run_jobs(jobs: list[Job], profile: Profile, packs: dict, runs: Path, workers
     On a small CPU, runs side by side beat one run on all cores: the small model's
     convolutions do not scale across threads (docs/performance.md measures both).
     """
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
 
     todo = [j for j in jobs if not (j.out_dir(runs) / "metrics.json").exists()]
     echo(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; {len(todo)} to go"
@@ -606,9 +607,6 @@ def _changed_figures(profile: Profile, runs: Path, packs: dict, key: str, out_di
                      count: int = 2) -> tuple[list[Path], int, int]:
     """Test samples that distillation fixed at the highest OP (heterogeneous, first
     seed), drawn in both qualities; and how many it fixed and broke."""
-    from ..evaluate.changed import changed_predictions, draw_changed, test_probabilities
-    from ..io import open_pack
-    from ..train.api import RunConfig, load_module
 
     op, seed = max(profile.ops), profile.seeds[0]
     jobs = {m: Job(key, seed, op=op, mode=m) for m in ("none", "pmsc")}
@@ -682,7 +680,6 @@ def _claims_table(claims: list[str]) -> list[str]:
 def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                  datasets: tuple[str, ...], command: str) -> Path:
     """RESULTS.md and its figures (``doc``'s folder / ``results``), from the runs."""
-    from ..distill.part_matrix import PartMatrix
 
     figdir = doc.parent / "results"
     figdir.mkdir(parents=True, exist_ok=True)
@@ -845,15 +842,11 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         "(docs/reproduce_cost.md) trains some of them again with it and scales this total. "
         "Source commits of the runs: "
         + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".", ""]
-    from ..io.files import write_text_atomic
 
     return write_text_atomic(doc, "\n".join(text))
 
 
 def _machine() -> str:
-    import platform
-
-    import torch
 
     return f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
 

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 ALPHA = 0.05
 CONVERGED_POINTS = 0.5  # a run whose last quarter added less validation accuracy converged
@@ -47,7 +48,6 @@ class Paired:
 
     def interval(self, level: float = 1 - ALPHA) -> tuple[float, float]:
         """The ``level`` confidence interval of the mean gain (t, n - 1 df)."""
-        from scipy import stats
 
         if self.n < 2:
             return float("nan"), float("nan")
@@ -58,7 +58,6 @@ class Paired:
     def p(self) -> float:
         """Two-sided paired t-test p-value (1 when every difference is the same zero;
         0 when every difference is the same non-zero value)."""
-        from scipy import stats
 
         if self.n < 2:
             return float("nan")
