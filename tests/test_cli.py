@@ -340,3 +340,15 @@ def test_a_full_disk_while_writing_leaves_no_temporary(tmp_path, make_pack, monk
     r = CliRunner().invoke(main, ["simulate", str(pack.path), str(out / "lq.skpack")])
     assert r.exit_code == 1 and "No space left on device" in r.output
     assert list(out.iterdir()) == []  # neither the pack nor its temporary folder
+
+
+def test_the_command_line_starts_without_pytorch():
+    """`skelkd --help`, `skelkd layouts` and `skelkd config show` need no PyTorch: the CLI
+    imports the modules that pull it in (seconds to import) inside their commands only."""
+    import subprocess
+    import sys
+
+    code = ("import sys, skelkd.cli; heavy = [m for m in ('torch', 'lightning', 'matplotlib')"
+            " if m in sys.modules]; print(heavy)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
