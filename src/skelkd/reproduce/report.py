@@ -253,25 +253,22 @@ def _claims(done: list[CellResult], batch: str | None = None) -> list[str]:
 
 def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> Path:
     """The results document and its figures (``doc``'s folder / ``results``)."""
-
     records = load_records(results)
     figdir = doc.parent / "results"
-    rel = figdir.name
     cells = [CellResult(c, protocol, records) for c in protocol.cells]
     done = [r for r in cells if any(r.finals[a] for a in r.cell.arms)]
-    claims, body, tuning, conv, compute = [], [], [], [], []
-    by_dataset: dict[tuple[str, str], list[CellResult]] = {}
+    tuning, conv, compute = [], [], []
     for res in cells:
         if not any(res.trials.values()):
             continue
-        c, own = res.cell, res.own_arms()
+        own = res.own_arms()
         tuning += _tuning_rows(res, own)
         conv += _convergence_rows(res, own)
-        compute.append(f"| {_where(c)} (Table {c.table}) | {', '.join(own)} | "
+        compute.append(f"| {_where(res.cell)} (Table {res.cell.table}) | {', '.join(own)} | "
                        f"{sum(len(res.trials[a]) for a in own)} | "
                        f"{sum(len(res.finals[a]) for a in own)} | "
                        f"{res.seconds(own) / 3600:.2f} | {'yes' if res.complete() else 'no'} |")
-    claims = _claims(done)
+    by_dataset: dict[tuple[str, str], list[CellResult]] = {}
     for res in done:
         if res.cell.table in ("1", "2"):
             by_dataset.setdefault((res.cell.dataset, res.cell.setting), []).append(res)
@@ -282,52 +279,10 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
     for b in protocol.batches:
         alt = [CellResult(c, protocol, records, only=b) for c in protocol.cells]
         other += _claims([r for r in alt if r.complete()], batch=b)
-    figures = []
-    for (key, setting), group in by_dataset.items():
-        name = f"curves_{key}_{setting}.png"
-        _curves_figure(group, figdir / name, f"{DATASETS[key].title}, {setting}: mean over "
-                       "seeds (band: range)")
-        figures.append(f"![validation curves {key} {setting}]({rel}/{name})")
-    teachers = []
-    for key in DATASETS:
-        rec = records.get(Job(key, "teacher").key())
-        if rec is None:
-            continue
-        curve = rec["metrics"]["val_curve"]
-        lq = last_quarter_gain(curve)
-        teachers.append(f"| {DATASETS[key].title} | {DATASETS[key].hq_kind} | "
-                        f"{protocol.teacher_epochs[key]} | {mean_last(curve, 3):.2f} | "
-                        f"{lq:+.2f} | {'yes' if lq < protocol.converged_points else 'NO'} | "
-                        f"{rec['metrics']['top1']:.2f} | "
-                        f"{_paper(key, 'hetero')['teacher']:.2f} |")
-        name = f"part_matrix_{key}.png"
-        _part_matrix_figure(rec, figdir / name, f"Part matrix E: {DATASETS[key].title} "
-                            "teacher (Eq. 12-13, training split)")
-        figures.append(f"![part matrix {key}]({rel}/{name})")
-    body = []
-    for (key, setting), group in by_dataset.items():
-        s = "heterogeneous" if setting == "hetero" else "homogeneous"
-        paper = _paper(key, setting)["where"]
-        body += [f"### {DATASETS[key].title}, {s}", "",
-                 f"Paper's figures: {paper} (their data, real estimator output).", ""]
-        for res in group:
-            body += [f"OP {res.cell.op:g}:", "", *_TABLE_HEAD, *_table_rows(res), ""]
-    for res in done:
-        if res.cell.table in ("4", "5"):
-            extra = (f"Paper's Table 5 (NTU-RGB+D, HQ for {res.cell.fraction:.0%}): "
-                     + ", ".join(f"{v:.2f}" for v in PAPER_TABLE5.get(res.cell.fraction, ()))
-                     if res.cell.table == "5" else "Paper's figures: Table 4, NTU-RGB+D "
-                     "cross-subject, OP 0.")
-            body += [f"### Table {res.cell.table} analogue: {_where(res.cell)}", "", extra, "",
-                     *_TABLE_HEAD, *_table_rows(res), ""]
+    figures = _curve_figures(by_dataset, figdir)
+    teachers, matrices = _teachers(protocol, records, figdir)
     missing = [f"{_where(r.cell)} (Table {r.cell.table}): {_runs_left(r)} runs to go"
                for r in cells if not r.complete()]
-    cfg = load_config("fair")
-    seconds = sum(r["metrics"]["seconds"] for r in records.values())
-    machines = sorted({str(r["metrics"].get("environment", {}).get("machine")) for r in
-                       records.values()})
-    commits = sorted({str(r["metrics"].get("environment", {}).get("git_commit")) for r in
-                      records.values()})
     discussion = doc.parent / "results" / "discussion.md"
     text = [
         "# Results: the paper's claims under a validated protocol", "",
@@ -340,7 +295,54 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
           "quality = SIMULATED ('fast' preset, docs/simulator.md); official test split, "
           "the official training split less a class-stratified 20% for validation "
           "(`official-val`, `skelkd.io.splits`)." for k in DATASETS], "",
-        "## Protocol", "",
+        "## Protocol", "", *_protocol_lines(protocol), "",
+        "## The paper's claims, as they came out here", "",
+        "The paper's gain is on its data (real estimator output; NTU-RGB+D and SYSU for "
+        "the Kinect datasets' rows and for Table 4, at OP 0), for direction and size only.",
+        "",
+        "| claim | where | seeds | gain (points) | 95% CI | p | verdict | paper's gain |",
+        "|---|---|---|---|---|---|---|---|", *_claims(done), "",
+        *(["The same claims with every arm held to one batch construction (its best "
+           "learning rate there), for the cells where that was run through: how much the "
+           "verdicts depend on the batches (a robustness check; the protocol's result is "
+           "the table above):", "",
+           "| claim | where | seeds | gain (points) | 95% CI | p | verdict | paper's gain |",
+           "|---|---|---|---|---|---|---|---|", *other, ""] if other else []),
+        "## What held, what did not, and why we think so", "",
+        *(discussion.read_text().rstrip("\n").splitlines() if discussion.exists()
+          else ["(no discussion written yet)"]), "",
+        "## Tables", "", *_cell_tables(by_dataset, done),
+        "## Teachers", "",
+        "| dataset | joints | epochs | validation top-1 (last 3) | last-quarter gain | "
+        "converged | test top-1 | paper's teacher |", "|---|---|---|---|---|---|---|---|",
+        *teachers, "",
+        "## Tuning on validation (seed " f"{protocol.tune_seed})", "",
+        "| cell | arm | batches | lr | validation top-1 (last "
+        f"{protocol.select_last}) | best epoch's | last-quarter gain | under "
+        f"{protocol.converged_points:g} (one run) | |",
+        "|---|---|---|---|---|---|---|---|---|", *tuning, "",
+        "## Convergence of the final runs", "",
+        "An arm has converged when the mean of its seeds' validation curves gained less "
+        f"than {protocol.converged_points:g} points in the last quarter; one run's own "
+        "figure moves by a few validation clips either way, so it is listed, not judged.",
+        "",
+        "| cell | arm | seeds | last-quarter gain of the mean curve | converged | largest "
+        "single run | single runs under the threshold |",
+        "|---|---|---|---|---|---|---|", *conv, "",
+        "## Figures", "", *figures, *matrices, "",
+        "## Compute", "",
+        "| cell | its own arms | tuning runs | final runs (the tuning seed's trial counts) "
+        "| CPU hours | complete |",
+        "|---|---|---|---|---|---|", *compute, "", _compute_summary(records), "",
+        "## Cells not run yet", "",
+        *([f"- {m}" for m in missing] or ["None."]), ""]
+    return write_text_atomic(doc, "\n".join(text))
+
+
+def _protocol_lines(protocol: Protocol) -> list[str]:
+    """The protocol section, from the protocol and the shipped ``fair`` configuration."""
+    cfg = load_config("fair")
+    return [
         f"- Every arm of a cell (a dataset, setting and OP) gets the same search on "
         f"validation: learning rate in {{{', '.join(f'{x:g}' for x in protocol.grid_lr)}}} "
         f"times batch construction in {{{', '.join(protocol.batches)}}} (class-aware: "
@@ -376,51 +378,72 @@ def write_report(protocol: Protocol, results: Path, doc: Path, command: str) -> 
         "- Statistics: each arm's mean ± sample SD over seeds; the paired gain (seed by "
         "seed), its 95% confidence interval (t, n - 1 degrees of freedom) and the "
         "two-sided paired t-test p-value. **held** = p < 0.05 with the claimed sign; "
-        "**reversed** = the interval entirely below zero; else **not shown**.", "",
-        "## The paper's claims, as they came out here", "",
-        "The paper's gain is on its data (real estimator output; NTU-RGB+D and SYSU for "
-        "the Kinect datasets' rows and for Table 4, at OP 0), for direction and size only.",
-        "",
-        "| claim | where | seeds | gain (points) | 95% CI | p | verdict | paper's gain |",
-        "|---|---|---|---|---|---|---|---|", *claims, "",
-        *(["The same claims with every arm held to one batch construction (its best "
-           "learning rate there), for the cells where that was run through: how much the "
-           "verdicts depend on the batches (a robustness check; the protocol's result is "
-           "the table above):", "",
-           "| claim | where | seeds | gain (points) | 95% CI | p | verdict | paper's gain |",
-           "|---|---|---|---|---|---|---|---|", *other, ""] if other else []),
-        "## What held, what did not, and why we think so", "",
-        *(discussion.read_text().rstrip("\n").splitlines() if discussion.exists()
-          else ["(no discussion written yet)"]), "",
-        "## Tables", "", *body,
-        "## Teachers", "",
-        "| dataset | joints | epochs | validation top-1 (last 3) | last-quarter gain | "
-        "converged | test top-1 | paper's teacher |", "|---|---|---|---|---|---|---|---|",
-        *teachers, "",
-        "## Tuning on validation (seed " f"{protocol.tune_seed})", "",
-        "| cell | arm | batches | lr | validation top-1 (last "
-        f"{protocol.select_last}) | best epoch's | last-quarter gain | under "
-        f"{protocol.converged_points:g} (one run) | |",
-        "|---|---|---|---|---|---|---|---|---|", *tuning, "",
-        "## Convergence of the final runs", "",
-        "An arm has converged when the mean of its seeds' validation curves gained less "
-        f"than {protocol.converged_points:g} points in the last quarter; one run's own "
-        "figure moves by a few validation clips either way, so it is listed, not judged.",
-        "",
-        "| cell | arm | seeds | last-quarter gain of the mean curve | converged | largest "
-        "single run | single runs under the threshold |",
-        "|---|---|---|---|---|---|---|", *conv, "",
-        "## Figures", "", *figures, "",
-        "## Compute", "",
-        "| cell | its own arms | tuning runs | final runs (the tuning seed's trial counts) "
-        "| CPU hours | complete |",
-        "|---|---|---|---|---|---|", *compute, "",
-        f"All records: {len(records)} runs, {seconds / 3600:.2f} CPU hours (each run single-"
-        f"threaded, two side by side; machines: {', '.join(machines) or '-'}). Source "
-        f"commits: {', '.join(commits) or '-'}.", "",
-        "## Cells not run yet", "",
-        *([f"- {m}" for m in missing] or ["None."]), ""]
-    return write_text_atomic(doc, "\n".join(text))
+        "**reversed** = the interval entirely below zero; else **not shown**."]
+
+
+def _curve_figures(by_dataset: dict, figdir: Path) -> list[str]:
+    """Each dataset and setting's validation curves, drawn; their Markdown links."""
+    out = []
+    for (key, setting), group in by_dataset.items():
+        name = f"curves_{key}_{setting}.png"
+        _curves_figure(group, figdir / name, f"{DATASETS[key].title}, {setting}: mean over "
+                       "seeds (band: range)")
+        out.append(f"![validation curves {key} {setting}]({figdir.name}/{name})")
+    return out
+
+
+def _teachers(protocol: Protocol, records: dict, figdir: Path) -> tuple[list[str], list[str]]:
+    """The teachers table's rows, and each teacher's part matrix E drawn (its links)."""
+    rows, links = [], []
+    for key in DATASETS:
+        rec = records.get(Job(key, "teacher").key())
+        if rec is None:
+            continue
+        curve = rec["metrics"]["val_curve"]
+        lq = last_quarter_gain(curve)
+        rows.append(f"| {DATASETS[key].title} | {DATASETS[key].hq_kind} | "
+                    f"{protocol.teacher_epochs[key]} | {mean_last(curve, 3):.2f} | "
+                    f"{lq:+.2f} | {'yes' if lq < protocol.converged_points else 'NO'} | "
+                    f"{rec['metrics']['top1']:.2f} | "
+                    f"{_paper(key, 'hetero')['teacher']:.2f} |")
+        name = f"part_matrix_{key}.png"
+        _part_matrix_figure(rec, figdir / name, f"Part matrix E: {DATASETS[key].title} "
+                            "teacher (Eq. 12-13, training split)")
+        links.append(f"![part matrix {key}]({figdir.name}/{name})")
+    return rows, links
+
+
+def _cell_tables(by_dataset: dict, done: list[CellResult]) -> list[str]:
+    """Each cell's table: Tables 1 and 2 per dataset and setting, then Tables 4 and 5."""
+    body = []
+    for (key, setting), group in by_dataset.items():
+        s = "heterogeneous" if setting == "hetero" else "homogeneous"
+        paper = _paper(key, setting)["where"]
+        body += [f"### {DATASETS[key].title}, {s}", "",
+                 f"Paper's figures: {paper} (their data, real estimator output).", ""]
+        for res in group:
+            body += [f"OP {res.cell.op:g}:", "", *_TABLE_HEAD, *_table_rows(res), ""]
+    for res in done:
+        if res.cell.table in ("4", "5"):
+            extra = (f"Paper's Table 5 (NTU-RGB+D, HQ for {res.cell.fraction:.0%}): "
+                     + ", ".join(f"{v:.2f}" for v in PAPER_TABLE5.get(res.cell.fraction, ()))
+                     if res.cell.table == "5" else "Paper's figures: Table 4, NTU-RGB+D "
+                     "cross-subject, OP 0.")
+            body += [f"### Table {res.cell.table} analogue: {_where(res.cell)}", "", extra, "",
+                     *_TABLE_HEAD, *_table_rows(res), ""]
+    return body
+
+
+def _compute_summary(records: dict) -> str:
+    """All records' runs and CPU hours, the machines and source commits they came from."""
+    seconds = sum(r["metrics"]["seconds"] for r in records.values())
+    machines = sorted({str(r["metrics"].get("environment", {}).get("machine")) for r in
+                       records.values()})
+    commits = sorted({str(r["metrics"].get("environment", {}).get("git_commit")) for r in
+                      records.values()})
+    return (f"All records: {len(records)} runs, {seconds / 3600:.2f} CPU hours (each run "
+            f"single-threaded, two side by side; machines: {', '.join(machines) or '-'}). "
+            f"Source commits: {', '.join(commits) or '-'}.")
 
 
 _TABLE_HEAD = ["| arm | recipe (lr, batches) | seeds | test top-1 | test top-5 | paired gain over "
