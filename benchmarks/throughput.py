@@ -1,8 +1,8 @@
 """Training and inference throughput of the models, measured side by side, against the
 machine's matrix-multiply rate.
 
-    python benchmarks/throughput.py [--config small|tiny|paper|both|all] [--steps 4]
-                                    [--rounds 5] [--doc PATH]
+    python benchmarks/throughput.py [--config small|tiny|paper|both|all|none] [--steps 4]
+                                    [--rounds 5] [--anchors DIR] [--doc PATH]
 
 For each configuration: samples per second of a teacher training step (cross-entropy), a
 plain student step (FP32 and BF16 autocast), the same steps with the textbook einsum
@@ -21,6 +21,14 @@ configuration's shape. Freed memory stays in the process, as in training
 models run on the GPU when there is one (the same ratios, against the GPU's
 matrix-multiply rates), else on the CPU. Run on an idle machine; ``--config all`` and
 ``paper`` peak at about 14 GB of resident memory on a CPU (docs/performance.md).
+
+``--anchors DIR`` adds the reference implementations side by side (docs/anchors.md):
+the original ST-GCN code (``git clone https://github.com/yysijie/st-gcn DIR/st-gcn``) and
+CTR-GCN's (``git clone https://github.com/Uason-Chen/CTR-GCN DIR/CTR-GCN``), fetched by
+you, never part of skelkd; each against skelkd's backbone of that family at the paper's
+configuration (NTU RGB+D's 25 joints, T = 300, two persons, 60 classes), in alternating
+rounds on the same input: samples/s and GFLOP/s (each model's own FLOPs, so the ratio
+is at equal work although the original ST-GCN has ten blocks to ``stgcn-paper``'s nine).
 """
 
 from __future__ import annotations
@@ -238,6 +246,101 @@ def latency(frames: int = 64, reps: int = 50) -> dict:
     return out
 
 
+ANCHORS = {
+    # name: (skelkd backbone, the folder under --anchors, its model's import path)
+    "ST-GCN (yysijie/st-gcn)": ("stgcn-paper", "st-gcn", "net.st_gcn"),
+    "CTR-GCN (Uason-Chen/CTR-GCN)": ("ctrgcn-paper", "CTR-GCN", "model.ctrgcn"),
+}
+
+
+def _reference_model(folder: Path, module: str) -> torch.nn.Module:
+    """The reference code's NTU RGB+D model (60 classes, 25 joints, two persons), imported
+    from its own folder; it takes (N, C, T, V, M)."""
+    import importlib
+    import sys
+
+    if not (folder / module.split(".")[0]).is_dir():
+        raise SystemExit(f"{folder}: no {module.split('.')[0]}/ folder; clone the reference "
+                         "code there (see --anchors in this script's help)")
+    sys.path.insert(0, str(folder))
+    mod = importlib.import_module(module)
+    if module == "net.st_gcn":
+        return mod.Model(3, 60, {"layout": "ntu-rgb+d", "strategy": "spatial"}, True)
+    return mod.Model(num_class=60, num_point=25, num_person=2, graph="graph.ntu_rgb_d.Graph",
+                     graph_args={"labeling_mode": "spatial"})
+
+
+def anchors(folder: Path, rounds: int, batch: int = 4, frames: int = 300) -> list[str]:
+    """Table rows: each reference model against skelkd's backbone of its family."""
+    rows = []
+    for title, (backbone, sub, module) in ANCHORS.items():
+        torch.manual_seed(0)
+        ours = Recognizer(ModelSpec("ntu", 3, 60, num_persons=2, backbone=backbone))
+        ref = _reference_model(folder / sub, module)
+        rows += _side_by_side(title, backbone, ours.to(DEVICE), ref.to(DEVICE), rounds,
+                              batch, frames)
+    return rows
+
+
+def _side_by_side(title: str, backbone: str, ours, ref, rounds: int, batch: int,
+                  frames: int) -> list[str]:
+    """Training (FP32 and BF16 autocast) and inference of both models on the same input,
+    samples/s and GFLOP/s, in alternating rounds."""
+    x = torch.randn(batch, 2, frames, 25, 3, device=DEVICE)  # (N, M, T, V, C)
+    inputs = {"ours": x, "ref": x.permute(0, 4, 2, 3, 1).contiguous()}  # (N, C, T, V, M)
+    models = {"ours": ours, "ref": ref}
+    y = torch.randint(0, 60, (batch,), device=DEVICE)
+    opts = {k: torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+            for k, m in models.items()}
+
+    def step(k: str, bf16: bool = False):
+        def run():
+            models[k].train()
+            with torch.autocast(DEVICE.type, torch.bfloat16, enabled=bf16):
+                loss = F.cross_entropy(models[k](inputs[k]), y)
+            opts[k].zero_grad(set_to_none=True)
+            loss.backward()
+            opts[k].step()
+        return run
+
+    def infer(k: str):
+        def run():
+            models[k].eval()
+            with torch.no_grad():
+                models[k](inputs[k])
+        return run
+
+    def forward(k: str):  # inference's FLOPs: CTR-GCN's code fails under FlopCounterMode
+        def run():          # with no_grad, and the count is the same without it
+            models[k].eval()
+            models[k](inputs[k])
+        return run
+
+    flops = {}
+    for k in models:
+        for kind, fn in (("train", step(k)), ("infer", forward(k))):
+            with FlopCounterMode(display=False) as fc:
+                fn()
+            flops[(kind, k)] = fc.get_total_flops() / batch
+    makers = {"train": step, "bf16": lambda k: step(k, True), "infer": infer}
+    times: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for kind, make in makers.items():
+            for k in ("ours", "ref"):
+                times.setdefault((kind, k), []).append(_time(make(k), 1, warmup=1))
+    rows = []
+    labels = {"train": "training, FP32", "bf16": "training, BF16 autocast",
+              "infer": "inference, FP32"}
+    for kind, label in labels.items():
+        work = "infer" if kind == "infer" else "train"
+        rate = {k: batch / float(np.median(times[(kind, k)])) for k in models}
+        gflops = {k: rate[k] * flops[(work, k)] / 1e9 for k in models}
+        rows.append(f"| {title} | {backbone} | {label} | {rate['ours']:.2f} | "
+                    f"{rate['ref']:.2f} | {gflops['ours']:.1f} | {gflops['ref']:.1f} | "
+                    f"{rate['ours'] / rate['ref']:.2f} | {gflops['ours'] / gflops['ref']:.2f} |")
+    return rows
+
+
 def machine() -> str:
     """The processor (and GPU) in words, with the number of torch CPU threads."""
     cpu = platform.processor() or platform.machine()
@@ -405,15 +508,17 @@ def data_passes(layout: str, t: int, m: int, batch: int, workers: tuple[int, ...
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", choices=["small", "tiny", "paper", "both", "all"],
+    ap.add_argument("--config", choices=["small", "tiny", "paper", "both", "all", "none"],
                     default="small")
     ap.add_argument("--steps", type=int, default=4,
                     help="Steps per figure and round (the paper configuration: 1).")
     ap.add_argument("--rounds", type=int, default=5,
                     help="Rounds; each figure is the median over rounds (paper: at most 3).")
+    ap.add_argument("--anchors", type=Path, default=None,
+                    help="Folder holding the reference code (st-gcn/, CTR-GCN/): compare.")
     ap.add_argument("--doc", default=None, help="Also write the table to this markdown file.")
     args = ap.parse_args()
-    names = {"both": ["small", "paper"], "all": ["tiny", "small", "paper"]}.get(
+    names = {"both": ["small", "paper"], "all": ["tiny", "small", "paper"], "none": []}.get(
         args.config, [args.config])
     # as training runs by default (train.keep_freed_memory); benchmarks/cpu_allocator.py
     # measures steps without it, in fresh processes
@@ -442,6 +547,9 @@ def main() -> None:
             "training step):", "", f"| config | pipeline, {DEFAULT_WORKERS} workers (default) | "
             f"2 workers | FP32 step | BF16 step ({DEFAULT_WORKERS} workers) |",
             "|---|---|---|---|---|"]
+    if not names:  # the anchors alone
+        _finish(args, [lines[0], *_anchor_section(args)])
+        return
     results = []
     for name in names:
         # a paper-configuration step takes seconds: one per round, at most three rounds
@@ -510,11 +618,32 @@ def main() -> None:
         "teacher has the paper's Kinect layout (25 joints) at the paper configuration and "
         "Penn Action's (13) otherwise; the student has COCO's (17). The latency is measured "
         f"on the CPU. {peak_note}"]
+    _finish(args, lines + _anchor_section(args))
+
+
+def _anchor_section(args) -> list[str]:
+    """The reference implementations against skelkd's backbones (``--anchors``)."""
+    if args.anchors is None:
+        return []
+    rounds = min(args.rounds, 3)
+    return ["", "Reference implementations side by side (NTU RGB+D layout, batch 4, T = 300, "
+            f"two persons; median of {rounds} alternating rounds of one step; ratios above 1 "
+            "favour skelkd; equal work = GFLOP/s against GFLOP/s, each model's own FLOPs "
+            "from torch.utils.flop_counter):", "",
+            "| reference | skelkd backbone | step | skelkd samples/s | reference samples/s | "
+            "skelkd GFLOP/s | reference GFLOP/s | samples/s ratio | ratio at equal work |",
+            "|---|---|---|---|---|---|---|---|---|", *anchors(args.anchors, rounds)]
+
+
+def _finish(args, lines: list[str]) -> None:
     text = "\n".join(lines)
     print(text)
     if args.doc:
-        Path(args.doc).write_text("# Performance\n\nGenerated by `python benchmarks/throughput.py "
-                                  f"--config {args.config}`; do not edit by hand.\n\n{text}\n")
+        anchors_arg = f" --anchors {args.anchors.as_posix()}" if args.anchors else ""
+        title = "Performance" if args.config != "none" else "Reference implementations"
+        Path(args.doc).write_text(f"# {title}\n\nGenerated by `python benchmarks/throughput.py "
+                                  f"--config {args.config}{anchors_arg}`; do not edit by hand."
+                                  f"\n\n{text}\n")
 
 
 if __name__ == "__main__":
