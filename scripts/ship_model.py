@@ -150,6 +150,10 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         "- Trained on simulated low-quality skeletons of one dataset's videos: sports "
         "broadcasts and amateur clips of 2009; other camera angles, other styles of the "
         "same action and real estimator errors move its answers (docs/real_video.md).",
+        "- Trimmed training clips: Penn Action's clips start and end on the action, real "
+        "clips often do not, and what comes before and after the action moves the answer "
+        "(docs/real_video_ends.md: the real clips read whole against the same clips with "
+        "their ends cut).",
         "- One person: BlazePose (the legacy solution) tracks a single person; in a clip "
         "with several people it may follow another one than the actor.",
         "- 2D only, so an action seen from an angle that hides its motion (a serve filmed "
