@@ -58,7 +58,7 @@ class DataConfig:
     pairing_seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_choices(self, "data")
+        check_choices(self, CHOICES["data"], "data.")
 
 
 @dataclass
@@ -70,7 +70,7 @@ class ModelConfig:
     def __post_init__(self) -> None:  # a bad name or override fails here, before any data
         from .models.backbones import BackboneConfig, backbone_config
 
-        _check_choices(self, "model")
+        check_choices(self, CHOICES["model"], "model.")
         unknown = sorted(set(self.overrides) - set(BackboneConfig.__dataclass_fields__))
         if unknown:
             raise SkelkdError(f"model.overrides: unknown key(s) {unknown}; expected some of "
@@ -106,9 +106,9 @@ class InputConfig:
     crop_range: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self) -> None:
-        from .data.transforms import check_choices
+        from .data.transforms import CHOICES as PIPELINE_CHOICES
 
-        check_choices(self, "input.")
+        check_choices(self, PIPELINE_CHOICES, "input.")
         lo, hi = self.crop_range
         if not 0 < lo <= hi <= 1:
             raise SkelkdError(f"input.crop_range: expected 0 < low <= high <= 1, got "
@@ -185,18 +185,23 @@ DISTILL_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
 """The distillation modes (``skelkd.train.modules`` says what each one computes); the one
 list the command line, the reproduction's Table 4 and the checks use."""
 
-CHOICES = {"distill.mode": DISTILL_MODES, "distill.teacher_precision": ("32", "bf16"),
-           "data.student_data": ("all", "paired"), "model.person_pool": ("present", "all")}
-"""The allowed values of every key that takes one of a few names (the input section's
-are :data:`skelkd.data.transforms.CHOICES`), checked when a section is built."""
+CHOICES = {"data": {"student_data": ("all", "paired")},
+           "model": {"person_pool": ("present", "all")},
+           "distill": {"mode": DISTILL_MODES, "teacher_precision": ("32", "bf16")}}
+"""Per section, the allowed values of every key that takes one of a few names (the input
+section's are the pipeline's, :data:`skelkd.data.transforms.CHOICES`), checked when a
+section is built."""
 
 
-def _check_choices(section, prefix: str) -> None:
-    for key, allowed in CHOICES.items():
-        where, name = key.split(".")
-        if where == prefix and getattr(section, name) not in allowed:
-            raise SkelkdError(f"{key}: expected one of {', '.join(map(repr, allowed))}, got "
-                              f"{getattr(section, name)!r}")
+def check_choices(options, choices: dict[str, tuple], prefix: str = "") -> None:
+    """Raise a :class:`SkelkdError` naming the field when one of ``options``' named
+    options (``choices``: name -> allowed values) has another value; ``prefix`` goes
+    before the name (``"distill."``)."""
+    for name, allowed in choices.items():
+        value = getattr(options, name)
+        if value not in allowed:
+            raise SkelkdError(f"{prefix}{name}: expected one of "
+                              f"{', '.join(map(repr, allowed))}, got {value!r}")
 
 
 @dataclass
@@ -217,7 +222,7 @@ class DistillConfig:
     part_matrix: list = field(default_factory=list)  # (num_classes, 5): E, filled in by training
 
     def __post_init__(self) -> None:
-        _check_choices(self, "distill")
+        check_choices(self, CHOICES["distill"], "distill.")
 
 
 @dataclass

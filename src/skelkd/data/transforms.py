@@ -12,22 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import check_choices
 from ..errors import SkelkdError
 from ..layouts import Layout, get_layout
 
 CHOICES = {"short": ("repeat", "pad"), "occlusion_mode": ("sequence", "frame"),
            "normalization": ("torso", "minmax"), "rotate_axes": ("y", "xy")}
-"""The values allowed for the pipeline's options that are names (:class:`Pipeline`)."""
+"""The values allowed for the pipeline's options that are names (:class:`Pipeline`;
+:func:`skelkd.config.check_choices` checks them)."""
 
-
-def check_choices(options, prefix: str = "") -> None:
-    """Raise a :class:`SkelkdError` naming the field when one of ``options``' named
-    options (:data:`CHOICES`) has another value."""
-    for name, allowed in CHOICES.items():
-        value = getattr(options, name)
-        if value not in allowed:
-            raise SkelkdError(f"{prefix}{name}: expected one of "
-                              f"{', '.join(map(repr, allowed))}, got {value!r}")
 
 # ----------------------------------------------------------------------------- randomness
 
@@ -385,7 +378,7 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.layout = get_layout(self.layout)
-        check_choices(self)
+        check_choices(self, CHOICES)
         lo, hi = self.crop_range
         if not 0 < lo <= hi <= 1:
             raise SkelkdError(f"crop_range: expected 0 < low <= high <= 1, got {self.crop_range}")
