@@ -632,8 +632,9 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
       skelkd evaluate runs/penn_small/teacher --ops 0,0.6
     """
     from .experiment import load_data, open_data_pack
-    from .predict import load_model
-    from .train.api import RunConfig, evaluate_at, is_student, write_json
+    from .predict import run_of
+    from .train.api import RunConfig, evaluate_at, load_module, write_json
+    from .train.modules import StudentModule
 
     try:
         op_list = [float(v) for v in ops.split(",") if v.strip()]
@@ -641,12 +642,15 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
         raise SkelkdError(f"--ops: expected numbers like 0,0.3,0.6, got '{ops}'") from None
     if not op_list or not all(0 <= op <= 1 for op in op_list):
         raise SkelkdError(f"--ops: expected occlusion probabilities in [0, 1], got '{ops}'")
-    model, cfg, folder = load_model(model_dir)
+    module = load_module(model_dir)
+    model, (cfg, folder) = module.model, run_of(model_dir)
     if pack:
         data = open_data_pack(pack)
     elif cfg is not None:
         hq, lq, _, _ = load_data(cfg, folder.parent)
-        data = lq if is_student(model_dir) else hq
+        # a student (its checkpoint carries distillation settings, mode none included)
+        # is tested on the low-quality pack, a teacher on the high-quality one
+        data = lq if isinstance(module, StudentModule) else hq
     else:
         raise SkelkdError(f"{model_dir}: no config.yaml beside the model; pass --pack")
     split = split or (cfg.data.split if cfg else None)

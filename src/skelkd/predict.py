@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import load_config
+from .config import ExperimentConfig, load_config
 from .data.transforms import Pipeline
 from .errors import SkelkdError
 from .io import open_pack
@@ -81,12 +81,16 @@ def is_model(path: str | Path) -> bool:
 def load_model(path: str | Path):
     """A trained model, its run configuration (None when the folder has none) and its
     run folder, from a run folder or a checkpoint."""
+    return (load_module(path).model, *run_of(path))
 
+
+def run_of(path: str | Path) -> tuple[ExperimentConfig | None, Path]:
+    """The run configuration (None when the folder has none) and the run folder of a
+    model's run folder or checkpoint (``RUN/checkpoints/last.ckpt``)."""
     p = Path(path)
-    module = load_module(p)
     folder = p if p.is_dir() else p.parent.parent
     cfg = load_config(folder / "config.yaml") if (folder / "config.yaml").exists() else None
-    return module.model, cfg, folder
+    return cfg, folder
 
 
 SHIPPED_MODEL = Path(__file__).parent / "resources" / "models" / "penn_action.ckpt"

@@ -314,16 +314,6 @@ def load_module(path: str | Path) -> RecognizerModule:
     return module.eval()
 
 
-def is_student(path: str | Path) -> bool:
-    """Whether the checkpoint (or run folder) at ``path`` holds a student, trained on
-    low-quality data (its checkpoint carries its distillation settings, mode ``none``
-    included), rather than a recogniser trained on the high-quality pack (a teacher)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoints" / "last.ckpt"
-    return "distill" in read_checkpoint(path).get("hyper_parameters", {})
-
-
 def train_recognizer(pack: Pack, indices: np.ndarray, run: RunConfig, out: Path,
                      model: ModelConfig | None = None, val_indices: np.ndarray | None = None
                      ) -> RecognizerModule:
