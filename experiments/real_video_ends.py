@@ -38,12 +38,12 @@ def main() -> None:
     args = ap.parse_args()
 
     from skelkd.io.pack import Sample
-    from skelkd.predict import default_model, predict
+    from skelkd.predict import default_model, input_frames, predict
     from skelkd.video import to_sample
 
     model, cfg, _ = default_model(args.model)
     names = list(model.spec.class_names)
-    frames = (cfg.input.num_frames if cfg else None) or model.spec.num_frames or 32
+    frames = input_frames(model, cfg)
     lines = ["| clip | class | " + " | ".join(f"ends cut {c:.0%}" for c in CUTS) + " |",
              "|---|---|" + "---|" * len(CUTS)]
     right = np.zeros(len(CUTS))

@@ -698,12 +698,12 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
       skelkd predict runs/penn_small/student-pmsc-op0.6 clip_blazepose.npz
       skelkd predict --model runs/x/student-pmsc-op0 penn.skpack --json
     """
-    from .predict import default_model, is_model, predict, predict_video, read_samples
+    from .predict import default_model, input_frames, is_model, predict, predict_video, read_samples
 
     if model_path is None and len(inputs) > 1 and is_model(inputs[0]):
         model_path, inputs = inputs[0], inputs[1:]
     model, cfg, _ = default_model(model_path)
-    frames = cfg.input.num_frames if cfg else (model.spec.num_frames or 32)
+    frames = input_frames(model, cfg)
     options = {"layout": _layout_name(layout)} if layout else {}
     results = []
     for item in inputs:
@@ -773,12 +773,12 @@ def export_cmd(model_dir: str, out: str, fmt: str, frames: int | None,
       skelkd export runs/penn_small/teacher teacher.pt --format torchscript
     """
     from .export import export_model
-    from .predict import load_model
+    from .predict import input_frames, load_model
 
     if Path(out).exists() and not overwrite:
         raise SkelkdError(f"{out}: already exists (pass --overwrite to replace it)")
     model, cfg, _ = load_model(model_dir)
-    t = frames or (cfg.input.num_frames if cfg else model.spec.num_frames or 32)
+    t = frames or input_frames(model, cfg)
     r = export_model(model, Path(out), fmt, t)
     v = model.layout.num_joints
     click.echo(f"wrote {r['path']} ({fmt}, input (N, {model.spec.num_persons}, {t}, {v}, "

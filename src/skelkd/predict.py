@@ -84,6 +84,13 @@ def load_model(path: str | Path):
     return (load_module(path).model, *run_of(path))
 
 
+def input_frames(model: torch.nn.Module, cfg: ExperimentConfig | None = None) -> int:
+    """The frames T of one input of ``model``: its run's ``input.num_frames`` when the run
+    configuration is at hand, else the T it was trained with (``spec.num_frames``), else
+    32 (older checkpoints that did not record it)."""
+    return cfg.input.num_frames if cfg is not None else (model.spec.num_frames or 32)
+
+
 def run_of(path: str | Path) -> tuple[ExperimentConfig | None, Path]:
     """The run configuration (None when the folder has none) and the run folder of a
     model's run folder or checkpoint (``RUN/checkpoints/last.ckpt``)."""
@@ -151,7 +158,7 @@ def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None 
     shipped: ``scripts/ship_model.py``).
     """
     spec = model.spec
-    frames = num_frames or spec.num_frames or 32
+    frames = num_frames or input_frames(model)
     fps = float(sample.meta.get("fps") or 30.0)
     t = sample.num_frames
     spans = [[(0, t)]] if spec.clip_seconds <= 0 else [
