@@ -6,7 +6,8 @@ exits with status 2; nothing half-written is left behind.
 Imports: what does not pull PyTorch in is imported here; the modules that do (training,
 models, prediction, export; PyTorch and Lightning take seconds to import) are imported
 inside the commands that need them, so that ``skelkd --help``, ``skelkd layouts`` or
-``skelkd config show`` answer in well under a second.
+``skelkd data info`` answer in well under a second (``config show`` checks the model
+section against the backbones, which does import PyTorch).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import yaml
 from . import __version__
 from .config import DISTILL_MODES, config_path, load_config, parse_override, shipped_configs
 from .errors import LayoutWarning, RunInterrupted, SkelkdError
-from .io import get_reader, import_dataset, list_readers, open_pack
+from .io import get_reader, import_dataset, list_readers, open_data_pack, open_pack
 from .io.files import write_text_atomic
 from .io.info import describe, format_description
 from .io.readers import pyskl
@@ -227,8 +228,6 @@ def data_import(fmt: str, src: str, out: str, archive: bool, overwrite: bool, **
 
 def _open(path: str | None):
     """A pack path, ``embedded:NAME``, or the embedded Penn Action pack when none."""
-    from .experiment import open_data_pack
-
     return open_data_pack(path or "embedded:penn_action")
 
 
@@ -631,7 +630,7 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
       skelkd evaluate runs/penn_small/student-pmsc-op0.6
       skelkd evaluate runs/penn_small/teacher --ops 0,0.6
     """
-    from .experiment import load_data, open_data_pack
+    from .experiment import load_data
     from .predict import run_of
     from .train.api import RunConfig, evaluate_at, load_module, write_json
     from .train.modules import StudentModule

@@ -33,7 +33,7 @@ from .data.dataset import keep_fraction
 from .data.simulate import get_preset, simulate_pack
 from .distill.part_matrix import PartMatrix
 from .errors import SkelkdError
-from .io import embedded_pack, open_pack
+from .io import open_data_pack, open_pack
 from .io.pack import Pack
 from .train.api import (
     RunConfig,
@@ -44,13 +44,6 @@ from .train.api import (
     train_student,
     write_json,
 )
-
-
-def open_data_pack(ref: str) -> Pack:
-    """``embedded:NAME`` or a pack path."""
-    if ref.startswith("embedded:"):
-        return embedded_pack(ref.split(":", 1)[1])
-    return open_pack(ref)
 
 
 def load_data(cfg: ExperimentConfig, run_dir: Path) -> tuple[Pack, Pack, np.ndarray, np.ndarray]:

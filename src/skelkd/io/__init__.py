@@ -12,10 +12,17 @@ from .pack import Pack, PackWriter, Sample, open_pack, write_pack
 from .readers import RawDataset, get_reader, list_readers
 
 __all__ = ["Pack", "PackWriter", "RawDataset", "Sample", "asymmetric_bones", "embedded_pack",
-           "get_reader",
-           "import_dataset", "list_readers", "open_pack", "write_pack"]
+           "get_reader", "import_dataset", "list_readers", "open_data_pack", "open_pack",
+           "write_pack"]
 
 EMBEDDED = {"penn_action": "penn_action.skpack.zip"}
+
+
+def open_data_pack(ref: str) -> Pack:
+    """A pack named as a configuration names it: ``embedded:NAME`` or a pack path."""
+    if ref.startswith("embedded:"):
+        return embedded_pack(ref.split(":", 1)[1])
+    return open_pack(ref)
 
 
 def embedded_pack(name: str = "penn_action") -> Pack:
