@@ -46,10 +46,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from skelkd.config import TrainConfig
 from skelkd.distill import pmsc_loss
 from skelkd.models import ModelSpec, Recognizer
 from skelkd.models.stgcn import GraphConv
-from skelkd.train import RunConfig
 from skelkd.train.allocator import keep_freed_memory
 
 CONFIGS = {
@@ -62,7 +62,7 @@ CONFIGS = {
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 """Where the models run: the GPU when there is one, the CPU otherwise."""
-DEFAULT_WORKERS = RunConfig().loader_workers()  # training's default ('auto') here
+DEFAULT_WORKERS = TrainConfig().loader_workers()  # training's default ('auto') here
 
 
 def _sync() -> None:
@@ -522,7 +522,7 @@ def main() -> None:
         args.config, [args.config])
     # as training runs by default (train.keep_freed_memory); benchmarks/cpu_allocator.py
     # measures steps without it, in fresh processes
-    kept = keep_freed_memory(RunConfig().keep_freed_memory)
+    kept = keep_freed_memory(TrainConfig().keep_freed_memory)
     fp32, bf16 = matmul_rate(torch.float32), matmul_rate(torch.bfloat16)
     lines = [f"Machine: {machine()}, torch {torch.__version__}, {datetime.date.today()}. "
              f"Models on {DEVICE.type}. Freed memory kept in the process (training's "

@@ -26,21 +26,22 @@ import torch
 
 from skelkd.config import load_config
 from skelkd.experiment import load_data, student_dir, train_student_run, train_teacher_run
-from skelkd.train.api import RunConfig, evaluate_at, load_module
+from skelkd.train.api import evaluate_at, load_module
+from skelkd.train.modules import StudentModule
 
 
 def evaluate_both(folder: Path, ops: list[float]) -> dict:
-    model = load_module(folder).model
+    module = load_module(folder)
+    model = module.model
     cfg = load_config(folder / "config.yaml")
     hq, lq, _, _ = load_data(cfg, folder.parent)
-    data = hq if folder.name == "teacher" else lq
+    data = lq if isinstance(module, StudentModule) else hq
     idx = data.split_indices(cfg.data.split, cfg.data.test_subset)
-    run = RunConfig.from_experiment(cfg)
     out = {}
     for op in ops:
-        fp32 = evaluate_at(model, data, idx, run, op)
+        fp32 = evaluate_at(model, data, idx, cfg, op)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            bf16 = evaluate_at(model, data, idx, run, op)
+            bf16 = evaluate_at(model, data, idx, cfg, op)
         out[op] = (fp32["top1"], bf16["top1"], len(idx))
     return out
 

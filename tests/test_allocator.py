@@ -61,7 +61,8 @@ def test_training_applies_the_setting(monkeypatch, tmp_path):
 
     import numpy as np
 
-    from skelkd.train import RunConfig, api
+    from skelkd.config import ExperimentConfig, TrainConfig
+    from skelkd.train import api
 
     calls = []
     monkeypatch.setattr(api, "keep_freed_memory", calls.append)
@@ -70,5 +71,6 @@ def test_training_applies_the_setting(monkeypatch, tmp_path):
                         lambda *args: SimpleNamespace(fit=lambda *a, **k: None))
     data = SimpleNamespace(labels=np.zeros(1, dtype=int))
     for keep in (False, True):
-        api._fit(None, data, None, RunConfig(keep_freed_memory=keep), tmp_path)
+        cfg = ExperimentConfig(train=TrainConfig(keep_freed_memory=keep))
+        api._fit(None, data, None, cfg, tmp_path)
     assert calls == [False, True]

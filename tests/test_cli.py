@@ -343,16 +343,17 @@ def test_a_full_disk_while_writing_leaves_no_temporary(tmp_path, make_pack, monk
 
 
 def test_the_command_line_starts_without_pytorch():
-    """`skelkd --help`, `skelkd layouts`, `skelkd config list` and `skelkd data info` need
-    no PyTorch: the CLI imports the modules that pull it in (seconds to import) inside the
-    commands that need them only (checking a configuration's backbone is one)."""
+    """`skelkd --help`, `skelkd layouts`, `skelkd config list`, `skelkd config show` and
+    `skelkd data info` need no PyTorch: the CLI imports the modules that pull it in
+    (seconds to import) inside the commands that need them only, and a configuration's
+    backbone is checked against the named configurations without building it."""
     import subprocess
     import sys
 
     code = ("import sys; from click.testing import CliRunner; from skelkd.cli import main; "
             "r = [CliRunner().invoke(main, a).exit_code for a in (['--help'], ['layouts'], "
-            "['config', 'list'], ['data', 'info'])]; "
+            "['config', 'list'], ['config', 'show', 'demo'], ['data', 'info'])]; "
             "heavy = [m for m in ('torch', 'lightning', 'matplotlib') if m in sys.modules]; "
             "print(r, heavy)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.strip() == "[0, 0, 0, 0] []", r.stdout + r.stderr
+    assert r.returncode == 0 and r.stdout.strip() == "[0, 0, 0, 0, 0] []", r.stdout + r.stderr

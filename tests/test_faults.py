@@ -16,7 +16,7 @@ from skelkd.train import checkpoint as ckpt_mod
 from skelkd.train import load_module, train_recognizer
 from skelkd.train.checkpoint import read_checkpoint, state_digest
 
-from .test_train import TINY_MODEL, _class_motion_pack, _run
+from .test_train import _class_motion_pack, _run
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def pack(tmp_path_factory):
 
 def _train(pack, out, **kw):
     idx = pack.split_indices("official", "train")
-    return train_recognizer(pack, idx, _run(**kw), out, model=TINY_MODEL)
+    return train_recognizer(pack, idx, _run(**kw), out)
 
 
 def test_checkpoints_are_stamped_and_verified(pack, tmp_path):

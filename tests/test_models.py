@@ -14,6 +14,7 @@ from skelkd.models import (
     person_mask,
 )
 from skelkd.models.backbones import KINDS
+from skelkd.models.registry import BLOCKS
 
 TINY = {"channels": (8, 16), "strides": (1, 2)}
 
@@ -51,6 +52,12 @@ def test_every_registered_backbone_trains_and_exports(name, tmp_path):
     model.eval()
     r = export_model(model, tmp_path / "m.onnx", "onnx", num_frames=16)
     assert r["same_top1"] and r["max_abs_diff"] < 1e-4, r
+
+
+def test_every_family_has_a_block_and_no_block_lacks_its_family():
+    """The families a configuration is checked against (``spec.KINDS``, read without
+    PyTorch) are the families whose blocks are registered."""
+    assert tuple(BLOCKS) == KINDS
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from skelkd.config import ModelConfig, load_config
+from skelkd.config import ExperimentConfig, InputConfig, ModelConfig, TrainConfig, load_config
 from skelkd.data.transforms import scores_vary
 from skelkd.distill import PartMatrix
 from skelkd.errors import SkelkdError
@@ -18,7 +18,6 @@ from skelkd.train import (
     DISTILL_MODES,
     ClassAwareBatchSampler,
     DistillConfig,
-    RunConfig,
     compute_part_matrix,
     evaluate_at,
     load_module,
@@ -61,10 +60,15 @@ def packs(tmp_path_factory):
     return hq, lq
 
 
-def _run(**kw):
+def _run(model: ModelConfig = TINY_MODEL, distill: DistillConfig | None = None,
+         **kw) -> ExperimentConfig:
+    """A configuration for the tiny packs: ``kw`` are keys of its input or train section."""
     kw = {"num_frames": 8, "batch_size": 8, "per_class": 2, "epochs": 2, "progress": False,
           "val_every": 1, "rotate_deg": 0.0, **kw}
-    return RunConfig(**kw)
+    given = {k: v for k, v in kw.items() if k in InputConfig.__dataclass_fields__}
+    return ExperimentConfig(model=model, distill=distill or DistillConfig(mode="none"),
+                            input=InputConfig(**given),
+                            train=TrainConfig(**{k: v for k, v in kw.items() if k not in given}))
 
 
 def test_class_aware_sampler_batches():
@@ -85,8 +89,7 @@ def test_teacher_part_matrix_and_every_student_mode(packs, tmp_path):
     hq, lq = packs
     train, test = hq.split_indices("official", "train"), hq.split_indices("official", "test")
     run = _run()
-    teacher = train_recognizer(hq, train, run, tmp_path / "teacher", val_indices=test,
-                               model=TINY_MODEL)
+    teacher = train_recognizer(hq, train, run, tmp_path / "teacher", val_indices=test)
     assert teacher.model.spec.in_channels == 3  # 3D: coordinates only
     assert (tmp_path / "teacher" / "logs" / "metrics.csv").exists()
     assert (tmp_path / "teacher" / "tensorboard").is_dir()
@@ -98,8 +101,8 @@ def test_teacher_part_matrix_and_every_student_mode(packs, tmp_path):
     before = {k: v.clone() for k, v in teacher.model.state_dict().items()}
     for mode in DISTILL_MODES:
         cfg = DistillConfig(mode=mode, part_matrix=pm.matrix.tolist(), temperature=0.5)
-        student = train_student(lq, hq, train, _run(occlusion=0.3), tmp_path / mode, teacher,
-                                cfg, hq_fraction=0.75, model=TINY_MODEL)
+        student = train_student(lq, hq, train, _run(occlusion=0.3, distill=cfg),
+                                tmp_path / mode, teacher, hq_fraction=0.75)
         assert student.model.spec.in_channels == 3  # 2D: x, y, score
         report = evaluate_at(student.model, lq, test, _run(), 0.3)
         assert 0 <= report["top1"] <= 100 and len(report["confusion"]) == 3
@@ -115,16 +118,15 @@ def test_teacher_part_matrix_and_every_student_mode(packs, tmp_path):
 def test_students_need_what_they_distill_from(packs, tmp_path):
     hq, lq = packs
     with pytest.raises(SkelkdError, match="needs a teacher"):
-        train_student(lq, hq, lq.split_indices("official", "train"), _run(), tmp_path / "s",
-                      None, DistillConfig(mode="pmsc"), model=TINY_MODEL)
+        train_student(lq, hq, lq.split_indices("official", "train"),
+                      _run(distill=DistillConfig(mode="pmsc")), tmp_path / "s", None)
 
 
 def test_constant_scores_are_not_fed(tmp_path):
     pack = _class_motion_pack(tmp_path / "c.skpack", "coco", 17, 2, const_score=True)
     assert not scores_vary(pack)
     run = _run(epochs=1)
-    model = train_recognizer(pack, pack.split_indices("official", "train"), run,
-                             tmp_path / "t", model=TINY_MODEL)
+    model = train_recognizer(pack, pack.split_indices("official", "train"), run, tmp_path / "t")
     assert model.model.spec.in_channels == 2
 
 
@@ -133,8 +135,8 @@ def test_the_model_section_reaches_the_model(tmp_path):
     (model.person_pool was once accepted and dropped)."""
     pack = _class_motion_pack(tmp_path / "c.skpack", "coco", 17, 2)
     section = ModelConfig(backbone="stgcn-tiny", overrides=TINY, person_pool="all")
-    model = train_recognizer(pack, pack.split_indices("official", "train"), _run(epochs=1),
-                             tmp_path / "t", model=section)
+    model = train_recognizer(pack, pack.split_indices("official", "train"),
+                             _run(epochs=1, model=section), tmp_path / "t")
     spec = model.model.spec
     assert (spec.backbone, spec.overrides, spec.person_pool) == ("stgcn-tiny", TINY, "all")
     assert load_module(tmp_path / "t").model.spec.person_pool == "all"
@@ -142,10 +144,8 @@ def test_the_model_section_reaches_the_model(tmp_path):
 
 def test_learns_a_learnable_task(packs, tmp_path):
     hq, _ = packs
-    run = RunConfig(num_frames=8, batch_size=6, per_class=2, epochs=12, progress=False,
-                    val_every=100, rotate_deg=0.0,
-                    scale_range=(1.0, 1.0))
-    model = train_recognizer(hq, np.arange(len(hq)), run, tmp_path / "t", model=TINY_MODEL)
+    run = _run(batch_size=6, epochs=12, val_every=100, scale_range=(1.0, 1.0))
+    model = train_recognizer(hq, np.arange(len(hq)), run, tmp_path / "t")
     assert evaluate_at(model.model, hq, np.arange(len(hq)), run, 0.0)["top1"] > 80
 
 
@@ -166,13 +166,13 @@ def test_class_aware_sampler_shards_across_processes(monkeypatch):
 def test_teacher_cache_gives_the_same_training(packs, tmp_path):
     hq, lq = packs
     train = hq.split_indices("official", "train")
-    teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t", model=TINY_MODEL)
+    teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t")
     pm = compute_part_matrix(teacher.model, hq, train, _run())
     cfg = DistillConfig(mode="pmsc", part_matrix=pm.matrix.tolist(), teacher_precision="32")
-    a = train_student(lq, hq, train, _run(cache_teacher=True), tmp_path / "a", teacher, cfg,
-                      hq_fraction=0.75, model=TINY_MODEL)
-    b = train_student(lq, hq, train, _run(cache_teacher=False), tmp_path / "b", teacher, cfg,
-                      hq_fraction=0.75, model=TINY_MODEL)
+    a = train_student(lq, hq, train, _run(cache_teacher=True, distill=cfg), tmp_path / "a",
+                      teacher, hq_fraction=0.75)
+    b = train_student(lq, hq, train, _run(cache_teacher=False, distill=cfg), tmp_path / "b",
+                      teacher, hq_fraction=0.75)
     for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values(),
                            strict=True):
         torch.testing.assert_close(va, vb, atol=1e-5, rtol=1e-4, msg=k)
@@ -193,14 +193,14 @@ def test_teacher_cache_gives_the_same_training(packs, tmp_path):
 def test_loader_workers_auto_is_zero_on_cpu_and_scales_with_cores_per_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    assert RunConfig().workers == "auto" and RunConfig().loader_workers() == 0
-    assert RunConfig(workers=3).loader_workers() == 3
+    assert TrainConfig().workers == "auto" and TrainConfig().loader_workers() == 0
+    assert TrainConfig(workers=3).loader_workers() == 3
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
     for gpus, expected in ((1, 8), (4, 4), (32, 1)):
         monkeypatch.setattr(torch.cuda, "device_count", lambda g=gpus: g)
-        assert RunConfig().loader_workers() == expected
-    assert RunConfig(accelerator="cpu").loader_workers() == 0  # asked for the CPU
+        assert TrainConfig().loader_workers() == expected
+    assert TrainConfig(accelerator="cpu").loader_workers() == 0  # asked for the CPU
     # from YAML: 'auto', a number, or a clear error naming the field
     assert load_config("demo", ["train.workers=2"]).train.workers == 2
     for bad in ("-1", "many", "true"):
@@ -236,8 +236,7 @@ def test_a_model_is_fed_as_it_was_trained(packs, tmp_path):
     assert pipe.normalization == "minmax" and not pipe.align_view
     run = _run(epochs=1, align_view=True, normalization="minmax", rotate_axes="xy",
                rotate_deg=60.0)
-    trained = train_recognizer(hq, hq.split_indices("official", "train"), run, tmp_path,
-                               model=TINY_MODEL)
+    trained = train_recognizer(hq, hq.split_indices("official", "train"), run, tmp_path)
     assert trained.model.spec.normalization == "minmax" and trained.model.spec.align_view
 
 
@@ -246,11 +245,11 @@ def test_validation_curve_every_epoch_and_across_a_resume(packs, tmp_path):
     train, val = hq.split_indices("official-val", "train"), hq.split_indices("official-val", "val")
     assert len(val) and not set(train) & set(val)
     first = train_recognizer(hq, train, _run(epochs=2, val_every=1), tmp_path,
-                             val_indices=val, model=TINY_MODEL)
+                             val_indices=val)
     assert [e for e, _ in first.val_curve] == [1, 2]
     assert all(0 <= a <= 100 for _, a in first.val_curve)
     # the same folder, a longer schedule: resumes at epoch 3 with the first two kept
     more = train_recognizer(hq, train, _run(epochs=3, val_every=1), tmp_path,
-                            val_indices=val, model=TINY_MODEL)
+                            val_indices=val)
     assert [e for e, _ in more.val_curve] == [1, 2, 3]
     assert more.val_curve[:2] == first.val_curve

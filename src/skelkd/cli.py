@@ -5,9 +5,10 @@ exits with status 2; nothing half-written is left behind.
 
 Imports: what does not pull PyTorch in is imported here; the modules that do (training,
 models, prediction, export; PyTorch and Lightning take seconds to import) are imported
-inside the commands that need them, so that ``skelkd --help``, ``skelkd layouts`` or
-``skelkd data info`` answer in well under a second (``config show`` checks the model
-section against the backbones, which does import PyTorch).
+inside the commands that need them, so that ``skelkd --help``, ``skelkd layouts``,
+``skelkd config show`` or ``skelkd data info`` answer in well under a second (a
+configuration is checked against the named backbones of :mod:`skelkd.models.spec`,
+which needs no PyTorch).
 """
 
 from __future__ import annotations
@@ -630,9 +631,10 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
       skelkd evaluate runs/penn_small/student-pmsc-op0.6
       skelkd evaluate runs/penn_small/teacher --ops 0,0.6
     """
+    from .config import ExperimentConfig
     from .experiment import load_data
     from .predict import run_of
-    from .train.api import RunConfig, evaluate_at, load_module, write_json
+    from .train.api import evaluate_at, load_module, write_json
     from .train.modules import StudentModule
 
     try:
@@ -655,7 +657,7 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
     split = split or (cfg.data.split if cfg else None)
     subset = subset or (cfg.data.test_subset if cfg else None)
     idx = data.split_indices(split, subset)
-    run = RunConfig.from_experiment(cfg) if cfg else RunConfig()
+    run = cfg or ExperimentConfig()
     results = {f"{op:g}": evaluate_at(model, data, idx, run, op) for op in op_list}
     write_json(folder / "eval.json", {"pack": str(data.path), "split": split, "subset": subset,
                                       "by_op": results})

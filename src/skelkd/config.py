@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from .errors import SkelkdError
+from .models.spec import BackboneConfig, backbone_config
 
 
 @dataclass
@@ -68,7 +69,6 @@ class ModelConfig:
     person_pool: str = "present"
 
     def __post_init__(self) -> None:  # a bad name or override fails here, before any data
-        from .models.backbones import BackboneConfig, backbone_config
 
         check_choices(self, CHOICES["model"], "model.")
         unknown = sorted(set(self.overrides) - set(BackboneConfig.__dataclass_fields__))
@@ -156,6 +156,10 @@ class TrainConfig:
     # faster CPU steps for a higher peak resident memory (train/allocator.py; the
     # measured speed-up: docs/cpu_allocator.md, docs/design.md item 39)
     keep_freed_memory: bool = True
+    # a distilled student: the frozen teacher's outputs computed once per high-quality
+    # twin before training (its input is fixed: no augmentation, no occlusion) instead of
+    # a teacher forward every step; results equal within float tolerance (tests/test_train.py)
+    cache_teacher: bool = True
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:

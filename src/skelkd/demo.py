@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import load_config
+from .config import ExperimentConfig, load_config
 from .distill.part_matrix import PartMatrix
 from .evaluate.changed import changed_predictions, draw_changed, test_probabilities
 from .experiment import load_data, student_dir, train_student_run, train_teacher_run
 from .reproduce.stats import CONVERGED_POINTS, last_quarter_gain, mean_last
-from .train.api import RunConfig, load_module
+from .train.api import load_module
 
 
 def _table(teacher: dict, students: dict[str, dict], train_op: float, ops) -> list[str]:
@@ -85,16 +85,17 @@ def _accuracy_plot(teacher: dict, students: dict[str, dict], ops, path: Path) ->
     return save_figure(fig, path)
 
 
-def _sample_plot(hq, lq, test, models: dict, run, op: float, path: Path) -> Path:
+def _sample_plot(hq, lq, test, models: dict, cfg: ExperimentConfig, op: float,
+                 path: Path) -> Path:
     """One test sample (among the first 200) that distillation fixed, in high and low
     quality at OP ``op``, with both students' top-1."""
 
     test = test[:200]
-    probs = {label: test_probabilities(models[mode], lq, test, run, op)
+    probs = {label: test_probabilities(models[mode], lq, test, cfg, op)
              for mode, label in (("none", "w/o KD"), ("pmsc", "w/ KD"))}
     fixed, _ = changed_predictions(probs["w/o KD"], probs["w/ KD"], lq.labels[test])
     i = int(fixed[0]) if len(fixed) else 0
-    return draw_changed(hq, lq, int(test[i]), {k: p[i] for k, p in probs.items()}, run, op,
+    return draw_changed(hq, lq, int(test[i]), {k: p[i] for k, p in probs.items()}, cfg, op,
                         path, "SIMULATED low quality")
 
 
@@ -128,8 +129,7 @@ def run_demo(out: Path, overrides: tuple[str, ...] = (), runs: Path | None = Non
     lines = _table(teacher, students, cfg.input.occlusion, ops)
     _accuracy_plot(teacher, students, ops, out / "accuracy.png")
     hq, lq, _, test = load_data(cfg, run_dir)
-    _sample_plot(hq, lq, test, models, RunConfig.from_experiment(cfg), max(ops),
-                 out / "sample.png")
+    _sample_plot(hq, lq, test, models, cfg, max(ops), out / "sample.png")
     seconds = time.time() - start
     lines += ["", *[f"Student {'w/o' if m == 'none' else 'w/'} KD: "
                     f"{_trained(students[m]['val_curve'])}." for m in ("none", "pmsc")],

@@ -15,6 +15,7 @@ Every command writes ``metrics.json`` atomically; ``skelkd report`` reads them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -36,7 +37,6 @@ from .errors import SkelkdError
 from .io import open_data_pack, open_pack
 from .io.pack import Pack
 from .train.api import (
-    RunConfig,
     compute_part_matrix,
     evaluate_at,
     load_module,
@@ -223,16 +223,15 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
     hq_test = hq_indices(hq, lq, test)
     if len(hq_train) == 0:
         raise SkelkdError(f"{cfg.data.hq}: no high-quality sample matches the training split")
-    run = RunConfig.from_experiment(cfg)
-    run.occlusion = 0.0  # the teacher sees clean high-quality data
+    # the teacher sees clean high-quality data
+    clean = dataclasses.replace(cfg, input=dataclasses.replace(cfg.input, occlusion=0.0))
     val = val_indices(cfg, lq)
     hq_val = hq_test if track_test else None if val is None else hq_indices(hq, lq, val)
-    teacher = train_recognizer(hq, hq_train, run, out, cfg.model, val_indices=hq_val)
-    report = evaluate_at(teacher.model, hq, hq_test, run, 0.0)
+    teacher = train_recognizer(hq, hq_train, clean, out, val_indices=hq_val)
+    report = evaluate_at(teacher.model, hq, hq_test, clean, 0.0)
     report["train_samples"] = int(len(hq_train))
     report["val_curve"] = teacher.val_curve if val is not None and not track_test else []
-    pm = compute_part_matrix(teacher.model, hq, hq_train, run,
-                             cfg.distill.part_matrix_temperature)
+    pm = compute_part_matrix(teacher.model, hq, hq_train, clean)
     pm.save(out / "part_matrix.json")
     pm.plot(out / "part_matrix.png", f"Part matrix E: {cfg.name} teacher")
     return _finish(out, cfg, report, start, env, getattr(teacher, "earlier_seconds", 0.0))
@@ -286,7 +285,6 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
     start, env = time.time(), _environment()
     out = student_dir(run_dir, cfg)
     hq, lq, train, test = load_data(cfg, run_dir)
-    run = RunConfig.from_experiment(cfg)
     teacher, distill = None, cfg.distill
     if distill.mode != "none":
         teacher_dir = teacher_dir or run_dir / "teacher"
@@ -300,14 +298,14 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
             raise SkelkdError(f"{teacher_dir}/part_matrix.json: classes differ from {lq.path}")
         distill.part_matrix = pm.with_temperature(distill.part_matrix_temperature).matrix.tolist()
     train, hq_fraction = student_train_indices(cfg, hq, lq, train)
-    student = train_student(lq, hq, train, run, out, teacher, distill, cfg.model,
-                            hq_fraction, val_indices(cfg, lq), cfg.data.pairing_seed)
+    student = train_student(lq, hq, train, cfg, out, teacher, hq_fraction, val_indices(cfg, lq),
+                            cfg.data.pairing_seed)
     report = {"train_samples": int(len(train)), "train_occlusion": cfg.input.occlusion,
               "distill": distill_label(cfg), "val_curve": student.val_curve, "by_op": {}}
     if teacher is not None:  # where its teacher is, relative to the student's folder
         report["teacher"] = os.path.relpath(teacher_dir.resolve(), out.resolve())
     for op in cfg.eval.ops:
-        report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, run, float(op))
+        report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, cfg, float(op))
     main = report["by_op"].get(f"{cfg.input.occlusion:g}") or next(iter(report["by_op"].values()))
     report["top1"], report["top5"] = main["top1"], main["top5"]
     return _finish(out, cfg, report, start, env, getattr(student, "earlier_seconds", 0.0))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..config import ExperimentConfig
 from ..data.dataset import SkeletonDataset
 from ..data.transforms import occlude_instance
 from ..io.pack import Pack
@@ -16,12 +17,12 @@ from ..train.api import model_pipeline
 from .metrics import predict_logits
 
 
-def test_probabilities(model: torch.nn.Module, pack: Pack, indices: np.ndarray, run,
-                       occlusion: float) -> np.ndarray:
+def test_probabilities(model: torch.nn.Module, pack: Pack, indices: np.ndarray,
+                       cfg: ExperimentConfig, occlusion: float) -> np.ndarray:
     """(N, classes) softmax probabilities of ``model`` on ``pack[indices]`` at OP
     ``occlusion`` (the same occluded data :func:`skelkd.train.api.evaluate_at` uses)."""
 
-    ds = SkeletonDataset(pack, model_pipeline(model, pack, run, occlusion=occlusion), indices)
+    ds = SkeletonDataset(pack, model_pipeline(model, pack, cfg, occlusion=occlusion), indices)
     logits, _ = predict_logits(model, ds)
     return torch.softmax(logits, dim=1).numpy()
 
@@ -39,15 +40,16 @@ def changed_predictions(p_without: np.ndarray, p_with: np.ndarray,
 
 
 def draw_changed(hq: Pack, lq: Pack, index: int, predictions: dict[str, np.ndarray],
-                 run, occlusion: float, path: str | Path, lq_label: str) -> Path:
+                 cfg: ExperimentConfig, occlusion: float, path: str | Path,
+                 lq_label: str) -> Path:
     """One sample (``lq`` index) in high quality and in low quality as the students saw
     it at OP ``occlusion``; ``predictions`` maps a model's name to its probabilities."""
     from ..viz.skeleton import draw_frames
 
     s_lq = lq[index]
     s_hq = hq[hq.instance_ids.index(s_lq.instance_id)]
-    kp, sc = occlude_instance(s_lq.keypoints, s_lq.scores, occlusion, run.occlusion_seed,
-                              s_lq.instance_id, run.occlusion_mode)
+    kp, sc = occlude_instance(s_lq.keypoints, s_lq.scores, occlusion, cfg.input.occlusion_seed,
+                              s_lq.instance_id, cfg.input.occlusion_mode)
     names = lq.class_names
     text = "; ".join(f"{name}: {names[int(p.argmax())]} ({100 * float(p.max()):.0f}%)"
                      for name, p in predictions.items())

@@ -1,7 +1,8 @@
 """The backbone families' registry: a family (``BackboneConfig.kind``) names its block
 class, and everything else (the stack of blocks, the input BatchNorm, the pooling) is
 shared by :class:`skelkd.models.backbones.Backbone`. Adding a family is one module with
-a block class decorated by :func:`register`, imported by ``backbones.py``.
+a block class decorated by :func:`register`, imported by ``backbones.py``, and its name
+in :data:`skelkd.models.spec.KINDS`.
 
 A block is built as ``Block(cin, cout, adjacency, cfg, stride, residual)`` and maps
 (N, C_in, T, V) to (N, C_out, T / stride, V); its ``reset_parameters(cfg)`` sets the
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .spec import KINDS
 
 BLOCKS: dict[str, type[GraphBlock]] = {}
 """Family name -> its block class."""
@@ -51,7 +54,11 @@ def kaiming_init(module: nn.Module, bn_weight: float = 1.0) -> None:
 
 
 def register(kind: str):
-    """Class decorator: ``kind``'s block."""
+    """Class decorator: ``kind``'s block (``kind`` one of :data:`.spec.KINDS`, the list a
+    configuration is checked against without importing the networks)."""
+    if kind not in KINDS:
+        raise ValueError(f"backbone family {kind!r} is not in skelkd.models.spec.KINDS")
+
     def add(cls: type[nn.Module]) -> type[nn.Module]:
         BLOCKS[kind] = cls
         return cls

@@ -51,7 +51,7 @@ from ..evaluate.changed import changed_predictions, draw_changed, test_probabili
 from ..experiment import train_student_run, train_teacher_run
 from ..io import import_dataset, open_pack
 from ..io.files import write_text_atomic
-from ..train.api import RunConfig, load_module
+from ..train.api import load_module
 
 # ----------------------------------------------------------------------------- what runs
 
@@ -613,17 +613,16 @@ def _changed_figures(profile: Profile, runs: Path, packs: dict, key: str, out_di
     if not all((j.out_dir(runs) / "metrics.json").exists() for j in jobs.values()):
         return [], 0, 0
     cfg = job_config(jobs["pmsc"], profile, packs)
-    run = RunConfig.from_experiment(cfg)
     hq, lq = open_pack(cfg.data.hq), open_pack(cfg.data.lq)
     test = lq.split_indices(cfg.data.split, cfg.data.test_subset)
     probs = {("w/o KD" if m == "none" else "w/ KD"):
-             test_probabilities(load_module(j.out_dir(runs)).model, lq, test, run, op)
+             test_probabilities(load_module(j.out_dir(runs)).model, lq, test, cfg, op)
              for m, j in jobs.items()}
     fixed, broke = changed_predictions(probs["w/o KD"], probs["w/ KD"], lq.labels[test])
     paths = []
     for k, i in enumerate(fixed[:count]):
         paths.append(draw_changed(hq, lq, int(test[i]), {n: p[i] for n, p in probs.items()},
-                                  run, op, out_dir / f"changed_{key}_{k}.png",
+                                  cfg, op, out_dir / f"changed_{key}_{k}.png",
                                   "SIMULATED low quality (COCO)"))
     return paths, len(fixed), len(broke)
 
@@ -677,33 +676,9 @@ def _claims_table(claims: list[str]) -> list[str]:
     return ["| claim | where | gain (ours, points) | verdict |", "|---|---|---|---|", *claims]
 
 
-def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
-                 datasets: tuple[str, ...], command: str) -> Path:
-    """RESULTS.md and its figures (``doc``'s folder / ``results``), from the runs."""
-
-    figdir = doc.parent / "results"
-    figdir.mkdir(parents=True, exist_ok=True)
-    rel = figdir.name
-    cfg = load_config("reproduce", profile.overrides)
-    rep = Report()
-    rep.add("## Table 1 analogue: heterogeneous high-quality skeletons", "",
-            "Teacher on the high-quality joints; students on SIMULATED low-quality COCO "
-            "skeletons (17 joints, another graph), trained and tested at each OP. "
-            "Gains are w/ KD minus w/o KD, ± their standard error (over seeds).", "")
-    table1 = {key: _setting_table(rep, profile, runs, key, "hetero") for key in datasets}
-    homo = [k for k in datasets if DATASETS[k].homogeneous]
-    if homo:
-        rep.add("## Table 2 analogue: homogeneous high-quality skeletons", "",
-                "Teacher on Kinect 3D joints; students on SIMULATED 2D low-quality "
-                "skeletons in the same 20-joint layout.", "")
-        for key in homo:
-            _setting_table(rep, profile, runs, key, "homo")
-    if profile.ablation[0] in datasets:
-        _table4(rep, profile, runs)
-    if profile.partial[0] in datasets:
-        _table5(rep, profile, runs)
-    _schedule_table(rep, profile, runs)
-
+def _ucla_sanity(profile: Profile, cfg: ExperimentConfig, datasets: tuple[str, ...],
+                 table1: dict) -> list[str]:
+    """The NW-UCLA teacher beside published results (nothing without NW-UCLA)."""
     sanity = []
     if "ucla" in datasets:
         t = table1["ucla"]["teacher"]
@@ -758,7 +733,14 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                   "reproduction's teachers (this teacher included) train on the published "
                   "schedule's shape without its repeats (section 'What differs from the "
                   "paper').", ""]
+    return sanity
 
+
+def _figures_section(profile: Profile, runs: Path, packs: dict, datasets: tuple[str, ...],
+                     figdir: Path) -> list[str]:
+    """Accuracy against OP, the part matrices and the predictions distillation changed,
+    drawn into ``figdir``; the markdown that shows them."""
+    rel = figdir.name
     figures = ["## Figures", ""]
     if datasets:
         _accuracy_figure(profile, runs, datasets, figdir / "accuracy_vs_op.png")
@@ -781,7 +763,28 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                         f"{profile.seeds[0]}: distillation fixed {nfixed} test predictions "
                         f"and broke {nbroke}. The surest fixes:", "",
                         *[f"![changed]({rel}/{p.name})" for p in paths], ""]
+    return figures
 
+
+def _differences(profile: Profile, cfg: ExperimentConfig, datasets: tuple[str, ...]
+                 ) -> list[str]:
+    """What differs from the paper's protocol, one item each."""
+    tau, d = cfg.distill.temperature, cfg.distill
+    return [x.format(backbone=cfg.model.backbone, frames=cfg.input.num_frames,
+                    epochs=", ".join(f"{DATASETS[k].title} {profile.epochs[k]} (teacher "
+                                     f"{profile.epochs_of(Job(k, 0, 'teacher'))})"
+                                     for k in datasets),
+                    warmup=cfg.train.optim.warmup_epochs, tau=tau, alpha=d.alpha, w=d.w,
+                    e_tau=d.part_matrix_temperature, ablation_op=profile.ablation[1],
+                    partial_op=profile.partial[1], seeds=len(profile.seeds),
+                    batch=cfg.train.batch_size,
+                    student=", ".join(f"`{o}`" for o in profile.student_overrides) or "none",
+                    teacher=", ".join(f"`{o}`" for o in profile.teacher_overrides) or "none")
+           for x in DIFFERENCES]
+
+
+def _compute_section(profile: Profile, runs: Path, datasets: tuple[str, ...]) -> list[str]:
+    """What the runs cost: wall and CPU time, and the commits they ran."""
     done = [j for j in plan(profile, datasets) if (j.out_dir(runs) / "metrics.json").exists()]
     seconds = sum(_metrics(j, runs)["seconds"] for j in done)
     teachers = [j for j in done if j.kind == "teacher"]
@@ -791,18 +794,52 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
                           or "not recorded") for j in done)
     wall = _busy_seconds([(j.out_dir(runs) / "metrics.json", _metrics(j, runs)["seconds"])
                           for j in done])
+    return [
+        "## Compute", "",
+        f"{len(done)} of {len(plan(profile, datasets))} runs finished on this machine "
+        f"({_machine()}). Wall time with at least one run in progress: {wall / 3600:.2f} h "
+        f"(the union of the runs' intervals, from their files; pauses between invocations "
+        f"not counted); the runs' own times add up to {seconds / 3600:.2f} h (runs went "
+        f"side by side): {len(teachers)} teacher runs {teacher_seconds / 3600:.2f} h, "
+        f"{len(done) - len(teachers)} student runs {(seconds - teacher_seconds) / 3600:.2f} "
+        f"h. Spread over this machine's {cpus} CPUs (one single-threaded run per CPU, "
+        f"none waiting) they would take at least {seconds / cpus / 3600:.2f} h. "
+        "When the code has changed since the runs, `experiments/reproduce_cost.py` "
+        "(docs/reproduce_cost.md) trains some of them again with it and scales this total. "
+        "Source commits of the runs: "
+        + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".", ""]
+
+
+def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
+                 datasets: tuple[str, ...], command: str) -> Path:
+    """RESULTS.md and its figures (``doc``'s folder / ``results``), from the runs."""
+
+    figdir = doc.parent / "results"
+    figdir.mkdir(parents=True, exist_ok=True)
+    cfg = load_config("reproduce", profile.overrides)
+    rep = Report()
+    rep.add("## Table 1 analogue: heterogeneous high-quality skeletons", "",
+            "Teacher on the high-quality joints; students on SIMULATED low-quality COCO "
+            "skeletons (17 joints, another graph), trained and tested at each OP. "
+            "Gains are w/ KD minus w/o KD, ± their standard error (over seeds).", "")
+    table1 = {key: _setting_table(rep, profile, runs, key, "hetero") for key in datasets}
+    homo = [k for k in datasets if DATASETS[k].homogeneous]
+    if homo:
+        rep.add("## Table 2 analogue: homogeneous high-quality skeletons", "",
+                "Teacher on Kinect 3D joints; students on SIMULATED 2D low-quality "
+                "skeletons in the same 20-joint layout.", "")
+        for key in homo:
+            _setting_table(rep, profile, runs, key, "homo")
+    if profile.ablation[0] in datasets:
+        _table4(rep, profile, runs)
+    if profile.partial[0] in datasets:
+        _table5(rep, profile, runs)
+    _schedule_table(rep, profile, runs)
+
+    sanity = _ucla_sanity(profile, cfg, datasets, table1)
+    figures = _figures_section(profile, runs, packs, datasets, figdir)
     tau, d = cfg.distill.temperature, cfg.distill
-    diffs = [x.format(backbone=cfg.model.backbone, frames=cfg.input.num_frames,
-                      epochs=", ".join(f"{DATASETS[k].title} {profile.epochs[k]} (teacher "
-                                       f"{profile.epochs_of(Job(k, 0, 'teacher'))})"
-                                       for k in datasets),
-                      warmup=cfg.train.optim.warmup_epochs, tau=tau, alpha=d.alpha, w=d.w,
-                      e_tau=d.part_matrix_temperature, ablation_op=profile.ablation[1],
-                      partial_op=profile.partial[1], seeds=len(profile.seeds),
-                      batch=cfg.train.batch_size,
-                      student=", ".join(f"`{o}`" for o in profile.student_overrides) or "none",
-                      teacher=", ".join(f"`{o}`" for o in profile.teacher_overrides) or "none")
-             for x in DIFFERENCES]
+    diffs = _differences(profile, cfg, datasets)
     real = [f"- **{DATASETS[k].title}**: high quality = REAL {DATASETS[k].hq_kind}, official "
             f"split; low quality = SIMULATED." for k in datasets]
     text = [
@@ -829,19 +866,7 @@ def write_report(profile: Profile, runs: Path, packs: dict, doc: Path,
         *rep.lines, *sanity, *figures,
         "## What differs from the paper's protocol", "",
         *[f"- {x}" for x in diffs], "",
-        "## Compute", "",
-        f"{len(done)} of {len(plan(profile, datasets))} runs finished on this machine "
-        f"({_machine()}). Wall time with at least one run in progress: {wall / 3600:.2f} h "
-        f"(the union of the runs' intervals, from their files; pauses between invocations "
-        f"not counted); the runs' own times add up to {seconds / 3600:.2f} h (runs went "
-        f"side by side): {len(teachers)} teacher runs {teacher_seconds / 3600:.2f} h, "
-        f"{len(done) - len(teachers)} student runs {(seconds - teacher_seconds) / 3600:.2f} "
-        f"h. Spread over this machine's {cpus} CPUs (one single-threaded run per CPU, "
-        f"none waiting) they would take at least {seconds / cpus / 3600:.2f} h. "
-        "When the code has changed since the runs, `experiments/reproduce_cost.py` "
-        "(docs/reproduce_cost.md) trains some of them again with it and scales this total. "
-        "Source commits of the runs: "
-        + ", ".join(f"{c} ({n} runs)" for c, n in sorted(commits.items())) + ".", ""]
+        *_compute_section(profile, runs, datasets)]
 
     return write_text_atomic(doc, "\n".join(text))
 

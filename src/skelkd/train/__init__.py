@@ -3,7 +3,6 @@ Python API that runs them."""
 
 from ..config import DistillConfig, OptimConfig
 from .api import (
-    RunConfig,
     compute_part_matrix,
     evaluate_at,
     load_module,
@@ -14,5 +13,5 @@ from .modules import DISTILL_MODES, RecognizerModule, StudentModule
 from .sampler import ClassAwareBatchSampler
 
 __all__ = ["DISTILL_MODES", "ClassAwareBatchSampler", "DistillConfig", "OptimConfig",
-           "RecognizerModule", "RunConfig", "StudentModule", "compute_part_matrix",
+           "RecognizerModule", "StudentModule", "compute_part_matrix",
            "evaluate_at", "load_module", "train_recognizer", "train_student"]

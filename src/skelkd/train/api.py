@@ -1,7 +1,10 @@
 """Training from Python: the teacher, the part matrix, the students, their evaluation.
 
 Lightning runs the loops (devices, precision, checkpoints, logs, progress bars); these
-functions build the data, the module and the trainer from a :class:`RunConfig`.
+functions build the data, the module and the trainer from an experiment's configuration
+(:class:`~skelkd.config.ExperimentConfig`): each reads the section that owns a setting,
+``cfg.input`` what the models see, ``cfg.train`` batches, schedule and hardware,
+``cfg.model`` the architecture and ``cfg.distill`` the student's distillation.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import signal
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -27,7 +29,7 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from torch.utils.data import DataLoader
 
-from ..config import DistillConfig, ExperimentConfig, InputConfig, ModelConfig, TrainConfig
+from ..config import ExperimentConfig
 from ..data.dataset import PairedDataset, SkeletonDataset
 from ..data.transforms import Pipeline, scores_vary
 from ..distill.part_matrix import PartMatrix, occlusion_error_rates
@@ -41,49 +43,30 @@ from .modules import RecognizerModule, StudentModule
 from .sampler import ClassAwareBatchSampler
 
 
-@dataclass
-class RunConfig(TrainConfig, InputConfig):
-    """How to train: the ``input`` and ``train`` sections of an experiment
-    (:mod:`skelkd.config`) in one object (the model is the ``model`` section's,
-    :class:`~skelkd.config.ModelConfig`, given to the training functions beside it).
-
-    ``occlusion`` / ``occlusion_mode`` degrade the low-quality training and test data as
-    the paper's OP does (fixed per instance by ``occlusion_seed``, the same for every
-    model). The teacher's high-quality twin is given without augmentation and without
-    occlusion.
-    """
-
-    cache_teacher: bool = True  # the teacher's outputs once per twin (its input is fixed)
-
-    @classmethod
-    def from_experiment(cls, cfg: ExperimentConfig) -> RunConfig:
-        values = {f.name: getattr(section, f.name) for section in (cfg.input, cfg.train)
-                  for f in dataclasses.fields(section)}
-        return cls(**values)
-
-
-def pipeline(pack: Pack, run: RunConfig, *, train: bool, occlusion: float = 0.0,
+def pipeline(pack: Pack, cfg: ExperimentConfig, *, train: bool, occlusion: float = 0.0,
              **model_input) -> Pipeline:
-    """What a model sees of ``pack``. ``model_input`` (``with_score``, ``align_view``,
-    ``normalization``) overrides ``run`` with what a trained model was trained on
+    """What a model sees of ``pack`` (``cfg.input``). ``occlusion`` / ``occlusion_mode``
+    degrade the data as the paper's OP does (fixed per instance by ``occlusion_seed``,
+    the same for every model). ``model_input`` (``with_score``, ``align_view``,
+    ``normalization``) overrides ``cfg.input`` with what a trained model was trained on
     (:func:`model_pipeline` takes it from a model)."""
-    kwargs = {}
+    inp, kwargs = cfg.input, {}
     if train:
-        kwargs = {"rotate_deg": run.rotate_deg, "rotate_axes": run.rotate_axes,
-                  "scale_range": tuple(run.scale_range), "flip_prob": run.flip_prob,
-                  "crop_range": tuple(run.crop_range)}
-    kwargs |= {"align_view": run.align_view, "normalization": run.normalization, **model_input}
-    return Pipeline(pack.layout, run.num_frames, run.num_persons, train=train, short=run.short,
-                    occlusion=occlusion, occlusion_mode=run.occlusion_mode,
-                    occlusion_seed=run.occlusion_seed, **kwargs)
+        kwargs = {"rotate_deg": inp.rotate_deg, "rotate_axes": inp.rotate_axes,
+                  "scale_range": tuple(inp.scale_range), "flip_prob": inp.flip_prob,
+                  "crop_range": tuple(inp.crop_range)}
+    kwargs |= {"align_view": inp.align_view, "normalization": inp.normalization, **model_input}
+    return Pipeline(pack.layout, inp.num_frames, inp.num_persons, train=train, short=inp.short,
+                    occlusion=occlusion, occlusion_mode=inp.occlusion_mode,
+                    occlusion_seed=inp.occlusion_seed, **kwargs)
 
 
-def model_pipeline(model: torch.nn.Module, pack: Pack, run: RunConfig, *, train: bool = False,
-                   occlusion: float = 0.0) -> Pipeline:
+def model_pipeline(model: torch.nn.Module, pack: Pack, cfg: ExperimentConfig, *,
+                   train: bool = False, occlusion: float = 0.0) -> Pipeline:
     """The pipeline matching a trained model's input: its channels, and the view
     alignment and normalisation it was trained with (a teacher's, when it feeds a
     student's run)."""
-    return pipeline(pack, run, train=train, occlusion=occlusion,
+    return pipeline(pack, cfg, train=train, occlusion=occlusion,
                     **model.spec.pipeline_options(pack.coord_dims))
 
 
@@ -216,14 +199,15 @@ def _csv_logger(out: Path):
     return Logger(out, name="", version="logs")
 
 
-def _loader(dataset, labels: np.ndarray, run: RunConfig, train: bool) -> DataLoader:
-    workers = run.loader_workers()
+def _loader(dataset, labels: np.ndarray, cfg: ExperimentConfig, train: bool) -> DataLoader:
+    tr = cfg.train
+    workers = tr.loader_workers()
     common = {"num_workers": workers, "persistent_workers": workers > 0}
-    if train and run.class_aware:
-        sampler = ClassAwareBatchSampler(labels, run.batch_size, run.per_class, run.seed)
+    if train and tr.class_aware:
+        sampler = ClassAwareBatchSampler(labels, tr.batch_size, tr.per_class, tr.seed)
         return DataLoader(dataset, batch_sampler=sampler, **common)
-    gen = torch.Generator().manual_seed(run.seed)
-    return DataLoader(dataset, batch_size=run.batch_size, shuffle=train, drop_last=train,
+    gen = torch.Generator().manual_seed(tr.seed)
+    return DataLoader(dataset, batch_size=tr.batch_size, shuffle=train, drop_last=train,
                       generator=gen if train else None, **common)
 
 
@@ -239,8 +223,11 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
+def make_trainer(cfg: ExperimentConfig, out: Path, callbacks=()) -> L.Trainer:
+    """Lightning's trainer for ``cfg.train`` (devices, precision, schedule length),
+    logging and checkpointing into ``out``."""
     _quiet_lightning()
+    tr = cfg.train
 
     out.mkdir(parents=True, exist_ok=True)
     loggers = [_csv_logger(out),
@@ -249,38 +236,36 @@ def make_trainer(run: RunConfig, out: Path, callbacks=()) -> L.Trainer:
     # (the latest as epoch=E-step=S.ckpt, copied to last.ckpt, which resuming reads;
     # Lightning writes last.ckpt only when it has saved another checkpoint that step)
     # one name, always the newest: without the version counter Lightning would write
-    # last-v1.ckpt beside a last.ckpt whose recorded path differs (a moved run folder),
+    # last-v1.ckpt beside a last.ckpt whose recorded path differs (a moved tr folder),
     # and every reader of last.ckpt would get the old weights
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, save_top_k=1,
                            every_n_epochs=1, save_on_train_epoch_end=True,
                            enable_version_counter=False)
-    return L.Trainer(max_epochs=run.epochs, accelerator=run.accelerator, devices=run.devices,
-                     num_nodes=run.num_nodes, strategy=run.strategy, precision=run.precision,
-                     gradient_clip_val=run.gradient_clip, logger=loggers,
+    return L.Trainer(max_epochs=tr.epochs, accelerator=tr.accelerator, devices=tr.devices,
+                     num_nodes=tr.num_nodes, strategy=tr.strategy, precision=tr.precision,
+                     gradient_clip_val=tr.gradient_clip, logger=loggers,
                      plugins=[SafeCheckpointIO()],  # atomic, stamped, verified checkpoints
                      callbacks=[ckpt, *callbacks],
-                     check_val_every_n_epoch=max(run.val_every, 1), log_every_n_steps=10,
+                     check_val_every_n_epoch=max(tr.val_every, 1), log_every_n_steps=10,
                      num_sanity_val_steps=0, enable_model_summary=False,
                      use_distributed_sampler=False,  # our batch sampler shards itself
-                     enable_progress_bar=run.progress, deterministic=False)
+                     enable_progress_bar=tr.progress, deterministic=False)
 
 
-def _spec(pack: Pack, indices: np.ndarray, run: RunConfig, model: ModelConfig | None,
-          **extra) -> dict:
+def _spec(pack: Pack, indices: np.ndarray, cfg: ExperimentConfig) -> dict:
     """The :class:`~skelkd.models.ModelSpec` fields of a model of ``pack``'s samples
     ``indices``: its architecture from the ``model`` section alone, what it reads from
-    the data and the run."""
-    model = model or ModelConfig()
+    the data and the ``input`` section."""
+    model, inp = cfg.model, cfg.input
     with_score = pack.coord_dims == 2 and scores_vary(pack, indices)
     return {"layout": pack.layout.name, "in_channels": pack.coord_dims + int(with_score),
-            "num_classes": len(pack.class_names), "num_persons": run.num_persons,
+            "num_classes": len(pack.class_names), "num_persons": inp.num_persons,
             "backbone": model.backbone, "overrides": dict(model.overrides),
             "person_pool": model.person_pool,
             "class_names": list(pack.class_names), "coord_dims": pack.coord_dims,
-            "align_view": bool(run.align_view and pack.coord_dims == 3),
-            "normalization": run.normalization,
-            "clip_seconds": clip_seconds(pack, indices), "num_frames": run.num_frames,
-            **extra}
+            "align_view": bool(inp.align_view and pack.coord_dims == 3),
+            "normalization": inp.normalization,
+            "clip_seconds": clip_seconds(pack, indices), "num_frames": inp.num_frames}
 
 
 DEFAULT_FPS = 30.0  # a pack whose samples carry no 'fps' (Penn Action, NTU, Kinect: 30)
@@ -296,8 +281,8 @@ def clip_seconds(pack: Pack, indices: np.ndarray) -> float:
     return float(np.median(pack.num_frames[indices] / rates))
 
 
-def _optim(run: RunConfig) -> dict:
-    return dataclasses.asdict(run.optim)
+def _optim(cfg: ExperimentConfig) -> dict:
+    return dataclasses.asdict(cfg.train.optim)
 
 
 def load_module(path: str | Path) -> RecognizerModule:
@@ -314,35 +299,37 @@ def load_module(path: str | Path) -> RecognizerModule:
     return module.eval()
 
 
-def train_recognizer(pack: Pack, indices: np.ndarray, run: RunConfig, out: Path,
-                     model: ModelConfig | None = None, val_indices: np.ndarray | None = None
-                     ) -> RecognizerModule:
-    """Cross-entropy training on one pack (the teacher on high-quality data, Eq. 2);
-    ``model``: the architecture (default: :class:`~skelkd.config.ModelConfig`'s)."""
-    L.seed_everything(run.seed, workers=True, verbose=False)
-    module = RecognizerModule(_spec(pack, indices, run, model), _optim(run))
-    train_ds = SkeletonDataset(pack, model_pipeline(module.model, pack, run, train=True,
-                                                    occlusion=run.occlusion), indices, run.seed)
-    val = _val_loader(module.model, pack, val_indices, run)
-    _fit(module, train_ds, val, run, out)
+def train_recognizer(pack: Pack, indices: np.ndarray, cfg: ExperimentConfig, out: Path,
+                     val_indices: np.ndarray | None = None) -> RecognizerModule:
+    """Cross-entropy training on one pack (the teacher on high-quality data, Eq. 2) of the
+    architecture ``cfg.model``, at the training OP ``cfg.input.occlusion``; ``val_indices``
+    are validated every ``cfg.train.val_every`` epochs (the curve: the returned module's
+    ``val_curve``). Resumes from ``out/checkpoints/last.ckpt`` when it exists."""
+    seed = cfg.train.seed
+    L.seed_everything(seed, workers=True, verbose=False)
+    module = RecognizerModule(_spec(pack, indices, cfg), _optim(cfg))
+    train_ds = SkeletonDataset(pack, model_pipeline(module.model, pack, cfg, train=True,
+                                                    occlusion=cfg.input.occlusion), indices, seed)
+    val = _val_loader(module.model, pack, val_indices, cfg)
+    _fit(module, train_ds, val, cfg, out)
     return module.eval()
 
 
-def _val_loader(model, pack: Pack, indices: np.ndarray | None, run: RunConfig):
+def _val_loader(model, pack: Pack, indices: np.ndarray | None, cfg: ExperimentConfig):
     if indices is None:
         return None
-    ds = SkeletonDataset(pack, model_pipeline(model, pack, run, occlusion=run.occlusion), indices)
-    return _loader(ds, pack.labels[indices], run, train=False)
+    pipe = model_pipeline(model, pack, cfg, occlusion=cfg.input.occlusion)
+    return _loader(SkeletonDataset(pack, pipe, indices), pack.labels[indices], cfg, train=False)
 
 
-def _fit(module: L.LightningModule, train_ds, val, run: RunConfig, out: Path) -> None:
+def _fit(module: L.LightningModule, train_ds, val, cfg: ExperimentConfig, out: Path) -> None:
     """Fit with Lightning, resuming from ``out/checkpoints/last.ckpt`` when it exists.
     SIGINT and SIGTERM stop it with :class:`RunInterrupted` (Lightning would turn Ctrl-C
     into a silent exit 1, and SIGTERM would end the process with status 0)."""
-    keep_freed_memory(run.keep_freed_memory)
-    loader = _loader(train_ds, train_ds.labels, run, True)
-    lines = [] if run.progress else [EpochLines()]
-    trainer = make_trainer(run, out, [_EpochCallback(loader), ValCurve(), FitClock(), *lines])
+    keep_freed_memory(cfg.train.keep_freed_memory)
+    loader = _loader(train_ds, train_ds.labels, cfg, True)
+    lines = [] if cfg.train.progress else [EpochLines()]
+    trainer = make_trainer(cfg, out, [_EpochCallback(loader), ValCurve(), FitClock(), *lines])
     with _signals_raise():
         trainer.fit(module, loader, val, ckpt_path=_resume(out))
 
@@ -373,11 +360,12 @@ def _resume(out: Path) -> str | None:
 
 
 def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarray,
-                        run: RunConfig, temperature: float = 1.0) -> PartMatrix:
-    """E (Eq. 12-13) from the frozen teacher on high-quality training samples."""
+                        cfg: ExperimentConfig) -> PartMatrix:
+    """E (Eq. 12-13) from the frozen teacher on high-quality training samples, at the
+    temperature ``cfg.distill.part_matrix_temperature``."""
     teacher.eval()
-    ds = SkeletonDataset(pack, model_pipeline(teacher, pack, run), indices)
-    loader = DataLoader(ds, batch_size=64, num_workers=run.loader_workers())
+    ds = SkeletonDataset(pack, model_pipeline(teacher, pack, cfg), indices)
+    loader = DataLoader(ds, batch_size=64, num_workers=cfg.train.loader_workers())
     device = next(teacher.parameters()).device
 
     @torch.no_grad()
@@ -386,49 +374,53 @@ def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarra
 
     rates = occlusion_error_rates(predict, ((b["x"], b["label"]) for b in loader),
                                   pack.layout, len(pack.class_names))
-    return PartMatrix(list(pack.class_names), rates, temperature)
+    return PartMatrix(list(pack.class_names), rates, cfg.distill.part_matrix_temperature)
 
 
-def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, run: RunConfig, out: Path,
-                  teacher: RecognizerModule | None = None, distill: DistillConfig | None = None,
-                  model: ModelConfig | None = None, hq_fraction: float = 1.0,
+def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, cfg: ExperimentConfig,
+                  out: Path, teacher: RecognizerModule | None = None, hq_fraction: float = 1.0,
                   val_indices: np.ndarray | None = None,
                   pairing_seed: int | None = None) -> StudentModule:
-    """A student on low-quality data, optionally distilled from a frozen teacher;
-    ``val_indices`` (of ``lq``) are validated every ``run.val_every`` epochs at the
+    """A student of the architecture ``cfg.model`` on low-quality data at the training OP
+    ``cfg.input.occlusion``, distilled from a frozen teacher as ``cfg.distill`` says
+    (``mode: none``: no teacher). The teacher's high-quality twin is given without
+    augmentation and without occlusion; ``hq_fraction`` of the instances keep theirs.
+    ``val_indices`` (of ``lq``) are validated every ``cfg.train.val_every`` epochs at the
     training OP (the curve: the returned module's ``val_curve``)."""
-    distill = distill or DistillConfig(mode="none")
+    distill = cfg.distill
     if distill.mode != "none" and (teacher is None or hq is None):
         raise SkelkdError(f"distillation '{distill.mode}' needs a teacher and a high-quality pack")
-    L.seed_everything(run.seed, workers=True, verbose=False)
+    seed = cfg.train.seed
+    L.seed_everything(seed, workers=True, verbose=False)
     use_teacher = distill.mode != "none"
     teacher_spec = teacher.model.spec_dict() if use_teacher else None
-    module = StudentModule(_spec(lq, indices, run, model), teacher_spec, _optim(run),
+    module = StudentModule(_spec(lq, indices, cfg), teacher_spec, _optim(cfg),
                            dataclasses.asdict(distill))
     hq_pipe = None
     if use_teacher:
         module.load_teacher(teacher.model.state_dict())
-        hq_pipe = model_pipeline(teacher.model, hq, run)  # no augmentation, no occlusion
-    cache = use_teacher and run.cache_teacher
+        hq_pipe = model_pipeline(teacher.model, hq, cfg)  # no augmentation, no occlusion
+    cache = use_teacher and cfg.train.cache_teacher
     train_ds = PairedDataset(lq, hq if use_teacher else None,
-                             model_pipeline(module.model, lq, run, train=True,
-                                            occlusion=run.occlusion),
-                             hq_pipe, indices, hq_fraction, run.seed, load_hq=not cache,
+                             model_pipeline(module.model, lq, cfg, train=True,
+                                            occlusion=cfg.input.occlusion),
+                             hq_pipe, indices, hq_fraction, seed, load_hq=not cache,
                              pairing_seed=pairing_seed)
     if cache:
         twins = np.unique(train_ds.twin[train_ds.twin >= 0])
         module.cache_teacher(DataLoader(SkeletonDataset(hq, hq_pipe, twins), batch_size=64,
-                                        num_workers=run.loader_workers()))
-    val = _val_loader(module.model, lq, val_indices, run)
-    _fit(module, train_ds, val, run, out)
+                                        num_workers=cfg.train.loader_workers()))
+    val = _val_loader(module.model, lq, val_indices, cfg)
+    _fit(module, train_ds, val, cfg, out)
     return module.eval()
 
 
-def evaluate_at(model: torch.nn.Module, pack: Pack, indices: np.ndarray, run: RunConfig,
+def evaluate_at(model: torch.nn.Module, pack: Pack, indices: np.ndarray, cfg: ExperimentConfig,
                 occlusion: float) -> dict:
     """Top-1/top-5, per-class accuracy and confusion on ``pack[indices]`` at OP
-    ``occlusion`` (the same occluded data for every model with the same occlusion seed)."""
-    ds = SkeletonDataset(pack, model_pipeline(model, pack, run, occlusion=occlusion), indices)
+    ``occlusion`` (the same occluded data for every model with the same occlusion seed,
+    ``cfg.input.occlusion_seed``)."""
+    ds = SkeletonDataset(pack, model_pipeline(model, pack, cfg, occlusion=occlusion), indices)
     report = evaluate(model, ds, pack.class_names)
     report["occlusion"] = occlusion
     return report
