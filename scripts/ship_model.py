@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelkd.predict import predict_clip
+from skelkd.predict import DEFAULT_READING, predict_clip
 
 DEFAULT_OUT = Path("src/skelkd/resources/models/penn_action.ckpt")
 
@@ -120,8 +120,9 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         f"scale {list(cfg.input.scale_range)}, flip {cfg.input.flip_prob:g}, temporal crop "
         f"{list(cfg.input.crop_range)}; {cfg.train.epochs} epochs, seed {cfg.train.seed}.",
         f"- Reading a clip: windows of 0.5, 1 and 2 times {spec.clip_seconds:.2f} s (the "
-        "median duration of its training clips), probabilities averaged "
-        "(`skelkd.predict.predict_clip`).", "",
+        "median duration of its training clips); at each length the window it is surest "
+        "of, then the lengths averaged (`skelkd.predict.predict_clip`, reading "
+        f"`{DEFAULT_READING}`, docs/window_reading.md).", "",
         "## How well", "",
         f"- Penn Action test split, simulated low quality (one input per clip, the whole "
         f"clip; OP = the paper's synthetic occlusion): {tests}.",
@@ -146,6 +147,10 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         "within the spread between seeds; the choices rest as much on the reasons given "
         "in `configs/penn_video.yaml` and `skelkd.predict.predict_clip`. Real clips that "
         "played no part are the honest measure.",
+        f"- How the windows are combined (`{DEFAULT_READING}`): chosen on the validation "
+        "clips with a synthetic rest before and after the action; the real clips were read "
+        "once with each reading afterwards (docs/window_reading.md). Its threshold is "
+        "calibrated with that reading.",
         "", "## Limits", "",
         "- Trained on simulated low-quality skeletons of one dataset's videos: sports "
         "broadcasts and amateur clips of 2009; other camera angles, other styles of the "

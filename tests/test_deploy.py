@@ -56,3 +56,34 @@ def test_the_documented_code_predicts_what_skelkd_predicts(tmp_path, frames, fps
     got = doc["classify"](session, kp, vis, fps)
     assert set(got) == set(names)
     assert max(abs(got[k] - want[k]) for k in names) < 1e-4
+
+
+def test_the_readings_of_a_clips_windows():
+    """``combine_windows`` against the readings written out: ``mean`` averages a scale's
+    windows, ``confident`` weights each by its top probability, ``max`` takes the window
+    the model is surest of; the scales are then averaged. An unknown reading is refused
+    with its name."""
+    from skelkd.errors import SkelkdError
+    from skelkd.predict import READINGS, combine_windows
+
+    one = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]])
+    two = np.array([[0.3, 0.7]])
+    per_scale = [([(0, 2), (1, 3), (2, 4)], one), ([(0, 4)], two)]
+    top = np.array([0.9, 0.8, 0.6])
+    expected = {"mean": (one.mean(0) + two[0]) / 2,
+                "confident": ((top[:, None] * one).sum(0) / top.sum() + two[0]) / 2,
+                "max": (one[0] + two[0]) / 2}
+    assert set(expected) == set(READINGS)
+    for reading, want in expected.items():
+        np.testing.assert_allclose(combine_windows(per_scale, reading), want)
+    with pytest.raises(SkelkdError, match="reading: expected one of"):
+        combine_windows(per_scale, "median")
+    model = Recognizer(ModelSpec("coco", 3, 2, backbone="stgcn-tiny", clip_seconds=1.0,
+                                 class_names=["a", "b"])).eval()
+    rng = np.random.default_rng(0)
+    sample = Sample(rng.normal(size=(1, 90, 17, 2)).astype(np.float32),
+                    np.ones((1, 90, 17), np.float32), 0, "x", "coco", {"fps": 30.0})
+    r = predict_clip(model, sample, 16, top=2, reading="max")
+    # 15-, 30- and 60-frame windows overlapping by half, the last of each scale ending at
+    # the clip's end: starts 0, 7, ..., 70 and 75; 0, 15, ..., 60; 0 and 30
+    assert r["windows"] == 12 + 5 + 2 and r["top"][0]["class"] in ("a", "b")

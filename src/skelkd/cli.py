@@ -683,10 +683,14 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
               help="Videos: frames between window starts.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
               show_default=True, help="Videos: folder for the annotated PNG strips.")
+@click.option("--reading", default=None,
+              help="Videos: how the clip's windows are combined: 'max' (the window the "
+                   "model is surest of; the default), 'confident' (weighted by each "
+                   "window's top probability) or 'mean' (docs/window_reading.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None,
                 layout: str | None, top: int, window: int, stride: int, out_dir: str,
-                as_json: bool) -> None:
+                reading: str | None, as_json: bool) -> None:
     """Top actions for skeleton files, packs or videos, with class names and
     probabilities. Inputs in another layout than the model's are mapped by landmark
     names. A video (or a directory of frames) is run through BlazePose first (the
@@ -699,7 +703,20 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
       skelkd predict runs/penn_small/student-pmsc-op0.6 clip_blazepose.npz
       skelkd predict --model runs/x/student-pmsc-op0 penn.skpack --json
     """
-    from .predict import default_model, input_frames, is_model, predict, predict_video, read_samples
+    from .predict import (
+        DEFAULT_READING,
+        READINGS,
+        default_model,
+        input_frames,
+        is_model,
+        predict,
+        predict_video,
+        read_samples,
+    )
+
+    reading = reading or DEFAULT_READING
+    if reading not in READINGS:  # before a video's extraction, which takes a while
+        raise SkelkdError(f"--reading: expected one of {', '.join(READINGS)}, got '{reading}'")
 
     if model_path is None and len(inputs) > 1 and is_model(inputs[0]):
         model_path, inputs = inputs[0], inputs[1:]
@@ -710,7 +727,7 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
     for item in inputs:
         if is_video(item):
             results.append(predict_video(model, item, frames, top, window, stride,
-                                         Path(out_dir)))
+                                         Path(out_dir), reading))
         else:
             results += predict(model, read_samples(item, fmt, **options), frames, top)
     if as_json:

@@ -138,25 +138,24 @@ def clip_windows(num_frames: int, length: int, step: int | None = None
 NO_ACTION = "no known action"
 
 
-def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
-                 top: int = 5, scales: tuple[float, ...] = WINDOW_SCALES) -> dict:
-    """The model's answer for a whole clip (``skelkd predict`` on a video).
+READINGS = ("mean", "confident", "max")
+"""How :func:`predict_clip` combines its windows' probabilities within a scale: ``mean``,
+every window alike; ``confident``, each window weighted by its top probability; ``max``,
+the window the model is surest of (the model locating the action in a clip that holds
+more than the action)."""
 
-    A model learns the duration of its training clips: one input of ``num_frames``
-    frames covers about ``spec.clip_seconds`` (Penn Action: about 2 s, one swing, one
-    repetition). A real clip may last ten times longer and repeat the action, and
-    squeezing all of it into one input plays it too fast for the model. So the clip is
-    read in windows of ``scale * clip_seconds`` seconds (at the clip's own frame rate,
-    ``sample.meta['fps']``, 30 when absent) for every scale of ``scales``, overlapping by
-    half; the class probabilities are averaged over the windows of each scale, then over
-    the scales. A model without ``clip_seconds`` (older checkpoints) reads the whole clip
-    as one input. The input frames per window: ``num_frames``, else the model's own
-    (``spec.num_frames``), else 32.
+DEFAULT_READING = "max"
+"""The reading ``skelkd predict`` uses: chosen on Penn Action validation clips with a
+synthetic rest before and after the action, where it kept the most of the trimmed clips'
+accuracy and lost none on the trimmed clips (``experiments/window_reading.py``,
+docs/window_reading.md)."""
 
-    ``decision`` is the top class, or :data:`NO_ACTION` when its probability is below
-    the model's ``spec.reject_below`` (calibrated on held-out data when the model was
-    shipped: ``scripts/ship_model.py``).
-    """
+
+def window_probabilities(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
+                         scales: tuple[float, ...] = WINDOW_SCALES
+                         ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+    """Per scale of ``scales``, the windows :func:`predict_clip` reads ``sample`` in and
+    the model's (windows, classes) probabilities on each."""
     spec = model.spec
     frames = num_frames or input_frames(model)
     fps = float(sample.meta.get("fps") or 30.0)
@@ -165,18 +164,62 @@ def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None 
         clip_windows(t, max(2, int(round(s * spec.clip_seconds * fps)))) for s in scales]
     kp, sc, pipe = _prepared(spec, sample, frames)
     model.eval()
-    per_scale = []
+    out = []
     for windows in spans:
         x = torch.from_numpy(pipe.batch([(kp[:, a:b], sc[:, a:b], sample.instance_id, None)
                                          for a, b in windows]))
         with torch.no_grad():
-            per_scale.append(torch.softmax(model(x).float(), dim=1).mean(0))
-    prob = torch.stack(per_scale).mean(0).numpy()
+            out.append((windows, torch.softmax(model(x).float(), dim=1).numpy()))
+    return out
+
+
+def combine_windows(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]],
+                    reading: str = DEFAULT_READING) -> np.ndarray:
+    """The clip's class probabilities from its windows' (:func:`window_probabilities`):
+    within each scale the windows weighted as ``reading`` says (:data:`READINGS`), then
+    the scales averaged."""
+    if reading not in READINGS:
+        raise SkelkdError(f"reading: expected one of {', '.join(map(repr, READINGS))}, got "
+                          f"{reading!r}")
+    combined = []
+    for windows, prob in per_scale:
+        if reading == "max":
+            combined.append(prob[prob.max(1).argmax()])
+            continue
+        w = prob.max(1) if reading == "confident" else np.ones(len(windows))
+        combined.append(w @ prob / w.sum())
+    return np.mean(combined, axis=0)
+
+
+def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
+                 top: int = 5, scales: tuple[float, ...] = WINDOW_SCALES,
+                 reading: str = DEFAULT_READING) -> dict:
+    """The model's answer for a whole clip (``skelkd predict`` on a video).
+
+    A model learns the duration of its training clips: one input of ``num_frames``
+    frames covers about ``spec.clip_seconds`` (Penn Action: about 2 s, one swing, one
+    repetition). A real clip may last ten times longer and repeat the action, and
+    squeezing all of it into one input plays it too fast for the model. So the clip is
+    read in windows of ``scale * clip_seconds`` seconds (at the clip's own frame rate,
+    ``sample.meta['fps']``, 30 when absent) for every scale of ``scales``, overlapping by
+    half; the class probabilities are combined over the windows of each scale as
+    ``reading`` says (:func:`combine_windows`), then averaged over the scales. A model
+    without ``clip_seconds`` (older checkpoints) reads the whole clip as one input. The
+    input frames per window: ``num_frames``, else the model's own (``spec.num_frames``),
+    else 32.
+
+    ``decision`` is the top class, or :data:`NO_ACTION` when its probability is below
+    the model's ``spec.reject_below`` (calibrated on held-out data when the model was
+    shipped: ``scripts/ship_model.py``).
+    """
+    spec = model.spec
+    per_scale = window_probabilities(model, sample, num_frames, scales)
+    prob = combine_windows(per_scale, reading)
     names = spec.class_names or [f"class {c}" for c in range(spec.num_classes)]
     ranked = _ranked(prob, names, top)
     known = ranked[0]["probability"] >= spec.reject_below
-    return {"instance_id": sample.instance_id, "frames": t,
-            "windows": sum(len(w) for w in spans),
+    return {"instance_id": sample.instance_id, "frames": sample.num_frames,
+            "windows": sum(len(w) for w, _ in per_scale),
             "decision": ranked[0]["class"] if known else NO_ACTION, "top": ranked}
 
 
@@ -197,7 +240,8 @@ def predict_windows(model: torch.nn.Module, sample: Sample, num_frames: int, win
 
 
 def predict_video(model: torch.nn.Module, path: str | Path, num_frames: int, top: int = 5,
-                  window: int = 64, stride: int = 32, out_dir: str | Path = ".") -> dict:
+                  window: int = 64, stride: int = 32, out_dir: str | Path = ".",
+                  reading: str = DEFAULT_READING) -> dict:
     """``skelkd predict`` on a video (or a folder of frames): BlazePose, then the answer
     over the whole clip (:func:`predict_clip`) and over sliding windows
     (:func:`predict_windows`), and an annotated PNG strip (skeleton on frames, each
@@ -209,7 +253,7 @@ def predict_video(model: torch.nn.Module, path: str | Path, num_frames: int, top
     if e.found == 0:
         raise SkelkdError(f"{path}: no person found in any of its {len(e.scores)} frames")
     sample = to_sample(e)
-    result = predict_clip(model, sample, num_frames, top)
+    result = predict_clip(model, sample, num_frames, top, reading=reading)
     result["windows"] = predict_windows(model, sample, num_frames, window, stride, top)
     result["extract_fps"] = e.speed
     result["person_found"] = e.found
