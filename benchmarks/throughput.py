@@ -2,7 +2,7 @@
 machine's matrix-multiply rate.
 
     python benchmarks/throughput.py [--config small|tiny|paper|both|all|none] [--steps 4]
-                                    [--rounds 5] [--anchors DIR] [--doc PATH]
+                                    [--rounds 5] [--anchors DIR] [--backbones] [--doc PATH]
 
 For each configuration: samples per second of a teacher training step (cross-entropy), a
 plain student step (FP32 and BF16 autocast), the same steps with the textbook einsum
@@ -21,6 +21,11 @@ configuration's shape. Freed memory stays in the process, as in training
 models run on the GPU when there is one (the same ratios, against the GPU's
 matrix-multiply rates), else on the CPU. Run on an idle machine; ``--config all`` and
 ``paper`` peak at about 14 GB of resident memory on a CPU (docs/performance.md).
+
+``--backbones`` adds every named backbone (``skelkd.models.BACKBONES``) at one input
+shape, the CPU configuration's (COCO joints with scores, T = 32, one person, batch 32):
+parameters, FLOPs per sample, training and inference samples/s and the training step's
+achieved FLOP/s over the FP32 matrix-multiply rate, so a user can pick a backbone by cost.
 
 ``--anchors DIR`` adds the reference implementations side by side (docs/anchors.md):
 the original ST-GCN code (``git clone https://github.com/yysijie/st-gcn DIR/st-gcn``) and
@@ -48,7 +53,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from skelkd.config import TrainConfig
 from skelkd.distill import pmsc_loss
-from skelkd.models import ModelSpec, Recognizer
+from skelkd.models import BACKBONES, ModelSpec, Recognizer
 from skelkd.models.stgcn import GraphConv
 from skelkd.train.allocator import keep_freed_memory
 
@@ -191,6 +196,44 @@ def measure(name: str, steps: int, rounds: int) -> dict:
     out["ratio"] = {k: float(np.median(v)) for k, v in ratios.items()}
     out["profile"] = step_profile(student_step, 1 if name == "paper" else 5)
     return out
+
+
+def every_backbone(steps: int, rounds: int, fp32: float, batch: int = 32,
+                   frames: int = 32) -> list[str]:
+    """One row per named backbone (``--backbones``): a training step and inference on the
+    same random input, the median of ``rounds`` rounds of ``steps`` steps."""
+    x = torch.randn(batch, 1, frames, 17, 3, device=DEVICE)
+    y = torch.randint(0, 15, (batch,), device=DEVICE)
+    rows = []
+    for name in BACKBONES:
+        torch.manual_seed(0)
+        model = Recognizer(ModelSpec("coco", 3, 15, 1, name, coord_dims=2)).to(DEVICE)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def step(model=model, opt=opt):
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        def infer(model=model):
+            model.eval()
+            with torch.no_grad():
+                model(x)
+
+        with FlopCounterMode(display=False) as fc:
+            step()
+        flop = fc.get_total_flops() / batch
+        train = float(np.median([batch / _time(step, steps) for _ in range(rounds)]))
+        inference = float(np.median([batch / _time(infer, steps) for _ in range(rounds)]))
+        params = sum(p.numel() for p in model.parameters()) / 1e6
+        rows.append(f"| {name} | {params:.2f} | {flop / 1e9:.3f} | {train:.0f} | "
+                    f"{inference:.0f} | {flop * train / fp32:.2f} |")
+    return ["", f"Every named backbone at one input (COCO, x, y and score, T = {frames}, one "
+            f"person, 15 classes, batch {batch}; median of {rounds} rounds of {steps} "
+            "steps):", "", "| backbone | parameters (M) | GFLOP/sample, training step | "
+            "training samples/s | inference samples/s | training FLOP/s / FP32 rate |",
+            "|---|---|---|---|---|---|", *rows]
 
 
 @contextlib.contextmanager
@@ -516,6 +559,8 @@ def main() -> None:
                     help="Rounds; each figure is the median over rounds (paper: at most 3).")
     ap.add_argument("--anchors", type=Path, default=None,
                     help="Folder holding the reference code (st-gcn/, CTR-GCN/): compare.")
+    ap.add_argument("--backbones", action="store_true",
+                    help="Also every named backbone at the CPU configuration's input.")
     ap.add_argument("--doc", default=None, help="Also write the table to this markdown file.")
     args = ap.parse_args()
     names = {"both": ["small", "paper"], "all": ["tiny", "small", "paper"], "none": []}.get(
@@ -547,8 +592,8 @@ def main() -> None:
             "training step):", "", f"| config | pipeline, {DEFAULT_WORKERS} workers (default) | "
             f"2 workers | FP32 step | BF16 step ({DEFAULT_WORKERS} workers) |",
             "|---|---|---|---|---|"]
-    if not names:  # the anchors alone
-        _finish(args, [lines[0], *_anchor_section(args)])
+    if not names:  # the anchors and the backbones alone
+        _finish(args, [lines[0], *_backbone_section(args, fp32), *_anchor_section(args)])
         return
     results = []
     for name in names:
@@ -618,7 +663,12 @@ def main() -> None:
         "teacher has the paper's Kinect layout (25 joints) at the paper configuration and "
         "Penn Action's (13) otherwise; the student has COCO's (17). The latency is measured "
         f"on the CPU. {peak_note}"]
-    _finish(args, lines + _anchor_section(args))
+    _finish(args, lines + _backbone_section(args, fp32) + _anchor_section(args))
+
+
+def _backbone_section(args, fp32: float) -> list[str]:
+    """Every named backbone (``--backbones``)."""
+    return every_backbone(args.steps, min(args.rounds, 3), fp32) if args.backbones else []
 
 
 def _anchor_section(args) -> list[str]:
@@ -640,7 +690,10 @@ def _finish(args, lines: list[str]) -> None:
     print(text)
     if args.doc:
         anchors_arg = f" --anchors {args.anchors.as_posix()}" if args.anchors else ""
-        title = "Performance" if args.config != "none" else "Reference implementations"
+        anchors_arg += " --backbones" if args.backbones else ""
+        title = "Performance" if args.config != "none" else (
+            "Backbones and reference implementations" if args.backbones and args.anchors
+            else "Backbones" if args.backbones else "Reference implementations")
         Path(args.doc).write_text(f"# {title}\n\nGenerated by `python benchmarks/throughput.py "
                                   f"--config {args.config}{anchors_arg}`; do not edit by hand."
                                   f"\n\n{text}\n")

@@ -14,16 +14,24 @@ from skelkd.models import (
     person_mask,
 )
 from skelkd.models.backbones import KINDS
-from skelkd.models.registry import BLOCKS
+from skelkd.models.registry import BLOCKS, NETWORKS
 
 TINY = {"channels": (8, 16), "strides": (1, 2)}
+TINY_NETWORK = {"efficientgcn": {**TINY, "depths": (1, 1), "branch_stages": 1,
+                                 "stem_channels": 8}}
 
 
-@pytest.mark.parametrize("kind", ["stgcn", "agcn", "ctrgcn"])
+def tiny(kind: str) -> dict:
+    """Two narrow blocks (stages) of a family, for fast tests."""
+    return TINY_NETWORK.get(kind, TINY)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("layout, c", [("coco", 3), ("ntu", 3), ("blazepose", 3),
                                        ("kinect_v1", 3), ("penn_action", 3)])
 def test_backbone_interface_every_layout(kind, layout, c):
-    b = Backbone(layout, c, num_persons=2, config=f"{kind}-small", **TINY)
+    name = next(n for n, cfg in BACKBONES.items() if cfg.kind == kind)
+    b = Backbone(layout, c, num_persons=2, config=name, **tiny(kind))
     out = b(torch.randn(3, 2, 12, get_layout(layout).num_joints, c))
     assert out.shape == (3, 2, 16, 6, get_layout(layout).num_joints)
 
@@ -36,7 +44,8 @@ def test_every_registered_backbone_trains_and_exports(name, tmp_path):
     from skelkd.export import export_model
 
     torch.manual_seed(0)
-    spec = ModelSpec("coco", 3, 4, backbone=name, overrides=TINY)
+    spec = ModelSpec("coco", 3, 4, backbone=name, overrides=tiny(BACKBONES[name].kind),
+                     coord_dims=2)
     model = Recognizer(spec)
     x, y = torch.randn(6, 1, 16, 17, 3), torch.tensor([0, 1, 2, 3, 0, 1])
     assert model(x).shape == (6, 4)
@@ -57,7 +66,7 @@ def test_every_registered_backbone_trains_and_exports(name, tmp_path):
 def test_every_family_has_a_block_and_no_block_lacks_its_family():
     """The families a configuration is checked against (``spec.KINDS``, read without
     PyTorch) are the families whose blocks are registered."""
-    assert tuple(BLOCKS) == KINDS
+    assert set(BLOCKS) | set(NETWORKS) == set(KINDS) and not set(BLOCKS) & set(NETWORKS)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -67,11 +76,11 @@ def test_every_family_has_its_reference_initialisation(kind):
     reference except for ST-GCN, whose default stays PyTorch's (docs/design.md)."""
     name = next(n for n, c in BACKBONES.items() if c.kind == kind)
     torch.manual_seed(0)
-    plain = Backbone("coco", 3, config=name, init="pytorch", **TINY)
+    plain = Backbone("coco", 3, config=name, init="pytorch", **tiny(kind))
     torch.manual_seed(0)
-    ref = Backbone("coco", 3, config=name, init="reference", **TINY)
+    ref = Backbone("coco", 3, config=name, init="reference", **tiny(kind))
     torch.manual_seed(0)
-    auto = Backbone("coco", 3, config=name, **TINY)
+    auto = Backbone("coco", 3, config=name, **tiny(kind))
     differ = [k for k, v in plain.state_dict().items()
               if v.is_floating_point() and not torch.equal(v, ref.state_dict()[k])]
     assert differ, "the reference initialisation changed nothing"
@@ -290,3 +299,67 @@ def test_recognizer_features_consistent():
     torch.testing.assert_close(logits, m(x))
     assert g.shape == (2, 16) and parts.shape == (2, 5, 16)
     assert np.isfinite(logits.detach().numpy()).all()
+
+
+def test_efficientgcn_inputs_match_their_definitions():
+    """The three inputs of EfficientGCN (joints, velocities, bones) against a literal
+    loop over frames and joints: positions and positions relative to the centre; the
+    change to the next frame and to the frame after; each joint minus its parent and the
+    bone's angle to each axis; zero where a joint they use is missing; the score last."""
+    from skelkd.models.efficientgcn import branch_inputs
+
+    layout = get_layout("coco")
+    rng = np.random.default_rng(0)
+    t, v = 6, layout.num_joints
+    pos = rng.normal(size=(2, t, v)).astype(np.float32)
+    score = rng.uniform(0.2, 1, size=(t, v)).astype(np.float32)
+    score[2, 5] = 0  # a joint missing in frame 2
+    pos[:, 2, 5] = 0
+    x = torch.from_numpy(np.concatenate([pos, score[None]], 0))[None]
+    joints, moves, bones = (z[0].numpy() for z in branch_inputs(x, layout, 2))
+    parents, centre = layout.parents, layout.center_index
+    assert parents[centre] == centre
+    for f in range(t):
+        for j in range(v):
+            ok = score[f, j] > 0
+            np.testing.assert_allclose(joints[:, f, j], [*pos[:, f, j],
+                                       *((pos[:, f, j] - pos[:, f, centre]) * ok),
+                                       score[f, j]], atol=1e-6)
+            want = []
+            for lag in (1, 2):
+                both = f + lag < t and ok and score[f + lag, j] > 0
+                want += list(pos[:, f + lag, j] - pos[:, f, j]) if both else [0, 0]
+            np.testing.assert_allclose(moves[:, f, j], [*want, score[f, j]], atol=1e-6)
+            p = parents[j]
+            bone = (pos[:, f, j] - pos[:, f, p]) * (ok and score[f, p] > 0)
+            length = np.linalg.norm(bone)
+            angle = np.arccos(np.clip(bone / length, -1, 1)) if length > 0 else [0, 0]
+            np.testing.assert_allclose(bones[:, f, j], [*bone, *angle, score[f, j]],
+                                       atol=1e-5)
+    # every parent is one bone closer to the centre
+    hops = {centre: 0}
+    while len(hops) < v:
+        for j in range(v):
+            if j not in hops and parents[j] in hops:
+                hops[j] = hops[parents[j]] + 1
+    assert all(frozenset((j, parents[j])) in {frozenset(map(int, e)) for e in layout.edges}
+               for j in range(v) if j != centre)
+
+
+def test_efficientgcn_scaling_and_its_checks():
+    """B0 and B4 from the compound scaling rule (widths x 1.2^phi to multiples of 16,
+    depths x 1.35^phi), within 10% of the paper's parameter counts (0.29 M and 1.10 M on
+    NTU RGB+D's 25 joints, 60 classes, 3D; ours differ in the graph partition and the
+    attention's reduction, efficientgcn.py); a bad stage description is refused."""
+    b0, b4 = backbone_config("efficientgcn-b0"), backbone_config("efficientgcn-b4")
+    assert (b0.channels, b0.depths) == ((48, 32, 64, 128), (0, 0, 1, 1))
+    assert (b4.channels, b4.depths) == ((96, 48, 128, 272), (2, 2, 3, 3))
+    for name, params in (("efficientgcn-b0", 0.29), ("efficientgcn-b4", 1.10)):
+        model = Recognizer(ModelSpec("ntu", 3, 60, num_persons=2, backbone=name,
+                                     coord_dims=3))
+        count = sum(p.numel() for p in model.parameters()) / 1e6
+        assert abs(count - params) < 0.1 * params, (name, count)
+    with pytest.raises(SkelkdError, match="depths needs one whole number"):
+        backbone_config("efficientgcn-b0", depths=(1, 1))
+    with pytest.raises(SkelkdError, match="branch_stages"):
+        backbone_config("efficientgcn-b0", branch_stages=4)

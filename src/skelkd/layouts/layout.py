@@ -220,6 +220,26 @@ class Layout:
         return self.index(self.center)
 
     @cached_property
+    def parents(self) -> np.ndarray:
+        """(V,) int array: each joint's neighbour one bone closer to the centre (the first
+        found, breadth first from the centre), the centre its own; what a bone vector
+        ``x[j] - x[parents[j]]`` is measured from."""
+        nbrs: dict[int, list[int]] = {i: [] for i in range(self.num_joints)}
+        for a, b in self.edges:
+            nbrs[int(a)].append(int(b))
+            nbrs[int(b)].append(int(a))
+        parent = np.full(self.num_joints, -1, dtype=np.int64)
+        parent[self.center_index] = self.center_index
+        todo = deque([self.center_index])
+        while todo:
+            i = todo.popleft()
+            for j in nbrs[i]:
+                if parent[j] < 0:
+                    parent[j] = i
+                    todo.append(j)
+        return parent
+
+    @cached_property
     def flip_pairs(self) -> tuple[tuple[int, int], ...]:
         """(left, right) index pairs, derived from the ``left_``/``right_`` names."""
         return tuple(

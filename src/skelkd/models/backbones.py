@@ -4,7 +4,9 @@ each registering its block (:mod:`skelkd.models.registry`):
 
 * ``stgcn`` (:mod:`.stgcn`): ST-GCN (Yan, Xiong, Lin, AAAI 2018), as the paper uses it;
 * ``agcn`` (:mod:`.agcn`): the joint stream of 2s-AGCN (Shi et al., CVPR 2019);
-* ``ctrgcn`` (:mod:`.ctrgcn`): CTR-GCN (Chen et al., ICCV 2021).
+* ``ctrgcn`` (:mod:`.ctrgcn`): CTR-GCN (Chen et al., ICCV 2021);
+* ``efficientgcn`` (:mod:`.efficientgcn`): EfficientGCN (Song et al., TPAMI 2022), whose
+  input branches and fusion make it a network of its own rather than a block repeated.
 
 Counting blocks: the paper's ST-GCN has "nine GCN blocks"; the original ST-GCN has ten
 (four at 64 channels). ``stgcn-paper`` has nine: three at 64 channels (the first takes
@@ -21,8 +23,8 @@ from torch import nn
 from ..errors import SkelkdError
 from ..layouts import Layout, get_layout
 from ..layouts.graph import spatial_partition
-from . import agcn, ctrgcn, stgcn  # noqa: F401 - each registers its family's block
-from .registry import BLOCKS
+from . import agcn, ctrgcn, efficientgcn, stgcn  # noqa: F401 - each registers its family
+from .registry import BLOCKS, NETWORKS
 from .spec import BACKBONES, KINDS, BackboneConfig, ModelSpec, backbone_config
 
 __all__ = ["BACKBONES", "KINDS", "Backbone", "BackboneConfig", "ModelSpec", "backbone_config"]
@@ -32,12 +34,19 @@ class Backbone(nn.Module):
     """(N, M, T, V, C) -> joint features (N, M, C', T', V) for one layout."""
 
     def __init__(self, layout: str | Layout, in_channels: int, num_persons: int = 1,
-                 config: str | BackboneConfig = "stgcn-small", **overrides):
+                 config: str | BackboneConfig = "stgcn-small", coord_dims: int = 0,
+                 **overrides):
         super().__init__()
         self.layout = get_layout(layout)
         self.config = backbone_config(config, **overrides)
         self.in_channels = in_channels
         cfg, v = self.config, self.layout.num_joints
+        if cfg.kind in NETWORKS:  # a family with its own stack and input normalisation
+            self.network = NETWORKS[cfg.kind](self.layout, in_channels, coord_dims, cfg)
+            if cfg.reference_init:
+                self.network.reset_parameters()
+            return
+        self.network = None
         adjacency = torch.from_numpy(spatial_partition(self.layout))
         if cfg.input_norm == "joint":
             self.input_norm = nn.BatchNorm1d(num_persons * v * in_channels)
@@ -72,8 +81,11 @@ class Backbone(nn.Module):
                               f"{tuple(x.shape)}")
         # (N*M, C, T, V) in channels-last memory format, a view without a copy: the
         # graph and temporal convolutions run fastest in that order on CPU and GPU.
-        y = self.normalize_input(x).reshape(n * m, t, v, c).permute(0, 3, 1, 2)
-        for block in self.blocks:
-            y = block(y)
+        if self.network is not None:
+            y = self.network(x.reshape(n * m, t, v, c).permute(0, 3, 1, 2))
+        else:
+            y = self.normalize_input(x).reshape(n * m, t, v, c).permute(0, 3, 1, 2)
+            for block in self.blocks:
+                y = block(y)
         _, c2, t2, _ = y.shape
         return y.view(n, m, c2, t2, v)

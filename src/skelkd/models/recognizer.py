@@ -24,7 +24,7 @@ class Recognizer(nn.Module):
         self.spec = spec
         self.layout = get_layout(spec.layout)
         self.backbone = Backbone(spec.layout, spec.in_channels, spec.num_persons, spec.backbone,
-                                 **spec.overrides)
+                                 spec.coord_dims, **spec.overrides)
         self.dropout = nn.Dropout(spec.dropout)
         self.fc = nn.Linear(self.backbone.out_channels, spec.num_classes)
         self.register_buffer("part_pool", torch.from_numpy(self.layout.part_matrix()),

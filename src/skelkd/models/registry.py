@@ -19,6 +19,11 @@ from .spec import KINDS
 BLOCKS: dict[str, type[GraphBlock]] = {}
 """Family name -> its block class."""
 
+NETWORKS: dict[str, type[nn.Module]] = {}
+"""Family name -> its network, for a family whose stack is not one block repeated
+(EfficientGCN's input branches and fusion): built as ``Network(layout, in_channels,
+coord_dims, cfg)``, mapping (N, C, T, V) to (N, C', T', V), with ``reset_parameters()``."""
+
 
 class GraphBlock(nn.Module):
     """What every family's block shares: a spatial part ``gcn``, a temporal part ``tcn``,
@@ -53,16 +58,21 @@ def kaiming_init(module: nn.Module, bn_weight: float = 1.0) -> None:
             nn.init.zeros_(m.bias)
 
 
-def register(kind: str):
+def register(kind: str, table: dict | None = None):
     """Class decorator: ``kind``'s block (``kind`` one of :data:`.spec.KINDS`, the list a
     configuration is checked against without importing the networks)."""
     if kind not in KINDS:
         raise ValueError(f"backbone family {kind!r} is not in skelkd.models.spec.KINDS")
 
     def add(cls: type[nn.Module]) -> type[nn.Module]:
-        BLOCKS[kind] = cls
+        (BLOCKS if table is None else table)[kind] = cls
         return cls
     return add
+
+
+def register_network(kind: str):
+    """Class decorator: ``kind``'s whole network (:data:`NETWORKS`)."""
+    return register(kind, NETWORKS)
 
 
 def shortcut(cin: int, cout: int, stride: int = 1) -> nn.Module:

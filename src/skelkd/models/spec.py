@@ -11,8 +11,9 @@ from dataclasses import dataclass, field, replace
 
 from ..errors import SkelkdError
 
-KINDS = ("stgcn", "agcn", "ctrgcn")
-"""The backbone families; each has its block registered in :mod:`.registry` (a test
+KINDS = ("stgcn", "agcn", "ctrgcn", "efficientgcn")
+"""The backbone families; each has its block (or, for a family with its own stack such
+as EfficientGCN's input branches, its network) registered in :mod:`.registry` (a test
 checks that the two agree)."""
 INITS = ("auto", "pytorch", "reference")
 
@@ -22,8 +23,8 @@ class BackboneConfig:
     """Architecture of a backbone.
 
     Attributes:
-        kind: ``"stgcn"``, ``"agcn"`` or ``"ctrgcn"``.
-        channels: output channels of each block.
+        kind: ``"stgcn"``, ``"agcn"``, ``"ctrgcn"`` or ``"efficientgcn"``.
+        channels: output channels of each block (``efficientgcn``: of each stage).
         strides: temporal stride of each block (same length as ``channels``).
         temporal_kernel: kernel size of the temporal convolutions (9 in the paper; in
             ``ctrgcn``, of each dilated branch of the multi-scale one: 5 in CTR-GCN).
@@ -39,6 +40,13 @@ class BackboneConfig:
             ``"auto"`` (the default): the reference for ``agcn`` and ``ctrgcn``,
             PyTorch's for ``stgcn``, the initialisation every record of the
             reproduction was trained with (docs/design.md, item 53).
+        depths: ``efficientgcn`` only: temporal layers of each stage (same length as
+            ``channels``; a stage is a spatial graph layer, its temporal layers and an
+            attention module).
+        branch_stages: ``efficientgcn`` only: the stages of each input branch (joints,
+            velocities, bones) before the branches are concatenated; the rest run on
+            the fused features.
+        stem_channels: ``efficientgcn`` only: the width of each branch's stem.
     """
 
     kind: str = "stgcn"
@@ -49,6 +57,9 @@ class BackboneConfig:
     edge_importance: bool = True
     input_norm: str = "channel"
     init: str = "auto"
+    depths: tuple[int, ...] = ()
+    branch_stages: int = 0
+    stem_channels: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -63,6 +74,14 @@ class BackboneConfig:
         if self.init not in INITS:
             raise SkelkdError(f"init must be one of {', '.join(map(repr, INITS))}, not "
                               f"{self.init!r}")
+        if self.kind == "efficientgcn":
+            if len(self.depths) != len(self.channels) or min(self.depths) < 0:
+                raise SkelkdError("efficientgcn: depths needs one whole number >= 0 per "
+                                  f"stage ({len(self.channels)}), got {list(self.depths)}")
+            if not 0 < self.branch_stages < len(self.channels) or self.stem_channels < 1:
+                raise SkelkdError("efficientgcn: expected 0 < branch_stages < the number of "
+                                  f"stages ({len(self.channels)}) and stem_channels >= 1, got "
+                                  f"{self.branch_stages} and {self.stem_channels}")
 
     @property
     def reference_init(self) -> bool:
@@ -78,6 +97,24 @@ _SMALL = {"channels": (32, 32, 64, 64, 128, 128), "strides": (1, 1, 2, 1, 2, 1)}
 _TINY = {"channels": (16, 16, 32, 32, 64, 64), "strides": _SMALL["strides"]}
 _TEN = {"channels": (64, 64, 64, 64, 128, 128, 128, 256, 256, 256),
         "strides": (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)}
+
+
+def efficientgcn_scaled(phi: float, base: dict | None = None) -> dict:
+    """EfficientGCN's compound scaling (Song et al., TPAMI 2022, Sec. 4.3): the stages'
+    widths times 1.2 ** phi, rounded to a multiple of 16 (at least 16), and their
+    depths times 1.35 ** phi, rounded (Python's rounding: B0's half-layers round to
+    none, so its input branches' stages are a graph layer and an attention module);
+    ``base``: B0's stages (48, 24, 64, 128 channels; strides 1, 1, 2, 2; depths 0.5,
+    0.5, 1, 1; two stages per input branch; a 64-channel stem; temporal kernel 5)."""
+    base = base or {"channels": (48, 24, 64, 128), "strides": (1, 1, 2, 2),
+                    "depths": (0.5, 0.5, 1, 1), "branch_stages": 2, "stem_channels": 64}
+    width, depth = 1.2 ** phi, 1.35 ** phi
+    return {**base, "channels": tuple(max(int(round(c * width / 16)) * 16, 16)
+                                      for c in base["channels"]),
+            "depths": tuple(int(round(d * depth)) for d in base["depths"]),
+            "temporal_kernel": 5}
+
+
 BACKBONES: dict[str, BackboneConfig] = {
     "stgcn-paper": BackboneConfig("stgcn"),
     "stgcn-small": BackboneConfig("stgcn", **_SMALL),
@@ -87,6 +124,13 @@ BACKBONES: dict[str, BackboneConfig] = {
     "ctrgcn-paper": BackboneConfig("ctrgcn", **_TEN, temporal_kernel=5),
     "ctrgcn-small": BackboneConfig("ctrgcn", **_SMALL, temporal_kernel=5),
     "ctrgcn-tiny": BackboneConfig("ctrgcn", **_TINY, temporal_kernel=5),
+    "efficientgcn-b0": BackboneConfig("efficientgcn", **efficientgcn_scaled(0)),
+    "efficientgcn-b4": BackboneConfig("efficientgcn", **efficientgcn_scaled(4)),
+    "efficientgcn-tiny": BackboneConfig(
+        "efficientgcn", **efficientgcn_scaled(0, {"channels": (16, 16, 32, 64),
+                                                  "strides": (1, 1, 2, 2),
+                                                  "depths": (1, 1, 1, 1),
+                                                  "branch_stages": 2, "stem_channels": 16})),
 }
 """Named configurations: the paper's (T = 300 input) and small ones that train in minutes
 on two CPU cores (T = 32 to 64 input); ``stgcn-tiny`` (half the small one's width, so
@@ -101,7 +145,7 @@ def backbone_config(name: str | BackboneConfig, **overrides) -> BackboneConfig:
         cfg = BACKBONES[name]
     else:
         raise SkelkdError(f"unknown backbone '{name}'; known: {', '.join(BACKBONES)}")
-    for key in ("channels", "strides"):
+    for key in ("channels", "strides", "depths"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])
     return replace(cfg, **overrides) if overrides else cfg
