@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,6 @@ class TrainConfig:
         """``workers`` as a number: 'auto' resolved for the accelerator training runs on."""
         if self.workers != "auto":
             return self.workers
-        import os
 
         import torch
 

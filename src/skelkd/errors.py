@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 
@@ -29,7 +30,6 @@ class RunInterrupted(Exception):
     number (130, 143), so a batch system reads a killed run as killed, not as done."""
 
     def __init__(self, signum: int):
-        import signal
 
         super().__init__(signal.Signals(signum).name)
         self.signum = signum

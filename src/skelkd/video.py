@@ -13,6 +13,7 @@ video is a file OpenCV can decode, or a directory of image frames (read in name 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,6 @@ def _cv2():
 
 
 def _pose_solution():
-    import os
 
     os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ notices, not errors
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -66,7 +66,6 @@ def _pose_solution():
 def _native_stderr_silenced():
     """Send the C-level stderr (file descriptor 2) to /dev/null for a moment: MediaPipe's
     native code prints start-up notices there that Python's logging cannot reach."""
-    import os
     import sys
 
     sys.stderr.flush()

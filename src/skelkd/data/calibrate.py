@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SkelkdError
 from ..layouts import Layout
 from ..layouts.mapping import map_layout
 from .simulate import GROUPS, SimulatorParams, body_height, degrade, joint_group
@@ -287,7 +288,6 @@ def pair_instances(hq, lq, match: str = "auto") -> list[tuple[int, int]]:
     """(hq index, lq index) of the instances to compare: by instance id, or by position
     (``match="order"``, or ``"auto"`` when no id is shared and the packs are the same
     size: separately imported files of one clip get different ids)."""
-    from ..errors import SkelkdError
 
     if match not in ("auto", "id", "order"):
         raise SkelkdError(f"match must be 'auto', 'id' or 'order', not {match!r}")
@@ -311,7 +311,6 @@ def calibrate_packs(hq, lq, *, match: str = "auto", swap_sides: bool | None = No
     """Measure the low-quality pack ``lq`` against the high-quality pack ``hq`` (first
     person of each pair), fit simulator parameters that reproduce the measurements, and
     measure the fitted simulator on the same high-quality joints."""
-    from ..errors import SkelkdError
 
     pairs = []
     for hi, li in pair_instances(hq, lq, match):

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
+from tqdm import tqdm
 
 from ..errors import SkelkdError
 from ..io.pack import Pack, PackWriter, Sample
@@ -151,7 +153,6 @@ def _preset_file() -> Path:
 def presets() -> dict[str, SimulatorParams]:
     """The named presets (``good``, ``fast``, ``poor``), as calibrated by
     ``scripts/calibrate_simulator.py`` (see ``docs/simulator.md``)."""
-    import yaml
 
     raw = yaml.safe_load(_preset_file().read_text())
     return {name: SimulatorParams.from_dict(spec) for name, spec in raw.items()}
@@ -282,7 +283,6 @@ def simulate_pack(hq: Pack, out: str | Path, params: SimulatorParams, *, seed: i
                   preset: str | None = None, overwrite: bool = False, progress: bool = True,
                   on_sample: Callable[[int], None] | None = None) -> Path:
     """Write the simulated low-quality pack of every sample of ``hq`` (splits kept)."""
-    from tqdm import tqdm
 
     record = {"preset": preset, "seed": seed, "source_pack": str(hq.path),
               "params": params.to_dict(),

@@ -6,8 +6,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from ..errors import LayoutWarning
+from ..errors import LayoutWarning, SkelkdError
 from .pack import Pack, PackWriter, Sample, open_pack, write_pack
 from .readers import RawDataset, get_reader, list_readers
 
@@ -28,7 +29,6 @@ def open_data_pack(ref: str) -> Pack:
 def embedded_pack(name: str = "penn_action") -> Pack:
     """A pack shipped inside skelkd: ``penn_action``, the human-annotated Penn Action
     joints (Zhang et al., ICCV 2013; see ``resources/PENN_ACTION_NOTICE.md``)."""
-    from ..errors import SkelkdError
 
     if name not in EMBEDDED:
         raise SkelkdError(f"no embedded pack '{name}'; embedded: {', '.join(EMBEDDED)}")
@@ -73,7 +73,6 @@ def import_dataset(fmt: str, src: str | Path, out: str | Path, *, progress: bool
     The dataset's official splits become the pack's named splits. Nothing is left at
     ``out`` if any file fails.
     """
-    from tqdm import tqdm
 
     raw = get_reader(fmt).read(Path(src), **options)
     splits: dict[str, dict[str, list[int]]] = {}

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
+
 from .builtin import BUILTIN_LAYOUTS
 from .layout import PARTS, Layout, LayoutError
 
@@ -55,7 +57,6 @@ def list_layouts() -> list[str]:
 
 def load_layout_file(path: str | Path) -> Layout:
     """Read a layout from a YAML (or JSON) file and register it."""
-    import yaml
 
     path = Path(path)
     try:

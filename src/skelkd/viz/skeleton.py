@@ -8,6 +8,7 @@ X grows to the sensor's left, Y up, Z away), 2D joints in image coordinates.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -111,7 +112,6 @@ def draw_frames(panels: Sequence[tuple[str, np.ndarray, np.ndarray, Layout]], fr
 
 def save_figure(fig, out: str | Path, dpi: int = 120) -> Path:
     """Save a matplotlib figure atomically (temporary file, then rename) and close it."""
-    import os
 
     import matplotlib.pyplot as plt
 
