@@ -8,6 +8,7 @@ import torch
 
 from skelkd.distill import (
     global_msc_loss,
+    joint_relation_loss,
     kd_kl_loss,
     occlusion_error_rates,
     pmsc_loss,
@@ -156,3 +157,29 @@ def test_part_matrix_literal_eq12_eq13():
         z = [math.exp(r) for r in rates[c]]
         assert e[c] == pytest.approx([v / sum(z) for v in z])
     assert softmax_parts(rates, 0.1)[0, 3] > e[0, 3]
+
+
+def test_joint_relation_loss_matches_its_definition():
+    """The SKD-style joint-level loss against a literal loop: per paired sample, the
+    cosine similarity of every two shared joints' features, student against teacher,
+    squared differences averaged over samples and joint pairs; widths may differ; no
+    pair gives 0."""
+    rng = np.random.default_rng(0)
+    p, j = 3, 5
+    f_lq, f_hq = rng.normal(size=(p, j, 8)), rng.normal(size=(p, j, 6))
+
+    def cos(a, b):
+        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    total = 0.0
+    for i in range(p):
+        for a in range(j):
+            for b in range(j):
+                total += (cos(f_lq[i, a], f_lq[i, b]) - cos(f_hq[i, a], f_hq[i, b])) ** 2
+    got = joint_relation_loss(torch.tensor(f_lq), torch.tensor(f_hq))
+    assert float(got) == pytest.approx(total / (p * j * j), rel=1e-6)
+    empty = joint_relation_loss(torch.zeros(0, j, 8), torch.zeros(0, j, 6))
+    assert float(empty) == 0.0
+    same = torch.tensor(f_lq)
+    assert float(joint_relation_loss(same, 2 * same)) == pytest.approx(0.0, abs=1e-12)
+

@@ -110,7 +110,7 @@ def test_teacher_part_matrix_and_every_student_mode(packs, tmp_path):
             for k, v in student.teacher.state_dict().items():
                 assert torch.equal(v, before[k]), k
             assert not student.teacher.training
-    reloaded = load_module(tmp_path / "pmsc" / "checkpoints" / "last.ckpt")
+    reloaded = load_module(tmp_path / mode / "checkpoints" / "last.ckpt")  # the last mode's
     x = torch.randn(2, 1, 8, 17, 3)
     torch.testing.assert_close(reloaded.model(x), student.model(x))
 
@@ -163,12 +163,13 @@ def test_class_aware_sampler_shards_across_processes(monkeypatch):
     assert not set(sum(shards[0], [])) & set(sum(shards[1], []))
 
 
-def test_teacher_cache_gives_the_same_training(packs, tmp_path):
+@pytest.mark.parametrize("mode", ["pmsc", "skd"])
+def test_teacher_cache_gives_the_same_training(packs, tmp_path, mode):
     hq, lq = packs
     train = hq.split_indices("official", "train")
     teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t")
     pm = compute_part_matrix(teacher.model, hq, train, _run())
-    cfg = DistillConfig(mode="pmsc", part_matrix=pm.matrix.tolist(), teacher_precision="32")
+    cfg = DistillConfig(mode=mode, part_matrix=pm.matrix.tolist(), teacher_precision="32")
     a = train_student(lq, hq, train, _run(cache_teacher=True, distill=cfg), tmp_path / "a",
                       teacher, hq_fraction=0.75)
     b = train_student(lq, hq, train, _run(cache_teacher=False, distill=cfg), tmp_path / "b",

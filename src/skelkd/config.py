@@ -185,9 +185,14 @@ class TrainConfig:
         return max(1, min(8, (os.cpu_count() or 1) // gpus))
 
 
-DISTILL_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc")
+DISTILL_MODES = ("none", "kl", "global-msc", "pmsc-uniform", "pmsc", "skd")
 """The distillation modes (``skelkd.train.modules`` says what each one computes); the one
-list the command line, the reproduction's Table 4 and the checks use."""
+list the command line and the checks use (the reproduction's Table 4 compares the
+paper's five, :data:`TABLE4_MODES`)."""
+
+TABLE4_MODES = DISTILL_MODES[:5]
+"""The modes of the paper's Table 4 (no distillation, KL, global MSC, parts without E,
+parts with E); ``skd`` is a peer of its Table 3."""
 
 CHOICES = {"data": {"student_data": ("all", "paired")},
            "model": {"person_pool": ("present", "all")},

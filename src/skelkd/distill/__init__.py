@@ -3,6 +3,7 @@ global multi-sample contrastive)."""
 
 from .losses import (
            global_msc_loss,
+           joint_relation_loss,
            kd_kl_loss,
            multi_sample_contrastive,
            part_similarity,
@@ -10,5 +11,6 @@ from .losses import (
 )
 from .part_matrix import PartMatrix, occlusion_error_rates, softmax_parts
 
-__all__ = ["PartMatrix", "global_msc_loss", "kd_kl_loss", "multi_sample_contrastive",
-           "occlusion_error_rates", "part_similarity", "pmsc_loss", "softmax_parts"]
+__all__ = ["PartMatrix", "global_msc_loss", "joint_relation_loss", "kd_kl_loss",
+           "multi_sample_contrastive", "occlusion_error_rates", "part_similarity", "pmsc_loss",
+           "softmax_parts"]

@@ -1,5 +1,6 @@
 """Distillation losses: the part-level multi-sample contrastive loss (Eq. 6-11), its
-global variant and logit distillation (the paper's Table 4 baselines).
+global variant and logit distillation (the paper's Table 4 baselines), and joint-level
+distillation in the manner of SKD (a peer of the paper's Table 3).
 
 Batch convention (Section 3.3.2): a mini-batch has a low-quality batch B^L of N samples
 (labels ``y_lq``) and a high-quality batch B^H of B samples (labels ``y_hq``): the twins
@@ -130,3 +131,25 @@ def kd_kl_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
     return F.kl_div(F.log_softmax(student_logits / t, dim=-1),
                     F.log_softmax(teacher_logits / t, dim=-1), log_target=True,
                     reduction="batchmean") * t * t
+
+
+def joint_relation_loss(f_lq: torch.Tensor, f_hq: torch.Tensor) -> torch.Tensor:
+    """Joint-level distillation in the manner of SKD (Bian, Feng, Wan and Wang,
+    "Structural knowledge distillation for efficient skeleton-based action recognition",
+    TIP 2021), between paired samples: the relations among the joints both layouts have
+    (matched by landmark name), the (J, J) cosine similarities of their features, made
+    to match the teacher's. With ``f_lq`` (P, J, C_L) and ``f_hq`` (P, J, C_H) the
+    student's and the teacher's features of the P paired samples' J shared joints:
+
+        R_i^X[j, k] = cos(f_{i,j}^X, f_{i,k}^X),   L = mean_{i, j, k} (R_i^L - R_i^H)[j, k]^2
+
+    Relations, not the features themselves, so student and teacher may differ in width.
+    The SKD paper's own equations are not available here (only its abstract: "a graph
+    matching loss ... to distill the graph structural knowledge at an intermediate
+    representation level"); this is our reading of it, and its gradient revision is not
+    reproduced (docs/design.md). 0 when no sample is paired."""
+    if f_lq.shape[0] == 0:
+        return f_lq.sum() * 0.0
+    a, b = F.normalize(f_lq, dim=-1), F.normalize(f_hq, dim=-1)
+    return ((a @ a.transpose(1, 2) - b @ b.transpose(1, 2)) ** 2).mean()
+

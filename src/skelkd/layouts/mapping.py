@@ -110,6 +110,12 @@ def joint_map(src: Layout, dst: Layout, *, derive: bool = True,
     return weights, kind
 
 
+def shared_joints(a: Layout, b: Layout) -> list[str]:
+    """The joint names two layouts share, in ``a``'s order: the landmarks a joint-level
+    comparison of the two can use (a joint without a namesake has no counterpart)."""
+    return [j for j in a.joints if b.has(j)]
+
+
 def map_layout(keypoints: np.ndarray, scores: np.ndarray, src: Layout, dst: Layout, *,
                derive: bool = True, swap_sides: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Re-express skeletons of layout ``src`` in layout ``dst``.

@@ -16,7 +16,8 @@ class Recognizer(nn.Module):
     """Skeletons (N, M, T, V, C) -> class logits, with the joint features exposed.
 
     ``forward`` returns logits; :meth:`features` returns logits, the global feature
-    (N, C') and the part features (N, 5, C') in one pass.
+    (N, C') and the part features (N, 5, C') in one pass, and with ``joints`` (a (J, V)
+    matrix, rows selecting or averaging joints) the (N, J, C') features of those joints.
     """
 
     def __init__(self, spec: ModelSpec):
@@ -33,12 +34,16 @@ class Recognizer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)[0]
 
-    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def features(self, x: torch.Tensor, joints: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, ...]:
         feats = self.backbone(x)
         mask = person_mask(x, self.spec.person_pool)
         g = global_features(feats, mask)
         parts = part_features(feats, mask, self.part_pool.to(feats.dtype))
-        return self.fc(self.dropout(g)), g, parts
+        out = (self.fc(self.dropout(g)), g, parts)
+        if joints is None:
+            return out
+        return (*out, part_features(feats, mask, joints.to(feats.dtype)))
 
     def spec_dict(self) -> dict:
         return asdict(self.spec)

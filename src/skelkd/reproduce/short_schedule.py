@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import DISTILL_MODES, ExperimentConfig, load_config
+from ..config import TABLE4_MODES, ExperimentConfig, load_config
 from ..data.simulate import get_preset, simulate_pack
 from ..distill.part_matrix import PartMatrix
 from ..errors import SkelkdError
@@ -75,7 +75,6 @@ DATASETS = {
                        "Kinect V1 3D joints (20)", True),
 }
 HETERO_LAYOUT = "coco"  # the low-quality layout of the heterogeneous setting (PifPaf's)
-TABLE4_MODES = DISTILL_MODES
 
 
 def published_ucla_schedule(repeats: int = 1) -> tuple[str, ...]:

@@ -10,6 +10,11 @@ Distillation modes (the paper's Table 4 and our ablation):
 ``global-msc``    Eq. 8-11 on globally pooled features, no parts, no E.
 ``pmsc-uniform``  Eq. 6-11 with uniform part weights (E = 1/5): parts without E.
 ``pmsc``          Eq. 6-11 with the part matrix E: the paper's method.
+``skd``           joint-level distillation in the manner of SKD (Bian et al., TIP 2021), a
+                  peer of the paper's Table 3: on the paired samples, the relations among
+                  the joints both layouts name alike match the teacher's
+                  (:func:`~skelkd.distill.losses.joint_relation_loss`); joints without a
+                  namesake in the other layout take no part in it.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import torch.nn.functional as F
 
 from ..config import DISTILL_MODES, DistillConfig, OptimConfig
 from ..distill.distributed import gather_high_quality
-from ..distill.losses import global_msc_loss, kd_kl_loss, pmsc_loss
+from ..distill.losses import global_msc_loss, joint_relation_loss, kd_kl_loss, pmsc_loss
 from ..errors import SkelkdError
+from ..layouts import get_layout
+from ..layouts.mapping import shared_joints
 from ..models import ModelSpec, Recognizer
 
 __all__ = ["DISTILL_MODES", "RecognizerModule", "StudentModule"]
@@ -42,6 +49,22 @@ def _optimizers(module: L.LightningModule, cfg: OptimConfig):
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+
+
+def _shared_joint_pools(student: str, teacher: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(J, V_student) and (J, V_teacher) one-hot rows selecting the joints both layouts
+    name alike (``skd``); a clear error when they share none."""
+    s, t = get_layout(student), get_layout(teacher)
+    names = shared_joints(s, t)
+    if not names:
+        raise SkelkdError(f"distillation 'skd' needs joints that layouts '{s.name}' and "
+                          f"'{t.name}' both name; they share none")
+    pools = []
+    for layout in (s, t):
+        pool = torch.zeros(len(names), layout.num_joints)
+        pool[torch.arange(len(names)), torch.tensor([layout.index(n) for n in names])] = 1.0
+        pools.append(pool)
+    return pools[0], pools[1]
 
 
 class RecognizerModule(L.LightningModule):
@@ -119,6 +142,10 @@ class StudentModule(RecognizerModule):
         if self.distill.mode == "pmsc" and not self.distill.part_matrix:
             raise ValueError("distillation 'pmsc' needs the part matrix E")
         self.register_buffer("part_matrix", e)
+        pools = (_shared_joint_pools(spec["layout"], teacher_spec["layout"])
+                 if self.distill.mode == "skd" else (None, None))
+        self.register_buffer("student_joints", pools[0], persistent=False)
+        self.register_buffer("teacher_joints", pools[1], persistent=False)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -141,11 +168,12 @@ class StudentModule(RecognizerModule):
         rows: dict[int, tuple] = {}
         with torch.no_grad():
             for batch in loader:
-                logits, g, parts = self.teacher.features(batch["x"])
+                out = self.teacher.features(batch["x"], self.teacher_joints)
                 for k, i in enumerate(batch["index"].tolist()):
-                    rows[i] = (logits[k], g[k], parts[k])
+                    rows[i] = tuple(o[k] for o in out)
         size = max(rows) + 1 if rows else 0
-        for name, j in (("cache_logits", 0), ("cache_global", 1), ("cache_parts", 2)):
+        names = ("cache_logits", "cache_global", "cache_parts", "cache_joints")
+        for j, name in enumerate(names[:4 if self.teacher_joints is not None else 3]):
             first = next(iter(rows.values()))[j] if rows else torch.zeros(0)
             table = first.new_zeros((size, *first.shape))
             for i, row in rows.items():
@@ -153,24 +181,29 @@ class StudentModule(RecognizerModule):
             self.register_buffer(name, table, persistent=False)
 
     def teacher_outputs(self, batch: dict, paired: torch.Tensor):
-        """The teacher's logits, global and part features of the batch's twins."""
+        """The teacher's logits, global and part features of the batch's twins (and, for
+        ``skd``, the features of the shared joints)."""
         if getattr(self, "cache_parts", None) is not None:
             idx = batch["hq_index"][paired]
-            return self.cache_logits[idx], self.cache_global[idx], self.cache_parts[idx]
+            cached = [self.cache_logits, self.cache_global, self.cache_parts]
+            cached += [self.cache_joints] if self.teacher_joints is not None else []
+            return tuple(c[idx] for c in cached)
         x = batch["x_hq"][paired]
         bf16 = self.distill.teacher_precision == "bf16"
         with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=bf16):
-            out = self.teacher.features(x)
+            out = self.teacher.features(x, self.teacher_joints)
         return tuple(o.float() for o in out)
 
     def distill_loss(self, batch: dict, logits: torch.Tensor, g: torch.Tensor,
-                     parts: torch.Tensor) -> torch.Tensor:
+                     parts: torch.Tensor, joints: torch.Tensor | None = None) -> torch.Tensor:
         paired = batch["paired"].bool()
         y = batch["label"]
-        t_logits, t_g, t_parts = self.teacher_outputs(batch, paired)
+        t_logits, t_g, t_parts, *t_joints = self.teacher_outputs(batch, paired)
         d = self.distill
         if d.mode == "kl":
             return kd_kl_loss(logits[paired], t_logits, d.kd_temperature)
+        if d.mode == "skd":
+            return joint_relation_loss(joints[paired], t_joints[0])
         # contrast with the high-quality batches of every process (distill/distributed.py)
         t_feats = t_g if d.mode == "global-msc" else t_parts
         t_feats, y_hq, offset = gather_high_quality(t_feats, y[paired])
@@ -181,13 +214,13 @@ class StudentModule(RecognizerModule):
         return pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w, d.temperature)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        logits, g, parts = self.model.features(batch["x_lq"])
+        logits, g, parts, *extra = self.model.features(batch["x_lq"], self.student_joints)
         loss_c = F.cross_entropy(logits, batch["label"])
         loss = loss_c
         logs = {"train/loss_c": loss_c,
                 "train/acc": (logits.argmax(1) == batch["label"]).float().mean()}
         if self.teacher is not None and self.distill.alpha > 0:
-            loss_kd = self.distill_loss(batch, logits, g, parts)
+            loss_kd = self.distill_loss(batch, logits, g, parts, *extra)
             loss = loss_c + self.distill.alpha * loss_kd
             logs["train/loss_kd"] = loss_kd
         logs["train/loss"] = loss
