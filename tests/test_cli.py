@@ -138,7 +138,16 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     assert r.exit_code == 0 and "| teacher | - | - | 0 |" in r.output
     assert r.output.splitlines()[2].endswith("| 1 |")  # the same teacher counted once
     r = run("part-matrix", str(runs / "tiny" / "teacher"))
-    assert r.exit_code == 0 and "left_arm" in r.output
+    assert r.exit_code == 0 and "left_arm" in r.output and "flat rows" in r.output
+    # E again, on samples the teacher did not fit (here the test subset: the tiny run's
+    # split has no validation part); a subset the split lacks is one clear error
+    saved = json.loads((runs / "tiny" / "teacher" / "part_matrix.json").read_text())
+    r = run("part-matrix", str(runs / "tiny" / "teacher"), "--subset", "test")
+    assert r.exit_code == 0 and re.search(r"flat rows .*: \d of 3", r.output), r.output
+    again = json.loads((runs / "tiny" / "teacher" / "part_matrix.json").read_text())
+    assert again["class_names"] == saved["class_names"]
+    r = run("part-matrix", str(runs / "tiny" / "teacher"), "--subset", "nope")
+    assert r.exit_code == 2 and "has no subset 'nope'" in r.output
     student = str(runs / "tiny" / "student-pmsc-op0.6")
     r = run("evaluate", student, "--ops", "0,0.3")
     assert r.exit_code == 0 and "| 0.3 |" in r.output and "hq.skpack" not in r.output

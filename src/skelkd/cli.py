@@ -514,24 +514,39 @@ def train_student_cmd(config: str | None, sets: tuple[str, ...], runs: str,
 @click.argument("teacher_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--temperature", type=float, default=None,
               help="Redraw E with this softmax temperature (Eq. 13; 1 = the paper).")
-def part_matrix_cmd(teacher_dir: str, temperature: float | None) -> None:
-    """Show the part matrix E of a trained teacher and redraw its heat map.
+@click.option("--subset", default=None,
+              help="Compute E again from the teacher on the run's high-quality samples of "
+                   "this subset of its split (e.g. 'val', data the teacher did not fit) "
+                   "and save it for the students.")
+def part_matrix_cmd(teacher_dir: str, temperature: float | None, subset: str | None) -> None:
+    """Show the part matrix E of a trained teacher and redraw its heat map. A row whose
+    error rates are all equal (the teacher never wrong with any part removed) gives
+    every part the same weight: the count of such flat rows is printed.
 
     \b
-    Example:
+    Examples:
       skelkd part-matrix runs/penn_small/teacher --temperature 0.2
+      skelkd part-matrix runs/penn_small/teacher --subset val
     """
     from .distill.part_matrix import PartMatrix
 
     path = Path(teacher_dir) / "part_matrix.json"
-    pm = PartMatrix.load(path)
+    if subset is not None:
+        from .experiment import part_matrix_on
+
+        pm = part_matrix_on(Path(teacher_dir), subset)
+    else:
+        pm = PartMatrix.load(path)
     if temperature is not None:
         pm = pm.with_temperature(temperature)
+    if subset is not None or temperature is not None:
         pm.save(path)
     png = pm.plot(Path(teacher_dir) / "part_matrix.png")
     click.echo(f"{'class':<28}" + "".join(f"{p:>10}" for p in PARTS))
     for name, row in zip(pm.class_names, pm.matrix, strict=True):
         click.echo(f"{name[:28]:<28}" + "".join(f"{v:>10.3f}" for v in row))
+    flat = sum(max(row) == min(row) for row in pm.rates.tolist())
+    click.echo(f"flat rows (every part weighted alike): {flat} of {len(pm.rates)}")
     click.echo(f"heat map: {png}")
 
 

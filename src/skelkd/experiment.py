@@ -237,6 +237,21 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
     return _finish(out, cfg, report, start, env, getattr(teacher, "earlier_seconds", 0.0))
 
 
+def part_matrix_on(teacher_dir: Path, subset: str) -> PartMatrix:
+    """E (Eq. 12-13) of a trained teacher computed again, on its run's high-quality
+    samples of ``subset`` of the run's split (``val``: data the teacher did not fit,
+    where the training samples it nearly always gets right can leave rows of E flat),
+    at the run's ``distill.part_matrix_temperature``."""
+    cfg = load_config(teacher_dir / "config.yaml")
+    hq, lq, _, _ = load_data(cfg, teacher_dir.parent)
+    idx = hq_indices(hq, lq, lq.split_indices(cfg.data.split, subset))
+    if len(idx) == 0:
+        raise SkelkdError(f"{teacher_dir}: no high-quality sample in subset '{subset}' of "
+                          f"split '{cfg.data.split}'")
+    clean = dataclasses.replace(cfg, input=dataclasses.replace(cfg.input, occlusion=0.0))
+    return compute_part_matrix(load_module(teacher_dir).model, hq, idx, clean)
+
+
 def distill_label(cfg: ExperimentConfig) -> str:
     """The distillation in a table: the mode, its temperature, and the other settings
     that differ from the defaults (``pmsc tau=0.1``, ``kl T=4 alpha=2``...)."""
