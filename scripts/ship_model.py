@@ -158,7 +158,9 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         "- Trimmed training clips: Penn Action's clips start and end on the action, real "
         "clips often do not, and what comes before and after the action moves the answer "
         "(docs/real_video_ends.md: the real clips read whole against the same clips with "
-        "their ends cut).",
+        "their ends cut). A short clip that opens with a few still frames can read as the "
+        "start of a serve or a pitch, which open that way in Penn Action "
+        "(docs/window_reading.md: the first windows of the real clips).",
         "- One person: BlazePose (the legacy solution) tracks a single person; in a clip "
         "with several people it may follow another one than the actor.",
         "- 2D only, so an action seen from an angle that hides its motion (a serve filmed "
