@@ -720,7 +720,7 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
     """
     from .predict import (
         DEFAULT_READING,
-        READINGS,
+        check_reading,
         default_model,
         input_frames,
         is_model,
@@ -730,8 +730,7 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
     )
 
     reading = reading or DEFAULT_READING
-    if reading not in READINGS:  # before a video's extraction, which takes a while
-        raise SkelkdError(f"--reading: expected one of {', '.join(READINGS)}, got '{reading}'")
+    check_reading(reading, "--reading")  # before a video's extraction, which takes a while
 
     if model_path is None and len(inputs) > 1 and is_model(inputs[0]):
         model_path, inputs = inputs[0], inputs[1:]

@@ -223,8 +223,7 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
     hq_test = hq_indices(hq, lq, test)
     if len(hq_train) == 0:
         raise SkelkdError(f"{cfg.data.hq}: no high-quality sample matches the training split")
-    # the teacher sees clean high-quality data
-    clean = dataclasses.replace(cfg, input=dataclasses.replace(cfg.input, occlusion=0.0))
+    clean = teacher_config(cfg)
     val = val_indices(cfg, lq)
     hq_val = hq_test if track_test else None if val is None else hq_indices(hq, lq, val)
     teacher = train_recognizer(hq, hq_train, clean, out, val_indices=hq_val)
@@ -235,6 +234,12 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
     pm.save(out / "part_matrix.json")
     pm.plot(out / "part_matrix.png", f"Part matrix E: {cfg.name} teacher")
     return _finish(out, cfg, report, start, env, getattr(teacher, "earlier_seconds", 0.0))
+
+
+def teacher_config(cfg: ExperimentConfig) -> ExperimentConfig:
+    """``cfg`` as the teacher is trained and read with it: on clean high-quality data
+    (no occlusion)."""
+    return dataclasses.replace(cfg, input=dataclasses.replace(cfg.input, occlusion=0.0))
 
 
 def part_matrix_on(teacher_dir: Path, subset: str) -> PartMatrix:
@@ -248,8 +253,7 @@ def part_matrix_on(teacher_dir: Path, subset: str) -> PartMatrix:
     if len(idx) == 0:
         raise SkelkdError(f"{teacher_dir}: no high-quality sample in subset '{subset}' of "
                           f"split '{cfg.data.split}'")
-    clean = dataclasses.replace(cfg, input=dataclasses.replace(cfg.input, occlusion=0.0))
-    return compute_part_matrix(load_module(teacher_dir).model, hq, idx, clean)
+    return compute_part_matrix(load_module(teacher_dir).model, hq, idx, teacher_config(cfg))
 
 
 def distill_label(cfg: ExperimentConfig) -> str:

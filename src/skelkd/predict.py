@@ -151,6 +151,13 @@ accuracy and lost none on the trimmed clips (``experiments/window_reading.py``,
 docs/window_reading.md)."""
 
 
+def check_reading(reading: str, name: str = "reading") -> None:
+    """A :class:`SkelkdError` naming ``name`` unless ``reading`` is one of
+    :data:`READINGS`."""
+    if reading not in READINGS:
+        raise SkelkdError(f"{name}: expected one of {', '.join(READINGS)}, got '{reading}'")
+
+
 def window_probabilities(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
                          scales: tuple[float, ...] = WINDOW_SCALES
                          ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
@@ -178,9 +185,7 @@ def combine_windows(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]],
     """The clip's class probabilities from its windows' (:func:`window_probabilities`):
     within each scale the windows weighted as ``reading`` says (:data:`READINGS`), then
     the scales averaged."""
-    if reading not in READINGS:
-        raise SkelkdError(f"reading: expected one of {', '.join(map(repr, READINGS))}, got "
-                          f"{reading!r}")
+    check_reading(reading)
     combined = []
     for windows, prob in per_scale:
         if reading == "max":

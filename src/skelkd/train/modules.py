@@ -146,6 +146,7 @@ class StudentModule(RecognizerModule):
                  if self.distill.mode == "skd" else (None, None))
         self.register_buffer("student_joints", pools[0], persistent=False)
         self.register_buffer("teacher_joints", pools[1], persistent=False)
+        self.cached: tuple[str, ...] = ()  # the teacher's outputs kept by cache_teacher
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -173,7 +174,8 @@ class StudentModule(RecognizerModule):
                     rows[i] = tuple(o[k] for o in out)
         size = max(rows) + 1 if rows else 0
         names = ("cache_logits", "cache_global", "cache_parts", "cache_joints")
-        for j, name in enumerate(names[:4 if self.teacher_joints is not None else 3]):
+        self.cached = names[:4 if self.teacher_joints is not None else 3]
+        for j, name in enumerate(self.cached):
             first = next(iter(rows.values()))[j] if rows else torch.zeros(0)
             table = first.new_zeros((size, *first.shape))
             for i, row in rows.items():
@@ -183,11 +185,9 @@ class StudentModule(RecognizerModule):
     def teacher_outputs(self, batch: dict, paired: torch.Tensor):
         """The teacher's logits, global and part features of the batch's twins (and, for
         ``skd``, the features of the shared joints)."""
-        if getattr(self, "cache_parts", None) is not None:
+        if self.cached:
             idx = batch["hq_index"][paired]
-            cached = [self.cache_logits, self.cache_global, self.cache_parts]
-            cached += [self.cache_joints] if self.teacher_joints is not None else []
-            return tuple(c[idx] for c in cached)
+            return tuple(getattr(self, name)[idx] for name in self.cached)
         x = batch["x_hq"][paired]
         bf16 = self.distill.teacher_precision == "bf16"
         with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=bf16):
