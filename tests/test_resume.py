@@ -151,6 +151,29 @@ def test_a_signal_stops_training_with_its_status_a_message_and_an_intact_checkpo
     assert not list(ckpt.parent.glob(".*tmp*"))
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
+def test_a_signal_is_acted_on_at_a_batch_end_and_a_second_one_at_once():
+    """The first signal only marks the run (raising inside a logger's or checkpoint's
+    write could deadlock its shutdown); the batch's end raises; a second signal raises
+    wherever it lands."""
+    from skelkd.errors import RunInterrupted
+    from skelkd.train.api import _StopOnSignal
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    stop = _StopOnSignal()
+    with pytest.raises(RunInterrupted) as second:
+        with stop.listening():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.1)  # the handler runs between bytecodes: nothing was raised
+            assert stop.signum == signal.SIGTERM
+            with pytest.raises(RunInterrupted):
+                stop.on_train_batch_end(None, None, None, None, 0)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    assert second.value.signum == signal.SIGINT
+    assert {s: signal.getsignal(s) for s in before} == before  # restored on the way out
+
+
 def test_a_rerun_with_other_settings_is_refused_naming_them(tmp_path):
     from click.testing import CliRunner
 

@@ -27,6 +27,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.utils.data import DataLoader
 
 from ..config import ExperimentConfig
@@ -329,29 +330,55 @@ def _fit(module: L.LightningModule, train_ds, val, cfg: ExperimentConfig, out: P
     keep_freed_memory(cfg.train.keep_freed_memory)
     loader = _loader(train_ds, train_ds.labels, cfg, True)
     lines = [] if cfg.train.progress else [EpochLines()]
-    trainer = make_trainer(cfg, out, [_EpochCallback(loader), ValCurve(), FitClock(), *lines])
-    with _signals_raise():
+    stop = _StopOnSignal()
+    trainer = make_trainer(cfg, out, [_EpochCallback(loader), ValCurve(), FitClock(), stop,
+                                      *lines])
+    with stop.listening():
         trainer.fit(module, loader, val, ckpt_path=_resume(out))
+    stop.check()
 
 
-@contextlib.contextmanager
-def _signals_raise():
-    """SIGINT and SIGTERM raise :class:`RunInterrupted` while training (main thread
-    only; elsewhere the handlers stay as they are)."""
+class _StopOnSignal(L.Callback):
+    """SIGINT and SIGTERM stop training with :class:`RunInterrupted` at the next batch's
+    end (or when fitting returns), never inside a write: an exception raised from the
+    signal handler itself could land while a logger's writer thread or a checkpoint's file
+    holds a lock, and the shutdown that follows would wait on it for ever. A second signal
+    raises at once. The handlers are installed on the main thread only, and Lightning's
+    own SIGTERM handler, which it chains with these, only sets a flag."""
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    def __init__(self):
+        self.signum: int | None = None
 
-    def stop(signum, frame):
-        raise RunInterrupted(signum)
+    @contextlib.contextmanager
+    def listening(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
 
-    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        def note(signum, frame):
+            if self.signum is not None:
+                raise RunInterrupted(signum)
+            self.signum = signum
+
+        old = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        except SIGTERMException:  # Lightning's own stop, should it check before this one
+            raise RunInterrupted(signal.SIGTERM) from None
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise RunInterrupted(self.signum)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.check()
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx,
+                                dataloader_idx=0):
+        self.check()
 
 
 def _resume(out: Path) -> str | None:
