@@ -15,7 +15,11 @@ measured the same way:
 * motion: the median distance a joint moves from one frame to the next, per 1/30 s;
 * roughness: the median second difference of a joint's position (how much its velocity
   changes from frame to frame): estimator noise shows here, smooth motion does not;
-* the mean score of the joints present.
+* the mean score of the joints present;
+* low scores: the share of the joints present scored below the calibration's miss
+  threshold (``skelkd.data.calibrate.MISS_THRESHOLD``): the simulator makes those joints
+  its misses, so it leaves none present; ``skelkd predict`` reads them as missing
+  (``skelkd.video.to_sample``), the row "as skelkd predict reads them".
 
 Sources: the real clips; Penn Action's human annotation (high quality); and the same
 annotation degraded by the simulator's ``fast`` preset (what the reproduction and the
@@ -43,6 +47,7 @@ LAYOUT = "penn_action"
 
 def measure(kp: np.ndarray, sc: np.ndarray, fps: float) -> dict:
     """The statistics above for one (M, T, V, 2) sequence in the Penn Action layout."""
+    from skelkd.data.calibrate import MISS_THRESHOLD
     from skelkd.data.transforms import normalize_batch
     from skelkd.layouts import get_layout
 
@@ -53,12 +58,13 @@ def measure(kp: np.ndarray, sc: np.ndarray, fps: float) -> dict:
     return {"seconds": kp.shape[1] / fps, "missing": float(1 - ok.mean()),
             "motion": float(np.median(step)) * fps / 30 if step.size else np.nan,
             "roughness": float(np.median(d2)) * (fps / 30) ** 2 if d2.size else np.nan,
-            "score": float(sc[0][ok].mean()) if ok.any() else np.nan}
+            "score": float(sc[0][ok].mean()) if ok.any() else np.nan,
+            "low": float((sc[0][ok] < MISS_THRESHOLD).mean()) if ok.any() else np.nan}
 
 
 COLUMNS = [("seconds", "seconds", "{:.1f}"), ("missing", "missing joints", "{:.1%}"),
            ("motion", "motion per 1/30 s", "{:.3f}"), ("roughness", "roughness", "{:.3f}"),
-           ("score", "mean score", "{:.2f}")]
+           ("score", "mean score", "{:.2f}"), ("low", "low scores", "{:.1%}")]
 
 
 def row(label: str, stats: list[dict]) -> str:
@@ -115,11 +121,16 @@ def main() -> None:
     from skelkd.layouts.mapping import map_layout
 
     bp, penn = get_layout("blazepose"), get_layout(LAYOUT)
+    from skelkd.video import to_sample
+
     real: dict[str, list[dict]] = {}
+    read: list[dict] = []
     for clip, label in read_manifest(args.folder):
         e = extraction(clip, args.cache)
         kp, sc = map_layout(e.keypoints[None], e.scores[None], bp, penn)
         real.setdefault(label, []).append(measure(kp, sc, e.fps))
+        s = to_sample(e)
+        read.append(measure(*map_layout(s.keypoints, s.scores, bp, penn), e.fps))
     hq = embedded_pack("penn_action")
     names = list(hq.class_names)
     fast = get_preset("fast", target_layout=LAYOUT)
@@ -136,6 +147,7 @@ def main() -> None:
     every = lambda d: [x for v in d.values() for x in v]  # noqa: E731
     lines = ["Medians over clips; distances in torso lengths.", "", head, sep,
              row("real BlazePose, the real clips", every(real)),
+             row("the same, as skelkd predict reads them", read),
              row("Penn Action, human annotation (every 4th clip)", every(by_class_hq)),
              row("Penn Action, simulated `fast` (the same clips)", every(by_class_sim)), "",
              "Per class (real / annotation / simulated): duration in seconds and roughness:",

@@ -14,6 +14,7 @@ import torch
 from skelkd.io.pack import Sample
 from skelkd.models import ModelSpec, Recognizer
 from skelkd.predict import predict_clip
+from skelkd.video import Extraction, to_sample
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "deploy.md"
 
@@ -51,7 +52,9 @@ def test_the_documented_code_predicts_what_skelkd_predicts(tmp_path, frames, fps
     export_model(model, tmp_path / "m.onnx", "onnx", num_frames=32)
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     kp, vis = _blazepose_clip(frames, seed=frames)
-    sample = Sample(kp[None], vis[None], 0, "clip", "blazepose", {"fps": fps})
+    # what skelkd predict makes of BlazePose's output, its rule for hidden landmarks included
+    sample = to_sample(Extraction(Path("clip.mp4"), kp, vis, fps, (600, 600), 0.0))
+    assert 0 < (sample.scores == 0).mean() < 0.5 and (vis < 0.5).any()  # the rule bites
     want = {t["class"]: t["probability"] for t in predict_clip(model, sample, 32, top=5)["top"]}
     got = doc["classify"](session, kp, vis, fps)
     assert set(got) == set(names)

@@ -5,6 +5,7 @@ from skelkd.config import load_config
 from skelkd.data.transforms import (
     Pipeline,
     flip,
+    hold_rest,
     minmax_batch,
     normalize,
     occlude_joints,
@@ -231,6 +232,8 @@ def test_rotate_batch_matches_one_angle_at_a_time():
     dict(layout="kinect_v1", num_frames=16, num_persons=2, train=True, align_view=True,
          rotate_deg=15, occlusion=0.3),
     dict(layout="kinect_v1", num_frames=8, normalize=False, train=True, rotate_deg=5),
+    dict(layout="coco", num_frames=16, train=True, occlusion=0.3, rest_prob=0.5,
+         crop_range=(0.5, 1.0)),
     dict(layout="kinect_v1", num_frames=12, train=True, rotate_deg=60, rotate_axes="xy",
          scale_range=(0.5, 1.5), normalization="minmax", occlusion=0.3),
 ])
@@ -341,3 +344,50 @@ def test_crop_range_samples_one_stretch_of_that_share_in_training_only(short):
     with pytest.raises(SkelkdError, match="crop_range"):
         Pipeline(layout, 32, crop_range=(0.0, 1.0))
 
+
+
+def test_hold_rest_holds_the_first_and_last_pose_and_keeps_the_clip():
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 2, 30)
+    sc[0, 0, 3] = 0  # a joint missing in the first frame
+    kp[0, 0, 3] = 0
+    rkp, rsc = hold_rest(kp, sc, np.random.default_rng(1), share=1.0, sway=0.0)
+    before = next(t for t in range(rkp.shape[1]) if np.array_equal(rkp[:, t:t + 30], kp))
+    after = rkp.shape[1] - 30 - before
+    assert 0 < before < 30 and 0 < after < 30  # this draw: a rest on both sides
+    np.testing.assert_array_equal(rsc[:, before:before + 30], sc)
+    for t in list(range(before)) + list(range(before + 30, rkp.shape[1])):
+        frame = 0 if t < before else 29
+        np.testing.assert_allclose(rkp[:, t], kp[:, frame])  # held still: no sway asked
+        np.testing.assert_array_equal(rsc[:, t], sc[:, frame])
+    assert np.all(rkp[0, :before, 3] == 0) and np.all(rsc[0, :before, 3] == 0)
+    swaying, _ = hold_rest(kp, sc, np.random.default_rng(1), share=1.0)
+    moved = np.abs(swaying[:, :before] - kp[:, :1]).max()
+    height = np.ptp(kp[..., 1], axis=-1).mean()
+    assert 0 < moved < 0.5 * height  # a sway, not a new pose
+    assert np.all(swaying[0, :before, 3] == 0)  # a missing joint does not sway into view
+    short, _ = hold_rest(kp, sc, np.random.default_rng(1), share=0.1)
+    assert short.shape[1] <= 30 + 2 * 3
+
+
+def test_pipeline_rest_in_training_only_and_at_its_rate():
+    """A clip whose x coordinate is its frame number: a rest shows as frames that repeat
+    the first (or last) frame's x; testing never adds one."""
+    n, layout = 40, get_layout("coco")
+    kp = np.zeros((1, n, layout.num_joints, 2), np.float32)
+    kp[..., 0] = np.arange(n, dtype=np.float32)[None, :, None]
+    kp[..., 1] = np.arange(layout.num_joints, dtype=np.float32)
+    sc = np.ones((1, n, layout.num_joints), np.float32)
+    kw = dict(normalize=False, with_score=False, short="repeat")
+
+    def rested(p, seed):
+        x = p(kp, sc, "a", np.random.default_rng(seed))[0, :, 0, 0]
+        return bool(np.sum(np.round(x) == 0) > 2 or np.sum(np.round(x) == n - 1) > 2)
+
+    p = Pipeline(layout, 32, train=True, rest_prob=0.5, **kw)
+    share = np.mean([rested(p, s) for s in range(200)])
+    assert 0.3 < share < 0.6  # half the clips get a rest, most of those a visible one
+    assert not any(rested(Pipeline(layout, 32, train=True, **kw), s) for s in range(50))
+    assert not any(rested(Pipeline(layout, 32, train=False, rest_prob=1.0, **kw), s)
+                   for s in range(5))
+    with pytest.raises(SkelkdError, match="rest_prob"):
+        load_config(None, ["input.rest_prob=1.5"])

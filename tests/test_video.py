@@ -44,6 +44,31 @@ def test_what_counts_as_a_video(tmp_path):
     assert is_video(frames)
 
 
+def test_a_hidden_landmark_is_read_as_a_missing_joint():
+    """BlazePose's guess at a landmark it scores below the calibration's miss threshold
+    becomes what the simulated training data calls a miss: coordinates 0, score 0."""
+    from pathlib import Path
+
+    from skelkd.data.calibrate import MISS_THRESHOLD
+    from skelkd.video import Extraction, to_sample
+
+    rng = np.random.default_rng(0)
+    kp = rng.uniform(10, 500, (6, 33, 2)).astype(np.float32)
+    vis = rng.uniform(0, 1, (6, 33)).astype(np.float32)
+    vis[2] = 0  # a frame without a person
+    e = Extraction(Path("clip.mp4"), kp, vis, 30.0, (480, 640), 0.0)
+    s = to_sample(e)
+    hidden = vis < MISS_THRESHOLD
+    assert hidden.any() and (~hidden).any()
+    assert s.keypoints.shape == (1, 6, 33, 2) and s.layout == "blazepose"
+    assert np.all(s.scores[0][hidden] == 0) and np.all(s.keypoints[0][hidden] == 0)
+    np.testing.assert_array_equal(s.scores[0][~hidden], vis[~hidden])
+    np.testing.assert_array_equal(s.keypoints[0][~hidden], kp[~hidden])
+    raw = to_sample(e, miss_below=0)
+    np.testing.assert_array_equal(raw.scores[0], vis)
+    np.testing.assert_array_equal(raw.keypoints[0], kp)
+
+
 @pytest.mark.parametrize("name", ["broken.mp4", "missing.mp4"])
 def test_bad_videos_get_one_line_errors_and_no_output(tmp_path, name):
     if name == "broken.mp4":

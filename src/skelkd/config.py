@@ -105,6 +105,10 @@ class InputConfig:
     # training: a random stretch of this share of each clip, then sampled to num_frames
     # (data.transforms.Pipeline.crop_range); (1, 1) = the whole clip
     crop_range: tuple[float, float] = (1.0, 1.0)
+    # training: the share of clips given a still rest before and after the action, each
+    # up to rest_share times the clip's length (data.transforms.hold_rest); 0 = none
+    rest_prob: float = 0.0
+    rest_share: float = 1.0
 
     def __post_init__(self) -> None:
         from .data.transforms import CHOICES as PIPELINE_CHOICES
@@ -447,7 +451,8 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "distill.temperature": (0, INF, False), "distill.kd_temperature": (0, INF, False),
     "distill.part_matrix_temperature": (0, INF, False), "eval.batch_size": (1, INF, True),
     "eval.ops": (0, 1, True), "train.optim.milestones": (0, 1, True),
-    "input.scale_range": (0, INF, False),
+    "input.scale_range": (0, INF, False), "input.rest_prob": (0, 1, True),
+    "input.rest_share": (0, INF, False),
 }
 """The allowed range of every numeric key (lists: of each element), checked when a
 configuration loads, before any data is read."""

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .data.calibrate import MISS_THRESHOLD
 from .errors import SkelkdError
 from .layouts import get_layout
 
@@ -70,12 +71,16 @@ def deploy_metadata(model: torch.nn.Module, num_frames: int) -> dict[str, str]:
         "normalization": opts["normalization"],
         "align_view": json.dumps(opts["align_view"]),
         "clip_seconds": f"{float(getattr(spec, 'clip_seconds', 0.0) or 0.0):g}",
+        "miss_below": f"{MISS_THRESHOLD:g}",
         "output": "logits: float32 (N, num_classes); softmax for probabilities",
         "preprocessing": "frames sampled uniformly to num_frames (the middle frame of each "
                          "of num_frames equal segments); coordinates centred on the torso "
                          "middle (mean over frames of the shoulders' and hips' midpoint) and "
                          "divided by the median torso length; missing joints 0 with score "
-                         "0 (skelkd.data.transforms.Pipeline, docs/deploy.md)",
+                         "0, and so is an estimator's joint scored below miss_below (the "
+                         "rule the training data's simulated misses follow; "
+                         "skelkd.data.transforms.Pipeline, skelkd.video.to_sample, "
+                         "docs/deploy.md)",
     }
 
 

@@ -217,10 +217,24 @@ def extract(path: str | Path, *, progress: bool = True, keep: int = 0,
     return Extraction(clip.path, np.stack(kps), np.stack(scs), clip.fps, clip.size, seconds, kept)
 
 
-def to_sample(e: Extraction, label: int = 0, instance_id: str | None = None):
+def to_sample(e: Extraction, label: int = 0, instance_id: str | None = None,
+              miss_below: float | None = None):
+    """The extraction as a one-person sample, in skelkd's convention for a missing joint:
+    a landmark whose visibility is below ``miss_below`` (default:
+    :data:`skelkd.data.calibrate.MISS_THRESHOLD`) gets coordinates 0 and score 0.
+
+    BlazePose places every landmark, guessing the hidden ones, and gives them a low
+    visibility; the simulator the models train on was calibrated with those as its
+    misses, and the joints it leaves present score well above it: a model trained on it
+    never saw a present joint scored below it (``docs/real_vs_simulated.md`` measures
+    both). ``miss_below=0`` keeps BlazePose's output as it is."""
+    from .data.calibrate import MISS_THRESHOLD
     from .io.pack import Sample
 
-    return Sample(e.keypoints[None], e.scores[None], label,
+    miss = e.scores < (MISS_THRESHOLD if miss_below is None else miss_below)
+    kp = np.where(miss[..., None], 0, e.keypoints).astype(np.float32)
+    sc = np.where(miss, 0, e.scores).astype(np.float32)
+    return Sample(kp[None], sc[None], label,
                   instance_id or e.path.stem, "blazepose",
                   {"source_file": e.path.name, "estimator": ESTIMATOR, "fps": e.fps,
                    "image_height": e.size[0], "image_width": e.size[1]})

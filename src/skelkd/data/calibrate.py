@@ -27,6 +27,12 @@ from ..layouts.mapping import map_layout
 from .simulate import GROUPS, SimulatorParams, body_height, degrade, joint_group
 from .transforms import sample_rng
 
+MISS_THRESHOLD = 0.5
+"""A low-quality joint whose score (BlazePose's visibility) is below this counts as
+missed: the calibration's rule, so the simulator's misses (score 0, coordinates 0) stand
+for the real joints below it, and the video path (:func:`skelkd.video.to_sample`) turns
+those into misses the same way."""
+
 
 def _nanmean(values) -> float:
     values = np.asarray(values, dtype=np.float64)
@@ -67,7 +73,8 @@ def fit_projection(hq3d: np.ndarray, hq_sc: np.ndarray, lq2d: np.ndarray, lq_sc:
 
 
 def pair_statistics(hq2d: np.ndarray, hq_sc: np.ndarray, lq2d: np.ndarray, lq_sc: np.ndarray,
-                    layout: Layout, joints: Sequence[str], miss_threshold: float = 0.5) -> dict:
+                    layout: Layout, joints: Sequence[str],
+                    miss_threshold: float = MISS_THRESHOLD) -> dict:
     """Statistics of a low-quality sequence against its high-quality twin.
 
     All arrays are (T, V, ...) in one ``layout`` (map the low-quality side there first);
@@ -111,7 +118,8 @@ def pair_statistics(hq2d: np.ndarray, hq_sc: np.ndarray, lq2d: np.ndarray, lq_sc
     return out
 
 
-def miss_statistics(lq_sc: np.ndarray, layout: Layout, miss_threshold: float = 0.5) -> dict:
+def miss_statistics(lq_sc: np.ndarray, layout: Layout,
+                    miss_threshold: float = MISS_THRESHOLD) -> dict:
     """Miss rates of low-quality output alone (no twin needed): per group, over frames
     where the person was found, and the share of frames with no joint."""
     found = lq_sc.max(axis=-1) > 0
@@ -133,7 +141,7 @@ def match_lq(lq2d: np.ndarray, lq_sc: np.ndarray, lq_layout: Layout, hq_layout: 
 
 def simulated_statistics(hq2d: np.ndarray, hq_sc: np.ndarray, hq_layout: Layout,
                          lq_layout: Layout, params: SimulatorParams, seeds: Sequence[int],
-                         key: str, miss_threshold: float = 0.5) -> dict:
+                         key: str, miss_threshold: float = MISS_THRESHOLD) -> dict:
     """:func:`pair_statistics` of the simulator's output for a high-quality 2D sequence
     (T, V, 2), averaged over ``seeds``: the simulated counterpart of a real pair."""
     kp, sc = map_layout(hq2d[None], hq_sc[None], hq_layout, lq_layout)
@@ -307,7 +315,7 @@ def pair_instances(hq, lq, match: str = "auto") -> list[tuple[int, int]]:
 def calibrate_packs(hq, lq, *, match: str = "auto", swap_sides: bool | None = None,
                     fit_2d: bool | None = None, seeds: Sequence[int] = tuple(range(8)),
                     base: SimulatorParams | None = None,
-                    miss_threshold: float = 0.5) -> Calibration:
+                    miss_threshold: float = MISS_THRESHOLD) -> Calibration:
     """Measure the low-quality pack ``lq`` against the high-quality pack ``hq`` (first
     person of each pair), fit simulator parameters that reproduce the measurements, and
     measure the fitted simulator on the same high-quality joints."""

@@ -42,7 +42,7 @@ from ..errors import SkelkdError
 from ..io.pack import Pack, PackWriter, Sample
 from ..layouts import Layout, get_layout
 from ..layouts.mapping import map_layout
-from .transforms import sample_rng
+from .transforms import body_height, sample_rng
 
 GROUPS = ("face", "hands", "feet", "body")
 
@@ -178,16 +178,6 @@ def project(kp3d: np.ndarray, sc: np.ndarray, params: SimulatorParams) -> tuple[
     v = h / 2 - params.focal * kp3d[..., 1] / zs
     sc = np.where(front, sc, 0.0)
     return np.stack([u, v], axis=-1), sc
-
-
-def body_height(kp2d: np.ndarray, sc: np.ndarray) -> float:
-    """Median over persons and frames of the vertical extent of the valid joints."""
-    ok = sc > 0
-    y = kp2d[..., 1]
-    # empty frames (no valid joint) have no extent; NumPy's nanmax would warn on them
-    ext = np.where(ok, y, -np.inf).max(axis=-1) - np.where(ok, y, np.inf).min(axis=-1)
-    ext = ext[(ok.sum(axis=-1) >= 2) & np.isfinite(ext)]
-    return float(np.median(ext)) if ext.size else 1.0
 
 
 def _bursty(rng: np.random.Generator, shape: tuple[int, ...], rate: np.ndarray | float,

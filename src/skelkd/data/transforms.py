@@ -230,6 +230,43 @@ def instance_mask(shape: tuple[int, int, int], prob: float, seed: int, key: str,
     return occlusion_mask(shape, prob, sample_rng(seed, key, "occlusion"), mode)
 
 
+def body_height(kp2d: np.ndarray, sc: np.ndarray) -> float:
+    """Median over persons and frames of the vertical extent of the valid joints."""
+    ok = sc > 0
+    y = kp2d[..., 1]
+    # empty frames (no valid joint) have no extent; NumPy's nanmax would warn on them
+    ext = np.where(ok, y, -np.inf).max(axis=-1) - np.where(ok, y, np.inf).min(axis=-1)
+    ext = ext[(ok.sum(axis=-1) >= 2) & np.isfinite(ext)]
+    return float(np.median(ext)) if ext.size else 1.0
+
+
+REST_SWAY = 0.004
+"""Per-frame step of a rest's sway (:func:`hold_rest`), in body heights: the body's
+random walk; each joint's own walk takes half of it."""
+
+
+def hold_rest(kp: np.ndarray, sc: np.ndarray, rng: np.random.Generator, share: float = 1.0,
+              sway: float = REST_SWAY) -> tuple[np.ndarray, np.ndarray]:
+    """The sequence with a rest before and after it: its first pose held before it and its
+    last pose after it, each for a random 0 to ``share`` times its length, swaying (a
+    random walk of the whole body and of each joint, ``sway`` body heights a frame). A
+    joint missing in the held frame stays missing. Penn Action's clips are trimmed to the
+    action; a real clip often starts and ends with the person standing
+    (``docs/real_video_ends.md``)."""
+    m, t, v, c = kp.shape
+    height = body_height(kp[..., :2], sc)
+    parts = []
+    lengths = [int(rng.uniform(0, share) * t) for _ in range(2)]
+    for frame, length in zip((0, t - 1), lengths, strict=True):
+        body = np.cumsum(rng.normal(0, sway * height, (m, length, 1, c)), axis=1)
+        joint = np.cumsum(rng.normal(0, sway * height / 2, (m, length, v, c)), axis=1)
+        held_sc = np.repeat(sc[:, frame:frame + 1], length, 1)
+        held = (kp[:, frame:frame + 1] + body + joint) * (held_sc > 0)[..., None]
+        parts.append((held.astype(kp.dtype), held_sc))
+    (kp_in, sc_in), (kp_out, sc_out) = parts
+    return np.concatenate([kp_in, kp, kp_out], 1), np.concatenate([sc_in, sc, sc_out], 1)
+
+
 def apply_mask(kp: np.ndarray, sc: np.ndarray,
                hit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Zero the coordinates and scores where ``hit`` (broadcast to (M, T, V)) is set."""
@@ -351,6 +388,11 @@ class Pipeline:
             to T; ``(1, 1)``: the whole sequence, as in testing. Shorter stretches play
             the action slower and let a model trained on whole clips read part of one, as
             it must on the windows of a long real video.
+        rest_prob, rest_share: training only: with probability ``rest_prob`` a sequence
+            first gets a rest before and after it (:func:`hold_rest`, up to
+            ``rest_share`` times its length each side), before the crop: a model trained
+            on clips trimmed to the action then learns that a still pose is not the
+            action's evidence, as a real clip's lead-in and lead-out are not.
         rotate_axes: 3D only: ``"y"`` (about the vertical axis) or ``"xy"`` (also about
             the horizontal one, an independent angle; CTR-GCN's NW-UCLA recipe).
         with_score: append the score channel to the coordinates. Default: on for 2D,
@@ -374,6 +416,8 @@ class Pipeline:
     scale_range: tuple[float, float] = (1.0, 1.0)
     flip_prob: float = 0.0
     crop_range: tuple[float, float] = (1.0, 1.0)
+    rest_prob: float = 0.0
+    rest_share: float = 1.0
     with_score: bool | None = None
 
     def __post_init__(self) -> None:
@@ -411,6 +455,15 @@ class Pipeline:
         lo, hi = self.scale_range
         crop = self.train and tuple(self.crop_range) != (1.0, 1.0)
         for kp, sc, key, rng in samples:
+            hit = None
+            if self.occlusion > 0:  # drawn for the whole sequence: the crop doesn't change it
+                hit = instance_mask(sc.shape, self.occlusion, self.occlusion_seed, key,
+                                    self.occlusion_mode)
+            if (self.train and rng is not None and self.rest_prob > 0
+                    and rng.random() < self.rest_prob):
+                if hit is not None:  # the occlusion is the instance's: the rest inherits it
+                    kp, sc, hit = *apply_mask(kp, sc, hit), None
+                kp, sc = hold_rest(kp, sc, rng, self.rest_share)
             if crop and rng is not None:
                 n = kp.shape[1]
                 size = max(1, int(round(rng.uniform(*self.crop_range) * n)))
@@ -420,10 +473,6 @@ class Pipeline:
             else:
                 idx = temporal_indices(kp.shape[1], self.num_frames,
                                        rng if self.train else None, self.short)
-            hit = None
-            if self.occlusion > 0:  # drawn for the whole sequence: the crop doesn't change it
-                hit = instance_mask(sc.shape, self.occlusion, self.occlusion_seed, key,
-                                    self.occlusion_mode)
             kp, sc = take_frames(kp, sc, idx)
             if hit is not None:  # applied to the crop only: the same result, less work
                 kp, sc = apply_mask(kp, sc,

@@ -55,7 +55,8 @@ def pipeline(pack: Pack, cfg: ExperimentConfig, *, train: bool, occlusion: float
     if train:
         kwargs = {"rotate_deg": inp.rotate_deg, "rotate_axes": inp.rotate_axes,
                   "scale_range": tuple(inp.scale_range), "flip_prob": inp.flip_prob,
-                  "crop_range": tuple(inp.crop_range)}
+                  "crop_range": tuple(inp.crop_range), "rest_prob": inp.rest_prob,
+                  "rest_share": inp.rest_share}
     kwargs |= {"align_view": inp.align_view, "normalization": inp.normalization, **model_input}
     return Pipeline(pack.layout, inp.num_frames, inp.num_persons, train=train, short=inp.short,
                     occlusion=occlusion, occlusion_mode=inp.occlusion_mode,
