@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from skelkd.config import load_config
 from skelkd.reproduce import PROTOCOLS, Cell, Job, select_cells
 from skelkd.reproduce.plan import TABLE4_ARMS
 from skelkd.reproduce.report import write_report
@@ -144,6 +145,33 @@ def test_a_jobs_batch_construction_reaches_its_configuration(tmp_path):
     on = job_config(Job("utd", op=0.6, batch="class-aware"), prot, packs)
     off = job_config(Job("utd", op=0.6, batch="uniform"), prot, packs)
     assert on.train.class_aware is True and off.train.class_aware is False
+
+
+def test_table3_trains_each_backbone_with_its_own_teacher():
+    """Table 3's cells: on the fair configuration's backbone its none and pmsc arms are
+    Table 1's OP 0 runs (the same keys) and the peers are new; on another backbone every
+    job, the teacher included, has the backbone in its key and its configuration."""
+    from skelkd.reproduce.plan import TABLE3_BACKBONES, TABLE3_PEERS
+
+    prot = PROTOCOLS["fair"]
+    t3 = [c for c in prot.cells if c.table == "3"]
+    assert [c.backbone for c in t3] == list(TABLE3_BACKBONES)
+    first = t3[0]
+    t1 = next(c for c in prot.cells if c.table == "1" and c.key() == first.key())
+    keys1 = {j.key() for j in prot.cell_jobs(t1, "tune")}
+    assert {j.key() for j in prot.cell_jobs(first, "tune") if j.arm in t1.arms} == keys1
+    assert set(first.arms) - set(t1.arms) == set(TABLE3_PEERS)
+    packs = {"penn": {"hq": "hq.skpack", "coco": "lq.skpack"}}
+    default = load_config("fair").model.backbone
+    for cell in t3[1:]:
+        jobs = prot.cell_jobs(cell, "tune")
+        assert all(cell.backbone in j.key() and j.backbone == cell.backbone for j in jobs)
+        teacher = jobs[0].teacher()
+        assert teacher.key() == f"penn-{cell.backbone}/teacher"
+        assert job_config(teacher, prot, packs).model.backbone == cell.backbone
+        assert job_config(jobs[0], prot, packs).model.backbone == cell.backbone
+    assert job_config(Job("penn"), prot, packs).model.backbone == default
+    assert Job("penn", "teacher").key() == "penn/teacher"  # the other tables' keys stay
 
 
 # ----------------------------------------------------------------------------- end to end

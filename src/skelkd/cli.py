@@ -566,7 +566,8 @@ def part_matrix_cmd(teacher_dir: str, temperature: float | None, subset: str | N
                    "figures go to the folder 'results' beside it.")
 @click.option("--dataset", "datasets", multiple=True, type=click.Choice(["penn", "ucla", "utd"]),
               help="Only the cells of these datasets (repeatable; default: all three).")
-@click.option("--table", "tables", multiple=True, type=click.Choice(["1", "2", "4", "5"]),
+@click.option("--table", "tables", multiple=True,
+              type=click.Choice(["1", "2", "3", "4", "5"]),
               help="Only the cells of these tables of the paper (repeatable; default: all).")
 @click.option("--workers", type=int, default=None,
               help="Runs side by side, each in its own process (default: one per CPU core, "

@@ -121,6 +121,7 @@ BACKBONES: dict[str, BackboneConfig] = {
     "stgcn-tiny": BackboneConfig("stgcn", **_TINY),
     "agcn-paper": BackboneConfig("agcn", **_TEN),
     "agcn-small": BackboneConfig("agcn", **_SMALL),
+    "agcn-tiny": BackboneConfig("agcn", **_TINY),
     "ctrgcn-paper": BackboneConfig("ctrgcn", **_TEN, temporal_kernel=5),
     "ctrgcn-small": BackboneConfig("ctrgcn", **_SMALL, temporal_kernel=5),
     "ctrgcn-tiny": BackboneConfig("ctrgcn", **_TINY, temporal_kernel=5),

@@ -18,7 +18,8 @@ The protocol (``docs/RESULTS.md`` states it from here, nothing else):
   configuration, same seed); a seed fixes the initialisation, the batch order and the
   augmentation, and is shared by the arms compared; the low-quality data and its
   occlusion are the same draw for every run (simulator seed 0, ``input.occlusion_seed``);
-- one teacher per dataset (and high-quality fraction), trained once on the same split;
+- one teacher per dataset (and high-quality fraction, and backbone: a Table 3 cell trains
+  teacher and students on its own backbone), trained once on the same split;
   for Table 5 the instances that keep their twin are drawn by ``data.pairing_seed``,
   the same for the teacher and every student seed.
 """
@@ -43,19 +44,23 @@ def arm_mode(arm: str) -> str:
 
 @dataclass(frozen=True)
 class Cell:
-    """One comparison: a dataset, a setting, an OP, the arms, and for Table 5 the
-    high-quality fraction (``student_data`` per arm: ``paired`` or ``all``)."""
+    """One comparison: a dataset, a setting, an OP, the arms, for Table 5 the
+    high-quality fraction (``student_data`` per arm: ``paired`` or ``all``), and for
+    Table 3 the backbone of its teacher and students (empty: the ``fair``
+    configuration's)."""
 
     dataset: str
     setting: str = "hetero"
     op: float = 0.0
     arms: tuple[str, ...] = ARMS
     fraction: float = 1.0
-    table: str = "1"  # the paper's table this cell answers: 1, 2, 4 or 5
+    table: str = "1"  # the paper's table this cell answers: 1, 2, 3, 4 or 5
+    backbone: str = ""
 
     def key(self) -> str:
         tag = self.dataset + ("-homo" if self.setting == "homo" else "")
         tag += f"-hq{self.fraction:g}" if self.fraction < 1 else ""
+        tag += f"-{self.backbone}" if self.backbone else ""
         return f"{tag}/op{self.op:g}"
 
 
@@ -74,6 +79,7 @@ class Job:
     seed: int = 0
     fraction: float = 1.0
     batch: str = BATCHES[0]
+    backbone: str = ""  # empty: the fair configuration's
 
     @property
     def mode(self) -> str:
@@ -84,11 +90,12 @@ class Job:
         return "paired" if self.arm.endswith(":paired") else "all"
 
     def teacher(self) -> Job:
-        return Job(self.dataset, "teacher", fraction=self.fraction)
+        return Job(self.dataset, "teacher", fraction=self.fraction, backbone=self.backbone)
 
     def key(self) -> str:
         """Its place under the results and runs folders."""
         hq = f"-hq{self.fraction:g}" if self.fraction < 1 else ""
+        hq += f"-{self.backbone}" if self.backbone else ""
         if self.kind == "teacher":
             return f"{self.dataset}{hq}/teacher"
         tag = self.dataset + ("-homo" if self.setting == "homo" else "") + hq
@@ -102,6 +109,7 @@ class Job:
     def label(self) -> str:
         title = DATASETS[self.dataset].title
         hq = f", HQ for {self.fraction:.0%}" if self.fraction < 1 else ""
+        hq += f", {self.backbone}" if self.backbone else ""
         if self.kind == "teacher":
             return f"{title}{hq}: teacher"
         return (f"{title}{hq} {self.setting} OP {self.op:g}: {self.arm}, lr {self.lr:g}, "
@@ -130,7 +138,7 @@ class Protocol:
         ``recipes``: arm -> (learning rate, batch construction))."""
         def job(arm: str, lr: float, seed: int, batch: str) -> Job:
             return Job(cell.dataset, setting=cell.setting, op=cell.op, arm=arm, lr=lr,
-                       seed=seed, fraction=cell.fraction, batch=batch)
+                       seed=seed, fraction=cell.fraction, batch=batch, backbone=cell.backbone)
 
         if stage == "tune":
             return [job(a, lr, self.tune_seed, b) for a in cell.arms for b in self.batches
@@ -140,9 +148,17 @@ class Protocol:
                 for a in cell.arms if a in recipes for s in self.seeds]
 
 
+TABLE3_BACKBONES = ("", "agcn-tiny", "efficientgcn-tiny")
+"""Table 3's backbones, CPU-sized stand-ins for the paper's ST-GCN (the ``fair``
+configuration's ``stgcn-tiny``), Js-AGCN and EfficientGCN-B4."""
+TABLE3_PEERS = ("skd",)
+"""Table 3's peers built here (on the first backbone, as in the paper): SKD's joint-level
+distillation (``distill.mode: skd``)."""
+
+
 def _cells() -> tuple[Cell, ...]:
     """The whole grid, in the order it runs: the Penn Action cells first (the paper's
-    main dataset), the hardest OP first within a dataset."""
+    main dataset), the hardest OP first within a dataset; Table 3 last."""
     cells = []
     for key in ("penn", "ucla", "utd"):
         settings = ("hetero", "homo") if DATASETS[key].homogeneous else ("hetero",)
@@ -154,6 +170,11 @@ def _cells() -> tuple[Cell, ...]:
     for f in (0.8, 0.7):
         cells.append(Cell("penn", "hetero", 0.6, ("none:paired", "pmsc:paired", "pmsc"), f,
                           table="5"))
+    # Table 3: Penn Action at OP 0; on the first backbone the none and pmsc arms are
+    # Table 1's runs (the same jobs), not rerun
+    for bb in TABLE3_BACKBONES:
+        cells.append(Cell("penn", "hetero", 0.0, (*ARMS, *(() if bb else TABLE3_PEERS)),
+                          table="3", backbone=bb))
     return tuple(cells)
 
 

@@ -19,7 +19,14 @@ from ..distill.part_matrix import PartMatrix
 from ..io.files import write_text_atomic
 from .plan import Cell, Job, Protocol
 from .run import choose_recipe, normalized
-from .short_schedule import DATASETS, MODE_NAMES, PAPER_TABLE4, PAPER_TABLE5, _paper
+from .short_schedule import (
+    DATASETS,
+    MODE_NAMES,
+    PAPER_TABLE3,
+    PAPER_TABLE4,
+    PAPER_TABLE5,
+    _paper,
+)
 from .stats import Paired, fmt_p, last_quarter_gain, mean_last, mean_sd, paired
 
 ARM_NAMES = {**MODE_NAMES, "none:paired": "no distillation, paired part only",
@@ -68,13 +75,21 @@ class CellResult:
         return all(len(self.finals[a]) == n for a in self.cell.arms)
 
     def own_arms(self) -> list[str]:
-        """The arms whose runs are this cell's own: Table 4's 'none' and 'pmsc' are the
-        runs of the Table 1 cell with the same dataset and OP, reported there."""
+        """The arms whose runs are this cell's own: the 'none' and 'pmsc' of Table 4 and of
+        Table 3's first backbone are the runs of the Table 1 cell with the same dataset,
+        OP and backbone, reported there."""
         shared = ()
-        if self.cell.table == "4":
+        if self.cell.table in ("3", "4"):
             shared = next((c.arms for c in self.protocol.cells if c.table == "1"
                            and c.key() == self.cell.key()), ())
         return [a for a in self.cell.arms if a not in shared]
+
+    def family(self) -> str:
+        """The backbone kind of the cell's runs (``stgcn``, ``agcn``...)."""
+        from ..models.spec import BACKBONES
+
+        name = self.cell.backbone or load_config("fair").model.backbone
+        return BACKBONES[name].kind
 
     def seconds(self, arms: list[str]) -> float:
         runs = {id(r): r for a in arms for r in self.trials[a]}
@@ -94,6 +109,7 @@ def _claim(claim: str, where: str, pr: Paired, paper: float | None = None) -> st
 def _where(cell: Cell) -> str:
     s = "heterogeneous" if cell.setting == "hetero" else "homogeneous"
     hq = f", HQ for {cell.fraction:.0%}" if cell.fraction < 1 else ""
+    hq += f", {cell.backbone}" if cell.backbone else ""
     return f"{DATASETS[cell.dataset].title} ({s}{hq}), OP {cell.op:g}"
 
 
@@ -123,6 +139,8 @@ def _table_rows(res: CellResult) -> list[str]:
             pap = f"{paper[0 if arm == 'none' else 1]:.2f}"
         elif res.cell.table == "4" and arm in PAPER_TABLE4:
             pap = f"{PAPER_TABLE4[arm]:.2f}"
+        elif res.cell.table == "3" and (res.family(), arm) in PAPER_TABLE3:
+            pap = f"{PAPER_TABLE3[res.family(), arm]:.2f}"
         five = f"{np.mean(res.top5(arm)):.2f}" if acc else "-"
         rows.append(f"| {ARM_NAMES.get(arm, arm)} | {lr} | {len(acc)} | "
                     f"{mean_sd(acc.values())} | {five} | {gain} | {ci} | {p} | {pap} |")
@@ -228,6 +246,17 @@ def _claims(done: list[CellResult], batch: str | None = None) -> list[str]:
                 claims.append((f"L_pmsc beats {ARM_NAMES[other]}", where,
                                      paired(res.top1(other), res.top1("pmsc")),
                                      None if theirs is None else PAPER_TABLE4["pmsc"] - theirs))
+        elif c.table == "3":  # the first backbone's none/pmsc claim is Table 1's
+            own = res.own_arms()
+            if "none" in own:
+                claims.append((f"distillation (L_pmsc) improves a {res.family()} student",
+                               where, paired(res.top1("none"), res.top1("pmsc"))))
+            for peer in [a for a in own if a not in ("none", "pmsc")]:
+                theirs = PAPER_TABLE3.get((res.family(), peer))
+                ours = PAPER_TABLE3.get((res.family(), "pmsc"))
+                claims.append((f"L_pmsc beats {ARM_NAMES.get(peer, peer)}", where,
+                               paired(res.top1(peer), res.top1("pmsc")),
+                               None if theirs is None or ours is None else ours - theirs))
         elif c.table == "5":
             claims.append(("solitary LQ samples still help (L_pmsc on all vs on the "
                                  "paired part)", where,
@@ -395,26 +424,29 @@ def _curve_figures(by_dataset: dict, figdir: Path) -> list[str]:
 def _teachers(protocol: Protocol, records: dict, figdir: Path) -> tuple[list[str], list[str]]:
     """The teachers table's rows, and each teacher's part matrix E drawn (its links)."""
     rows, links = [], []
-    for key in DATASETS:
-        rec = records.get(Job(key, "teacher").key())
+    teachers = [(c.dataset, c.backbone) for c in protocol.cells]
+    for key, bb in sorted(dict.fromkeys(teachers), key=lambda t: (list(DATASETS).index(t[0]),
+                                                                  t[1])):
+        rec = records.get(Job(key, "teacher", backbone=bb).key())
         if rec is None:
             continue
         curve = rec["metrics"]["val_curve"]
         lq = last_quarter_gain(curve)
-        rows.append(f"| {DATASETS[key].title} | {DATASETS[key].hq_kind} | "
+        title = DATASETS[key].title + (f", {bb}" if bb else "")
+        paper = "-" if bb else f"{_paper(key, 'hetero')['teacher']:.2f}"
+        rows.append(f"| {title} | {DATASETS[key].hq_kind} | "
                     f"{protocol.teacher_epochs[key]} | {mean_last(curve, 3):.2f} | "
                     f"{lq:+.2f} | {'yes' if lq < protocol.converged_points else 'NO'} | "
-                    f"{rec['metrics']['top1']:.2f} | "
-                    f"{_paper(key, 'hetero')['teacher']:.2f} |")
-        name = f"part_matrix_{key}.png"
-        _part_matrix_figure(rec, figdir / name, f"Part matrix E: {DATASETS[key].title} "
+                    f"{rec['metrics']['top1']:.2f} | {paper} |")
+        name = f"part_matrix_{key}{'_' + bb if bb else ''}.png"
+        _part_matrix_figure(rec, figdir / name, f"Part matrix E: {title} "
                             "teacher (Eq. 12-13, training split)")
-        links.append(f"![part matrix {key}]({figdir.name}/{name})")
+        links.append(f"![part matrix {key}{' ' + bb if bb else ''}]({figdir.name}/{name})")
     return rows, links
 
 
 def _cell_tables(by_dataset: dict, done: list[CellResult]) -> list[str]:
-    """Each cell's table: Tables 1 and 2 per dataset and setting, then Tables 4 and 5."""
+    """Each cell's table: Tables 1 and 2 per dataset and setting, then Tables 3, 4 and 5."""
     body = []
     for (key, setting), group in by_dataset.items():
         s = "heterogeneous" if setting == "hetero" else "homogeneous"
@@ -423,12 +455,15 @@ def _cell_tables(by_dataset: dict, done: list[CellResult]) -> list[str]:
                  f"Paper's figures: {paper} (their data, real estimator output).", ""]
         for res in group:
             body += [f"OP {res.cell.op:g}:", "", *_TABLE_HEAD, *_table_rows(res), ""]
-    for res in done:
-        if res.cell.table in ("4", "5"):
+    extras = {"3": "Paper's figures: Table 3, Penn Action (PifPaf-ResNet152 skeletons), "
+                   "its ST-GCN, Js-AGCN and EfficientGCN-B4 rows; ours are CPU-sized "
+                   "backbones of the same families.",
+              "4": "Paper's figures: Table 4, NTU-RGB+D cross-subject, OP 0."}
+    for res in sorted(done, key=lambda r: r.cell.table):
+        if res.cell.table in ("3", "4", "5"):
             extra = (f"Paper's Table 5 (NTU-RGB+D, HQ for {res.cell.fraction:.0%}): "
                      + ", ".join(f"{v:.2f}" for v in PAPER_TABLE5.get(res.cell.fraction, ()))
-                     if res.cell.table == "5" else "Paper's figures: Table 4, NTU-RGB+D "
-                     "cross-subject, OP 0.")
+                     if res.cell.table == "5" else extras[res.cell.table])
             body += [f"### Table {res.cell.table} analogue: {_where(res.cell)}", "", extra, "",
                      *_TABLE_HEAD, *_table_rows(res), ""]
     return body

@@ -35,7 +35,8 @@ __all__ = ["choose_recipe", "job_config", "prepare_packs", "read_record", "recor
 
 
 def job_config(job: Job, protocol: Protocol, packs: dict) -> ExperimentConfig:
-    """The shipped ``fair`` configuration with this job's data, seed, OP, loss and lr."""
+    """The shipped ``fair`` configuration with this job's data, seed, OP, loss, lr and, for
+    Table 3, backbone."""
 
     p = packs[job.dataset]
     lq_layout = HETERO_LAYOUT if job.setting == "hetero" else open_pack(p["hq"]).layout.name
@@ -46,7 +47,8 @@ def job_config(job: Job, protocol: Protocol, packs: dict) -> ExperimentConfig:
     values = {"name": job.key(), "data.hq": str(p["hq"]), "data.lq": str(p[lq_layout]),
               "data.hq_fraction": job.fraction, "data.student_data": job.student_data,
               "train.epochs": epochs, "train.seed": job.seed, "input.occlusion": job.op,
-              "eval.ops": [job.op], **own}
+              "eval.ops": [job.op], **own,
+              **({"model.backbone": job.backbone} if job.backbone else {})}
     # the protocol's overrides are text (YAML); the job's values, set as they are, come
     # after them (the shipped protocols never set the same key in both)
     return load_config("fair", [*protocol.overrides,
