@@ -27,18 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from skelkd.config import load_config
-from skelkd.data.simulate import get_preset, simulate_sample
-from skelkd.data.transforms import hold_rest
+from skelkd.data.simulate import get_preset, rested_twin
 from skelkd.experiment import load_data
-from skelkd.io.pack import Sample
 from skelkd.predict import READINGS, combine_windows, default_model, window_probabilities
-
-
-def with_rest(sample: Sample, rng: np.random.Generator) -> Sample:
-    """``sample`` with its first pose held before it and its last after it, each for a
-    random 0 to 1 times its length, swaying (:func:`skelkd.data.transforms.hold_rest`)."""
-    kp, sc = hold_rest(sample.keypoints, sample.scores, rng)
-    return Sample(kp, sc, sample.label, sample.instance_id, sample.layout, dict(sample.meta))
 
 
 def validation_rows(model, seeds: int) -> dict[str, list[float]]:
@@ -60,8 +51,7 @@ def validation_rows(model, seeds: int) -> dict[str, list[float]]:
                 else:
                     k = int(name.rsplit(" ", 1)[1])
                     s_hq = hq[hq.instance_ids.index(s_lq.instance_id)]
-                    rng = np.random.default_rng([k, int(i)])
-                    s = simulate_sample(with_rest(s_hq, rng), hq.layout, params, seed=k)
+                    s = rested_twin(s_hq, hq.layout, params, k, int(i))
                 per_scale = window_probabilities(model, s)
                 for r, reading in enumerate(READINGS):
                     right[r] += combine_windows(per_scale, reading).argmax() == s.label
