@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))  # calibrate_simulator
 from real_video import extraction, read_manifest  # noqa: E402
 
 LAYOUT = "penn_action"
