@@ -6,7 +6,9 @@
 #      augmentation: the student's extra augmentation is the student's);
 #   2. the student (configs/penn_video.yaml);
 #   3. scripts/ship_model.py: the weights alone, the "no known action" threshold from the
-#      validation clips, docs/model_card.md.
+#      validation clips, docs/model_card.md; with UNKNOWN=PACK (a pack of other actions:
+#      skelkd data import nw_ucla ../shared/data/nw_ucla ucla.skpack), the card also says
+#      how many of its clips the threshold lets through.
 # About 10 minutes on 2 CPU cores. Then `python benchmarks/real_video.py FOLDER` measures
 # it on real clips (the video extra), and rerunning step 3 quotes that in the card.
 set -euo pipefail
@@ -17,4 +19,5 @@ skelkd train teacher penn_video --runs "$runs" --set train.epochs=30 \
   --set train.optim.warmup_epochs=5 --set "train.optim.milestones=[0.7692308]" \
   --set input.rotate_deg=10 --set input.flip_prob=0 --set "input.crop_range=[1,1]"
 skelkd train student penn_video --runs "$runs"
-python scripts/ship_model.py "$runs/penn_video/student-pmsc-op0.3" --card docs/model_card.md
+python scripts/ship_model.py "$runs/penn_video/student-pmsc-op0.3" --card docs/model_card.md \
+  ${UNKNOWN:+--unknown "$UNKNOWN"}
