@@ -126,12 +126,13 @@ def main() -> None:
               file=sys.stderr)
     lines = _tables(args.folder, names, results)
     lines += ["", "Out-of-class clips (actions the model does not know):", "",
-              "| clip | answer | its probability |", "|---|---|---|"]
+              "| clip | answer | top class | its probability | confidence |",
+              "|---|---|---|---|---|"]
     for clip in reject:
         r = predict_clip(model, to_sample(extraction(clip, args.cache)), _frames(cfg))
         t = r["top"][0]
-        answer = r["decision"]
-        lines.append(f"| {clip.name} | {answer} | {100 * t['probability']:.0f}% |")
+        lines.append(f"| {clip.name} | {r['decision']} | {t['class']} | "
+                     f"{100 * t['probability']:.0f}% | {100 * r['confidence']:.0f}% |")
     top1 = np.mean([lab == rk[0] for _, lab, rk, _ in results])
     top3 = np.mean([lab in rk[1:4] for _, lab, rk, _ in results])
     declined = np.mean([rk[0] == NO_ACTION for _, _, rk, _ in results])

@@ -7,11 +7,11 @@ below which it answers "no known action", calibrated on held-out data.
                                      [--unknown PACK [--exclude CLASS ...]]
                                      [--card docs/model_card.md]
 
-RUN is a student's run folder. The threshold (``spec.reject_below``) is the top
-probability that ``coverage`` of the run's validation clips reach (its own split's
-``val`` subset, each given a synthetic rest before and after the action ``--rest-draws``
-times, read by ``skelkd.predict.predict_clip`` exactly as a video is): held-out data of
-the known classes, never the test split or the real clips. The file is a
+RUN is a student's run folder. The threshold (``spec.reject_below``) is the confidence
+(``skelkd.predict.clip_confidence``) that ``coverage`` of the run's validation clips
+reach (its own split's ``val`` subset, each given a synthetic rest before and after the
+action ``--rest-draws`` times, read by ``skelkd.predict.predict_clip`` exactly as a video
+is): held-out data of the known classes, never the test split or the real clips. The file is a
 stamped skelkd checkpoint of a plain recogniser (no optimiser state, no teacher), loaded
 with ``weights_only=True`` like every checkpoint. The model card (``--card``) is written
 from the run's configuration and metrics and the calibration; its real-video figures are
@@ -34,7 +34,8 @@ DEFAULT_OUT = Path("src/skelkd/resources/models/penn_action.ckpt")
 
 def held_out_confidences(model, cfg, experiment: Path, draws: int
                          ) -> tuple[np.ndarray, np.ndarray]:
-    """Top probability and correctness of every validation clip of the run's low-quality
+    """Confidence (``skelkd.predict.clip_confidence``) and correctness of every validation
+    clip of the run's low-quality
     pack (``experiment``: the run folder above the student's), read as predict_clip reads
     a video (clip_seconds windows, 30 fps). With ``draws`` > 0, each clip is read that
     many times with a synthetic rest before and after the action
@@ -60,13 +61,13 @@ def held_out_confidences(model, cfg, experiment: Path, draws: int
             clips = [s]
         for c in clips:
             r = predict_clip(model, c, cfg.input.num_frames, top=1)
-            top.append(r["top"][0]["probability"])
+            top.append(r["confidence"])
             right.append(r["top"][0]["index"] == s.label)
     return np.asarray(top), np.asarray(right)
 
 
 def unknown_confidences(model, cfg, pack_path: Path, exclude: list[str]) -> np.ndarray:
-    """Top probability of every clip of a pack of actions the model does not know (a
+    """Confidence of every clip of a pack of actions the model does not know (a
     high-quality pack, e.g. NW-UCLA's Kinect joints), simulated like the training data
     (projected to 2D when 3D, the same preset, in the model's layout) and read as
     predict_clip reads a video, at 30 fps; clips of the classes in ``exclude`` (close to a
@@ -84,7 +85,7 @@ def unknown_confidences(model, cfg, pack_path: Path, exclude: list[str]) -> np.n
             continue
         lq = simulate_sample(s, pack.layout, params, seed=0)
         lq.meta.setdefault("fps", 30.0)
-        top.append(predict_clip(model, lq, cfg.input.num_frames, top=1)["top"][0]["probability"])
+        top.append(predict_clip(model, lq, cfg.input.num_frames, top=1)["confidence"])
     return np.asarray(top)
 
 
@@ -190,7 +191,10 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         "predict`'s path, BlazePose then this model): "
         + (" ".join(quoted) if quoted else "not measured yet."), "",
         "## No known action", "",
-        f"It answers \"no known action\" when its top probability is below "
+        f"It answers \"no known action\" when its confidence (per window length the top "
+        "probability of the window it is surest of, averaged over the lengths: "
+        "`skelkd.predict.clip_confidence`, chosen on held-out data in "
+        "docs/unknown_action_score.md) is below "
         f"{spec.reject_below:.3f}: the level {100 * shipped['coverage']:.0f}% of the "
         f"{shipped['val_clips']} held-out validation clips of its known classes reach (the "
         "validation part of Penn Action's training split, simulated like its training data"
@@ -203,7 +207,7 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
            "joints, simulated like its training data; classes close to a known action "
            f"left out: {', '.join(u['excluded']) or 'none'}) it answers a known action for "
            f"{u['answered']:.1f}% (with more than 50% confidence for "
-           f"{u['above_half']:.1f}%): its top probability does not tell an unknown "
+           f"{u['above_half']:.1f}%): its confidence does not tell an unknown "
            "action from a known one well, so read \"no known action\" as a hint, not a "
            "guarantee."] if (u := shipped.get("unknown")) else []),
         "", "## How its recipe was chosen", "",

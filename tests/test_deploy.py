@@ -55,10 +55,12 @@ def test_the_documented_code_predicts_what_skelkd_predicts(tmp_path, frames, fps
     # what skelkd predict makes of BlazePose's output, its rule for hidden landmarks included
     sample = to_sample(Extraction(Path("clip.mp4"), kp, vis, fps, (600, 600), 0.0))
     assert 0 < (sample.scores == 0).mean() < 0.5 and (vis < 0.5).any()  # the rule bites
-    want = {t["class"]: t["probability"] for t in predict_clip(model, sample, 32, top=5)["top"]}
-    got = doc["classify"](session, kp, vis, fps)
+    r = predict_clip(model, sample, 32, top=5)
+    want = {t["class"]: t["probability"] for t in r["top"]}
+    got, confidence = doc["classify"](session, kp, vis, fps)
     assert set(got) == set(names)
     assert max(abs(got[k] - want[k]) for k in names) < 1e-4
+    assert abs(confidence - r["confidence"]) < 1e-4
 
 
 def test_the_readings_of_a_clips_windows():
@@ -81,6 +83,17 @@ def test_the_readings_of_a_clips_windows():
         np.testing.assert_allclose(combine_windows(per_scale, reading), want)
     with pytest.raises(SkelkdError, match="reading: expected one of"):
         combine_windows(per_scale, "median")
+
+
+def test_a_clips_confidence_is_its_surest_window_per_length():
+    """``clip_confidence``: per window length the top probability of the surest window,
+    averaged over the lengths, whatever class each one names."""
+    from skelkd.predict import clip_confidence
+
+    one = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]])
+    two = np.array([[0.3, 0.7]])
+    assert clip_confidence([([(0, 2), (1, 3), (2, 4)], one), ([(0, 4)], two)]) == \
+        pytest.approx((0.9 + 0.7) / 2)
     model = Recognizer(ModelSpec("coco", 3, 2, backbone="stgcn-tiny", clip_seconds=1.0,
                                  class_names=["a", "b"])).eval()
     rng = np.random.default_rng(0)

@@ -236,6 +236,7 @@ def test_onnx_export_is_one_file_that_carries_what_a_deployer_needs(tmp_path):
     assert meta["layout"] == "coco" and len(json.loads(meta["joint_names"])) == 17
     assert meta["num_frames"] == "16" and json.loads(meta["channels"]) == ["x", "y", "score"]
     assert meta["clip_seconds"] == "1.5" and meta["normalization"] == "torso"
+    assert meta["miss_below"] == "0.5" and meta["reject_below"] == "0"  # never rejects
 
 
 def test_edge_importance_is_learned_and_graph_fixed():

@@ -44,7 +44,7 @@ def test_a_clip_below_the_threshold_is_no_known_action():
     xy = rng.uniform(0, 500, (1, 40, 33, 2)).astype(np.float32)  # joints thrown anywhere
     sample = Sample(xy, np.ones((1, 40, 33), np.float32), 0, "noise", "blazepose", {})
     r = predict_clip(model, sample)
-    top = r["top"][0]["probability"]
-    assert r["decision"] == (NO_ACTION if top < model.spec.reject_below else r["top"][0]["class"])
+    sure = r["confidence"]
+    assert r["decision"] == (NO_ACTION if sure < model.spec.reject_below else r["top"][0]["class"])
     model.spec.reject_below = 1.01  # nothing is that sure
     assert predict_clip(model, sample)["decision"] == NO_ACTION

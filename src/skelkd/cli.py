@@ -751,7 +751,10 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
     for r in results:
         click.echo(f"{r['instance_id']} ({r['frames']} frames)")
         if "decision" in r:  # a video: the answer over the whole clip
-            click.echo(f"  answer: {r['decision']}")
+            sure = (f" (confidence {100 * r['confidence']:.0f}%; no known action below "
+                    f"{100 * model.spec.reject_below:.0f}%)"
+                    if "confidence" in r and model.spec.reject_below > 0 else "")
+            click.echo(f"  answer: {r['decision']}{sure}")
         for k, t in enumerate(r["top"], 1):
             click.echo(f"  {k}. {t['class']:<32} {100 * t['probability']:6.2f}%")
         for w in r.get("windows", []):

@@ -72,6 +72,7 @@ def deploy_metadata(model: torch.nn.Module, num_frames: int) -> dict[str, str]:
         "align_view": json.dumps(opts["align_view"]),
         "clip_seconds": f"{float(getattr(spec, 'clip_seconds', 0.0) or 0.0):g}",
         "miss_below": f"{MISS_THRESHOLD:g}",
+        "reject_below": f"{float(getattr(spec, 'reject_below', 0.0) or 0.0):g}",
         "output": "logits: float32 (N, num_classes); softmax for probabilities",
         "preprocessing": "frames sampled uniformly to num_frames (the middle frame of each "
                          "of num_frames equal segments); coordinates centred on the torso "

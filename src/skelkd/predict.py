@@ -196,6 +196,16 @@ def combine_windows(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]],
     return np.mean(combined, axis=0)
 
 
+def clip_confidence(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]]) -> float:
+    """How sure the model is that a clip shows one of its actions: per window length the
+    top probability of the window it is surest of, averaged over the lengths. The
+    threshold of "no known action" reads this, not the answer's probability: on held-out
+    clips it tells actions the model does not know from known ones better
+    (docs/unknown_action_score.md), as the answer's probability also drops when the
+    window lengths agree on no one class."""
+    return float(np.mean([prob.max(1).max() for _, prob in per_scale]))
+
+
 def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
                  top: int = 5, scales: tuple[float, ...] = WINDOW_SCALES,
                  reading: str = DEFAULT_READING) -> dict:
@@ -213,18 +223,19 @@ def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None 
     input frames per window: ``num_frames``, else the model's own (``spec.num_frames``),
     else 32.
 
-    ``decision`` is the top class, or :data:`NO_ACTION` when its probability is below
-    the model's ``spec.reject_below`` (calibrated on held-out data when the model was
-    shipped: ``scripts/ship_model.py``).
+    ``decision`` is the top class, or :data:`NO_ACTION` when ``confidence``
+    (:func:`clip_confidence`) is below the model's ``spec.reject_below`` (calibrated on
+    held-out data when the model was shipped: ``scripts/ship_model.py``).
     """
     spec = model.spec
     per_scale = window_probabilities(model, sample, num_frames, scales)
     prob = combine_windows(per_scale, reading)
     names = spec.class_names or [f"class {c}" for c in range(spec.num_classes)]
     ranked = _ranked(prob, names, top)
-    known = ranked[0]["probability"] >= spec.reject_below
+    confidence = clip_confidence(per_scale)
+    known = confidence >= spec.reject_below
     return {"instance_id": sample.instance_id, "frames": sample.num_frames,
-            "windows": sum(len(w) for w, _ in per_scale),
+            "windows": sum(len(w) for w, _ in per_scale), "confidence": confidence,
             "decision": ranked[0]["class"] if known else NO_ACTION, "top": ranked}
 
 

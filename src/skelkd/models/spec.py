@@ -172,8 +172,8 @@ class ModelSpec:
     # checkpoint): what one input of num_frames frames covers (skelkd.predict.predict_clip)
     clip_seconds: float = 0.0
     num_frames: int = 0  # the T it was trained with (0: not known; then the run's config)
-    # skelkd.predict.predict_clip answers "no known action" below this top probability
-    # (0: never; set by scripts/ship_model.py from held-out data)
+    # skelkd.predict.predict_clip answers "no known action" below this confidence
+    # (predict.clip_confidence; 0: never; set by scripts/ship_model.py from held-out data)
     reject_below: float = 0.0
 
     def pipeline_options(self, coord_dims: int) -> dict:
