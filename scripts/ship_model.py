@@ -225,8 +225,14 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         "clips with a synthetic rest before and after the action; the real clips were read "
         "once with each reading afterwards (docs/window_reading.md). Its threshold is "
         "calibrated with that reading.",
-        "- The rest in training (`input.rest_prob`): chosen on the same validation clips, "
-        "three paired seeds (docs/rest_augmentation.md); the real clips were not read.",
+        *(["- A still rest in training (`input.rest_prob`): chosen on the same validation "
+           "clips, five paired seeds (docs/rest_augmentation.md)."] if cfg.input.rest_prob
+          else ["- A still rest in training (`input.rest_prob`) is NOT used, against the "
+                "validation clips with a synthetic rest, on which it gained (five paired "
+                "seeds, docs/rest_augmentation.md): that validation rest is of the same "
+                "kind as the training rest, so it favours it, and the real clips, read "
+                "once afterwards, went the other way. That decision was informed by the "
+                "real clips."]),
         "- BlazePose's hidden landmarks (visibility below 0.5) are read as missing joints "
         "(`skelkd.video.to_sample`): not a tuned choice but the rule the simulator's "
         "calibration counts misses by, so that the model reads real output as its "
