@@ -32,7 +32,7 @@ import numpy as np
 from scipy.stats import mannwhitneyu
 
 from skelkd.config import load_config
-from skelkd.data.simulate import get_preset, rested_twin, simulate_sample
+from skelkd.data.simulate import get_preset, rested_twin, simulated_clips
 from skelkd.experiment import load_data
 from skelkd.io import open_pack
 from skelkd.io.files import write_text_atomic
@@ -72,16 +72,9 @@ def main() -> None:
             twin = hq[hq.instance_ids.index(lq[int(i)].instance_id)]
             known += [scores(model, rested_twin(twin, hq.layout, params, k, int(i)))
                       for k in range(args.draws)]
-    pack = open_pack(args.unknown)
-    names, unknown = list(pack.class_names), []
-    for i in range(len(pack)):
-        s = pack[i]
-        if any(x in names[s.label] for x in args.exclude):
-            continue
-        out = simulate_sample(s, pack.layout, get_preset(sim["preset"],
-                                                         target_layout=model.spec.layout), 0)
-        out.meta.setdefault("fps", 30.0)
-        unknown.append(scores(model, out))
+    other = get_preset(sim["preset"], target_layout=model.spec.layout)
+    unknown = [scores(model, c)
+               for c in simulated_clips(open_pack(args.unknown), other, args.exclude)]
     lines = ["| score | AUROC, known against unknown | threshold keeping 95% of known clips "
              "| unknown clips still answered |", "|---|---|---|---|"]
     for name in SCORES:

@@ -72,20 +72,13 @@ def unknown_confidences(model, cfg, pack_path: Path, exclude: list[str]) -> np.n
     (projected to 2D when 3D, the same preset, in the model's layout) and read as
     predict_clip reads a video, at 30 fps; clips of the classes in ``exclude`` (close to a
     known action: NW-UCLA's 'throw' and Penn Action's baseball pitch) left out."""
-    from skelkd.data.simulate import get_preset, simulate_sample
+    from skelkd.data.simulate import get_preset, simulated_clips
     from skelkd.io import open_pack
 
-    pack = open_pack(pack_path)
     sim = cfg.data.simulate or {}
     params = get_preset(sim.get("preset", "fast"), target_layout=model.spec.layout)
-    names, top = list(pack.class_names), []
-    for i in range(len(pack)):
-        s = pack[i]
-        if any(x in names[s.label] for x in exclude):
-            continue
-        lq = simulate_sample(s, pack.layout, params, seed=0)
-        lq.meta.setdefault("fps", 30.0)
-        top.append(predict_clip(model, lq, cfg.input.num_frames, top=1)["confidence"])
+    top = [predict_clip(model, c, cfg.input.num_frames, top=1)["confidence"]
+           for c in simulated_clips(open_pack(pack_path), params, exclude)]
     return np.asarray(top)
 
 

@@ -172,3 +172,22 @@ def test_empty_frames_simulate_without_warnings_and_are_counted(tmp_path):
     info = describe(open_pack(tmp_path / "hq.skpack"))
     assert (info["empty_frames"], info["person_frames"]) == (20 + 3 * 4, 80)
     assert "32 of 80 person-frames have no joint" in format_description(info)
+
+
+def test_simulated_clips_leave_out_the_named_classes_and_match_simulate_sample(tmp_path):
+    from skelkd.data.simulate import simulate_sample, simulated_clips
+    from skelkd.io.pack import Sample, write_pack
+
+    rng = np.random.default_rng(0)
+    samples = [Sample(rng.normal(size=(1, 12, 20, 3)).astype(np.float32) + np.float32([0, 0, 3]),
+                      np.ones((1, 12, 20), np.float32), i % 3, f"s{i}", "kinect_v1",
+                      {"fps": 15.0} if i == 0 else {}) for i in range(6)]
+    pack = write_pack(tmp_path / "hq.skpack", samples, "kinect_v1",
+                      ["walk", "throw ball", "sit"])
+    params = get_preset("fast", target_layout="penn_action")
+    got = list(simulated_clips(open_pack(pack), params, exclude=["throw"], seed=2))
+    assert [c.instance_id for c in got] == ["s0", "s2", "s3", "s5"]  # no 'throw ball'
+    assert [c.meta["fps"] for c in got] == [15.0, 30.0, 30.0, 30.0]
+    want = simulate_sample(open_pack(pack)[2], get_layout("kinect_v1"), params, 2)
+    np.testing.assert_array_equal(got[1].keypoints, want.keypoints)
+    assert got[1].layout == "penn_action"

@@ -30,7 +30,7 @@ Per sequence, in order:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -279,6 +279,22 @@ def rested_twin(sample: Sample, src: Layout, params: SimulatorParams, draw: int,
     kp, sc = hold_rest(sample.keypoints, sample.scores, np.random.default_rng([draw, key]))
     rested = Sample(kp, sc, sample.label, sample.instance_id, sample.layout, dict(sample.meta))
     return simulate_sample(rested, src, params, seed=draw)
+
+
+def simulated_clips(pack: Pack, params: SimulatorParams, exclude: Sequence[str] = (),
+                    seed: int = 0, fps: float = 30.0) -> Iterator[Sample]:
+    """Every clip of a high-quality pack as the simulator degrades it (``seed``), in the
+    order of the pack, less the classes whose name contains one of ``exclude``; a clip
+    without a frame rate gets ``fps``. For measuring a model on actions it was not
+    trained on, simulated like its training data."""
+    names = list(pack.class_names)
+    for i in range(len(pack)):
+        s = pack[i]
+        if any(x in names[s.label] for x in exclude):
+            continue
+        out = simulate_sample(s, pack.layout, params, seed)
+        out.meta["fps"] = out.meta.get("fps") or fps
+        yield out
 
 
 def simulate_pack(hq: Pack, out: str | Path, params: SimulatorParams, *, seed: int = 0,
