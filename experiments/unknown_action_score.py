@@ -32,8 +32,8 @@ import numpy as np
 from scipy.stats import mannwhitneyu
 
 from skelkd.config import load_config
-from skelkd.data.simulate import get_preset, rested_twin, simulated_clips
-from skelkd.experiment import load_data
+from skelkd.data.simulate import get_preset, simulated_clips
+from skelkd.experiment import load_data, rested_val_clips
 from skelkd.io import open_pack
 from skelkd.io.files import write_text_atomic
 from skelkd.predict import combine_windows, default_model, window_probabilities
@@ -62,16 +62,12 @@ def main() -> None:
     model, _, _ = default_model(args.model)
     cfg = load_config("penn_video")
     sim = cfg.data.simulate
-    params = get_preset(sim["preset"], target_layout=sim["layout"])
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         hq, lq, _, _ = load_data(cfg, args.run or Path(tmp))
-        known = []
-        for i in lq.split_indices(cfg.data.split, cfg.data.val_subset):
-            twin = hq[hq.instance_ids.index(lq[int(i)].instance_id)]
-            known += [scores(model, rested_twin(twin, hq.layout, params, k, int(i)))
-                      for k in range(args.draws)]
+        known = [scores(model, c) for k in range(args.draws)
+                 for c in rested_val_clips(cfg, hq, lq, k)]
     other = get_preset(sim["preset"], target_layout=model.spec.layout)
     unknown = [scores(model, c)
                for c in simulated_clips(open_pack(args.unknown), other, args.exclude)]

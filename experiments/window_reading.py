@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from skelkd.config import load_config
-from skelkd.data.simulate import get_preset, rested_twin
-from skelkd.experiment import load_data
+from skelkd.experiment import load_data, rested_val_clips
 from skelkd.predict import READINGS, combine_windows, default_model, window_probabilities
 
 
@@ -39,19 +38,11 @@ def validation_rows(model, seeds: int) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         hq, lq, _, _ = load_data(cfg, Path(tmp))
         idx = lq.split_indices(cfg.data.split, cfg.data.val_subset)
-        sim = cfg.data.simulate
-        params = get_preset(sim["preset"], target_layout=sim["layout"])
         rows = {"as trimmed": [], **{f"with rest, draw {k}": [] for k in range(seeds)}}
-        for name in rows:
+        for k, name in enumerate(rows, -1):
             right = np.zeros(len(READINGS))
-            for i in idx:
-                s_lq = lq[int(i)]
-                if name == "as trimmed":
-                    s = s_lq
-                else:
-                    k = int(name.rsplit(" ", 1)[1])
-                    s_hq = hq[hq.instance_ids.index(s_lq.instance_id)]
-                    s = rested_twin(s_hq, hq.layout, params, k, int(i))
+            clips = (lq[int(i)] for i in idx) if k < 0 else rested_val_clips(cfg, hq, lq, k)
+            for s in clips:
                 per_scale = window_probabilities(model, s)
                 for r, reading in enumerate(READINGS):
                     right[r] += combine_windows(per_scale, reading).argmax() == s.label

@@ -42,27 +42,20 @@ def held_out_confidences(model, cfg, experiment: Path, draws: int
     (``skelkd.data.simulate.rested_twin``, the clips docs/window_reading.md chooses the
     reading on) instead of as trimmed: real clips are rarely trimmed to the action, and
     the threshold must keep answering them."""
-    from skelkd.data.simulate import get_preset, rested_twin
-    from skelkd.experiment import load_data
+    from skelkd.experiment import load_data, rested_val_clips
 
     hq, pack, _, _ = load_data(cfg, experiment)
     if not cfg.data.val_subset:
         raise SystemExit(f"{experiment}: the run has no validation subset to calibrate on")
-    idx = pack.split_indices(cfg.data.split, cfg.data.val_subset)
-    sim = cfg.data.simulate or {}
-    params = get_preset(sim["preset"], target_layout=sim["layout"]) if draws else None
+    if draws:
+        clips = [c for k in range(draws) for c in rested_val_clips(cfg, hq, pack, k)]
+    else:
+        clips = [pack[int(i)] for i in pack.split_indices(cfg.data.split, cfg.data.val_subset)]
     top, right = [], []
-    for i in idx:
-        s = pack[int(i)]
-        if draws:
-            twin = hq[hq.instance_ids.index(s.instance_id)]
-            clips = [rested_twin(twin, hq.layout, params, k, int(i)) for k in range(draws)]
-        else:
-            clips = [s]
-        for c in clips:
-            r = predict_clip(model, c, cfg.input.num_frames, top=1)
-            top.append(r["confidence"])
-            right.append(r["top"][0]["index"] == s.label)
+    for c in clips:
+        r = predict_clip(model, c, cfg.input.num_frames, top=1)
+        top.append(r["confidence"])
+        right.append(r["top"][0]["index"] == c.label)
     return np.asarray(top), np.asarray(right)
 
 

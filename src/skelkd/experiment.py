@@ -22,6 +22,7 @@ import platform
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import lightning
@@ -31,11 +32,11 @@ import torch
 from . import __version__
 from .config import DistillConfig, ExperimentConfig, load_config
 from .data.dataset import keep_fraction
-from .data.simulate import get_preset, simulate_pack
+from .data.simulate import get_preset, rested_twin, simulate_pack
 from .distill.part_matrix import PartMatrix
 from .errors import SkelkdError
 from .io import open_data_pack, open_pack
-from .io.pack import Pack
+from .io.pack import Pack, Sample
 from .train.api import (
     compute_part_matrix,
     evaluate_at,
@@ -76,6 +77,21 @@ def val_indices(cfg: ExperimentConfig, pack: Pack) -> np.ndarray | None:
     if cfg.data.val_subset not in pack.splits.get(cfg.data.split, {}):
         return None
     return pack.split_indices(cfg.data.split, cfg.data.val_subset)
+
+
+def rested_val_clips(cfg: ExperimentConfig, hq: Pack, lq: Pack, draw: int
+                     ) -> Iterator[Sample]:
+    """Each validation clip of the run (``data.val_subset`` of its split, in ``lq``'s
+    order) as its high-quality twin given a still rest before and after the action and
+    degraded by the run's simulator (:func:`skelkd.data.simulate.rested_twin`: draw
+    ``draw``, keyed by the clip's index in ``lq``): a trimmed clip made to look like an
+    untrimmed real one."""
+    sim = cfg.data.simulate
+    params = get_preset(sim["preset"], target_layout=sim["layout"])
+    pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
+    for i in lq.split_indices(cfg.data.split, cfg.data.val_subset):
+        twin = hq[pos[lq.instance_ids[int(i)]]]
+        yield rested_twin(twin, hq.layout, params, draw, int(i))
 
 
 def hq_indices(hq: Pack, lq: Pack, lq_indices: np.ndarray) -> np.ndarray:

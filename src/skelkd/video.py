@@ -229,11 +229,11 @@ def to_sample(e: Extraction, label: int = 0, instance_id: str | None = None,
     never saw a present joint scored below it (``docs/real_vs_simulated.md`` measures
     both). ``miss_below=0`` keeps BlazePose's output as it is."""
     from .data.calibrate import MISS_THRESHOLD
+    from .data.transforms import apply_mask
     from .io.pack import Sample
 
     miss = e.scores < (MISS_THRESHOLD if miss_below is None else miss_below)
-    kp = np.where(miss[..., None], 0, e.keypoints).astype(np.float32)
-    sc = np.where(miss, 0, e.scores).astype(np.float32)
+    kp, sc = apply_mask(e.keypoints, e.scores, miss)
     return Sample(kp[None], sc[None], label,
                   instance_id or e.path.stem, "blazepose",
                   {"source_file": e.path.name, "estimator": ESTIMATOR, "fps": e.fps,

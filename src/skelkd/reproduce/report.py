@@ -9,6 +9,7 @@ interprets the figures is a hand-written file beside the document
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -84,6 +85,7 @@ class CellResult:
                            and c.key() == self.cell.key()), ())
         return [a for a in self.cell.arms if a not in shared]
 
+    @functools.cached_property
     def family(self) -> str:
         """The backbone kind of the cell's runs (``stgcn``, ``agcn``...)."""
         from ..models.spec import BACKBONES
@@ -139,8 +141,8 @@ def _table_rows(res: CellResult) -> list[str]:
             pap = f"{paper[0 if arm == 'none' else 1]:.2f}"
         elif res.cell.table == "4" and arm in PAPER_TABLE4:
             pap = f"{PAPER_TABLE4[arm]:.2f}"
-        elif res.cell.table == "3" and (res.family(), arm) in PAPER_TABLE3:
-            pap = f"{PAPER_TABLE3[res.family(), arm]:.2f}"
+        elif res.cell.table == "3" and (res.family, arm) in PAPER_TABLE3:
+            pap = f"{PAPER_TABLE3[res.family, arm]:.2f}"
         five = f"{np.mean(res.top5(arm)):.2f}" if acc else "-"
         rows.append(f"| {ARM_NAMES.get(arm, arm)} | {lr} | {len(acc)} | "
                     f"{mean_sd(acc.values())} | {five} | {gain} | {ci} | {p} | {pap} |")
@@ -249,11 +251,11 @@ def _claims(done: list[CellResult], batch: str | None = None) -> list[str]:
         elif c.table == "3":  # the first backbone's none/pmsc claim is Table 1's
             own = res.own_arms()
             if "none" in own:
-                claims.append((f"distillation (L_pmsc) improves a {res.family()} student",
+                claims.append((f"distillation (L_pmsc) improves a {res.family} student",
                                where, paired(res.top1("none"), res.top1("pmsc"))))
             for peer in [a for a in own if a not in ("none", "pmsc")]:
-                theirs = PAPER_TABLE3.get((res.family(), peer))
-                ours = PAPER_TABLE3.get((res.family(), "pmsc"))
+                theirs = PAPER_TABLE3.get((res.family, peer))
+                ours = PAPER_TABLE3.get((res.family, "pmsc"))
                 claims.append((f"L_pmsc beats {ARM_NAMES.get(peer, peer)}", where,
                                paired(res.top1(peer), res.top1("pmsc")),
                                None if theirs is None or ours is None else ours - theirs))
