@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from skelkd.data.calibrate import fit_projection, miss_statistics, pair_statistics
+from skelkd.data.calibrate import (
+    fit_projection,
+    fit_temporal,
+    miss_statistics,
+    pair_statistics,
+)
 from skelkd.data.simulate import (
     SimulatorParams,
     _bursty,
@@ -22,7 +27,10 @@ QUIET = SimulatorParams(jitter=0.0, outlier_rate=0.0, swap_rate=0.0, miss_rate=0
 
 def test_presets_load_and_are_ordered_by_severity():
     p = presets()
-    assert set(p) == {"good", "fast", "poor"}
+    assert set(p) == {"good", "fast", "poor", "blazepose"}
+    # 'blazepose' is 'fast' with only the errors' course in time changed
+    changed = {k for k, v in p["fast"].to_dict().items() if p["blazepose"].to_dict()[k] != v}
+    assert changed == {"jitter_rho", "outlier_burst", "swap_burst"}
     for key in ("jitter", "miss_rate", "swap_rate", "outlier_rate"):
         assert getattr(p["good"], key) <= getattr(p["fast"], key) <= getattr(p["poor"], key)
     assert get_preset("fast", target_layout="openpose").target_layout == "openpose"
@@ -86,6 +94,64 @@ def test_bursty_misses_rate_and_runs():
     assert lost.mean() == pytest.approx(0.2, abs=0.02)
     runs = np.diff(np.flatnonzero(np.diff(np.r_[0, lost[0].astype(int), 0])))[::2]
     assert runs.mean() > 2.5
+
+
+def test_per_frame_presets_draw_as_before_bursts_existed():
+    # the reproduction's records were made with 'fast' drawing outliers and swaps afresh
+    # every frame; the figures are those of the simulator before outlier_burst/swap_burst
+    rng = np.random.default_rng(0)
+    kp = rng.uniform(0, 300, (1, 40, 17, 2)).astype(np.float32)
+    sc = np.ones((1, 40, 17), np.float32)
+    out, osc = degrade(kp, sc, get_layout("coco"), get_preset("fast"), np.random.default_rng(5))
+    assert float(out.astype(np.float64).sum()) == pytest.approx(204484.4053986147, rel=1e-9)
+    assert float(osc.astype(np.float64).sum()) == pytest.approx(590.5580595135689, rel=1e-9)
+
+
+def test_outliers_and_swaps_in_runs_keep_what_their_first_frame_drew():
+    lay = get_layout("coco")
+    rng = np.random.default_rng(0)
+    kp = np.tile(rng.uniform(0, 300, (1, 1, 17, 2)), (8, 600, 1, 1)).astype(np.float32)
+    sc = np.ones((8, 600, 17), np.float32)
+    p = QUIET.replace(outlier_rate=0.1, outlier_burst=10.0)
+    out, _ = degrade(kp, sc, lay, p, np.random.default_rng(1))
+    moved = np.linalg.norm(out - kp, axis=-1) > 1e-3
+    assert moved.mean() == pytest.approx(0.1, abs=0.03)
+    d = out - kp
+    same = np.linalg.norm(d[:, 1:] - d[:, :-1], axis=-1) < 1e-3
+    inside = moved[:, 1:] & moved[:, :-1]
+    assert same[inside].mean() > 0.99  # consecutive outlier frames: one displacement
+    runs = moved.sum() / (moved & ~np.concatenate([moved[:, :1] & False, moved[:, :-1]], 1)).sum()
+    assert runs > 5
+    p = QUIET.replace(swap_rate=0.2, swap_burst=8.0)
+    out, _ = degrade(kp, sc, lay, p, np.random.default_rng(2))
+    swapped = np.abs(out - kp).max(-1) > 1e-3  # (M, T, V): joints whose labels moved
+    arms = swapped[..., lay.part_indices[1]].any(-1)
+    legs = swapped[..., lay.part_indices[3]].any(-1)
+    assert not (arms & legs).any()  # one pair at a time
+    assert (arms | legs).mean() == pytest.approx(0.2, abs=0.05)
+    kept = (arms[:, 1:] == arms[:, :-1]) & (legs[:, 1:] == legs[:, :-1])
+    assert kept[(arms | legs)[:, 1:] & (arms | legs)[:, :-1]].mean() > 0.99
+
+
+def test_temporal_fit_recovers_a_smooth_estimator():
+    lay = get_layout("coco")
+    t = np.linspace(0, 4 * np.pi, 150)
+    rng = np.random.default_rng(0)
+    base = rng.uniform(50, 250, (1, 17, 2))
+    hq = (base + 20 * np.stack([np.sin(t), np.cos(t)], -1)[:, None]).astype(np.float32)
+    ones = np.ones(hq.shape[:2], np.float32)
+    truth = get_preset("fast").replace(jitter_rho=0.95, outlier_rate=0.02, swap_rate=0.0,
+                                       miss_rate=0.0, frame_miss_rate=0.0)
+    out, osc = degrade(hq[None], ones[None], lay, truth, np.random.default_rng(3))
+    real = pair_statistics(hq, ones, out[0], osc[0], lay, list(lay.joints))
+    w, wsc = degrade(hq[None], ones[None], lay, truth.replace(jitter_rho=0.0),
+                     np.random.default_rng(3))
+    white = pair_statistics(hq, ones, w[0], wsc[0], lay, list(lay.joints))
+    fitted = fit_temporal((hq, ones, lay, "synthetic"), real, truth.replace(jitter_rho=0.5),
+                          lay)
+    assert fitted.jitter_rho == pytest.approx(0.95, abs=0.03)
+    assert fitted.outlier_burst == fitted.swap_burst == max(real["big_run"], 1.0)
+    assert real["err_rough"] < 0.5 < 1.2 < white["err_rough"]  # smooth against white
 
 
 def test_statistics_identity_and_swap():

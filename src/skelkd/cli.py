@@ -286,7 +286,8 @@ def _parse_frames(text: str) -> list[int]:
 @click.option("--lq", "lq_pack", default=None,
               help="A low-quality pack to draw the same instance from, below PACK's.")
 @click.option("--simulate", "preset", default=None,
-              help="Draw a simulated low-quality twin with this preset (good, fast, poor).")
+              help="Draw a simulated low-quality twin with this preset (good, fast, poor, "
+              "blazepose).")
 @click.option("--occlusion", type=click.FloatRange(0, 1), default=0.0,
               help="Occlusion probability for the "
               "low-quality row (the paper's OP; per-sequence mode).")
@@ -324,7 +325,8 @@ def _parse_sets(items: tuple[str, ...]) -> dict:
 @click.argument("hq", type=click.Path())
 @click.argument("out", type=click.Path())
 @click.option("--preset", default="fast", show_default=True,
-              help="good, fast or poor (docs/simulator.md).")
+              help="good, fast, poor or blazepose (fast with its errors' course in time fitted "
+              "too; docs/simulator.md).")
 @click.option("--layout", "target", default="coco", show_default=True,
               help="Layout of the simulated estimator's output (a name or a YAML file).")
 @click.option("--params", "params_file", type=click.Path(dir_okay=False), default=None,

@@ -115,7 +115,26 @@ def pair_statistics(hq2d: np.ndarray, hq_sc: np.ndarray, lq2d: np.ndarray, lq_sc
         swaps += int((valid & (crossed < direct)).sum())
         total += int(valid.sum())
     out["swap"] = swaps / total if total else float("nan")
+    out.update(_temporal_statistics(lq2d[:, idx] - hq2d[:, idx], both, h))
     return out
+
+
+def _temporal_statistics(e: np.ndarray, ok: np.ndarray, h: float) -> dict:
+    """How the error (T, J, 2) of the joints measured changes over time: ``err_rough``,
+    the median size of its second difference over three frames where the joint is
+    measured, over the median error size (white noise: about 1.6 to 2; an error that
+    drifts slowly: much less); ``big_run``, the mean length in frames of runs where a
+    joint's error exceeds three times the median error."""
+    size = np.linalg.norm(e, axis=-1) / h
+    if not ok.any():
+        return {"err_rough": float("nan"), "big_run": float("nan")}
+    med = float(np.median(size[ok]))
+    d2 = np.linalg.norm(e[2:] - 2 * e[1:-1] + e[:-2], axis=-1) / h
+    d2 = d2[ok[2:] & ok[1:-1] & ok[:-2]]
+    big = ok & (size > 3 * med)
+    starts = big & ~np.concatenate([np.zeros_like(big[:1]), big[:-1]])
+    return {"err_rough": float(np.median(d2) / med) if d2.size and med > 0 else float("nan"),
+            "big_run": float(big.sum() / starts.sum()) if starts.any() else float("nan")}
 
 
 def miss_statistics(lq_sc: np.ndarray, layout: Layout,
@@ -196,6 +215,31 @@ def fit_parameters(pairs: Sequence[tuple[np.ndarray, np.ndarray, Layout, str]],
             swap_rate=float(np.clip(params.swap_rate + target["swap"] - sim["swap"], 0, 0.3)))
     return params
 
+
+
+def fit_temporal(pair: tuple[np.ndarray, np.ndarray, Layout, str], real: dict,
+                 params: SimulatorParams, lq_layout: Layout,
+                 seeds: Sequence[int] = (0, 1, 2, 3), iterations: int = 12) -> SimulatorParams:
+    """Fit how the simulated error evolves in time to one real pair whose high-quality
+    side is itself smooth (Kinect joints, not frame-by-frame human clicks, whose own
+    noise would read as the estimator's).
+
+    Outliers and swaps last as long as the real pair's large errors do (``big_run`` of
+    :func:`pair_statistics`, set directly as ``outlier_burst`` and ``swap_burst``); the
+    jitter's AR(1) coefficient ``jitter_rho`` is then bisected until the simulated
+    ``err_rough`` matches the real one. The error sizes, rates and scores are kept.
+    """
+    burst = float(real["big_run"]) if np.isfinite(real["big_run"]) else 1.0
+    params = params.replace(outlier_burst=max(burst, 1.0), swap_burst=max(burst, 1.0))
+    hq2d, hq_sc, layout, key = pair
+    lo, hi = 0.0, 0.999
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        sim = simulated_statistics(hq2d, hq_sc, layout, lq_layout,
+                                   params.replace(jitter_rho=mid), seeds, key)
+        # a larger rho gives a smoother error: move towards the real roughness
+        lo, hi = (mid, hi) if sim["err_rough"] > real["err_rough"] else (lo, mid)
+    return params.replace(jitter_rho=round((lo + hi) / 2, 4))
 
 
 # ----------------------------------------------------------------------------- packs

@@ -15,10 +15,13 @@ Per sequence, in order:
 3. Jitter: Gaussian, relative to body height (the median over frames of the
    skeleton's vertical extent), larger at hands and feet and smaller on the face,
    correlated in time by an AR(1) process with coefficient ``jitter_rho``.
-4. Outliers: a joint is displaced by up to ``outlier_scale`` body heights with
-   probability ``outlier_rate`` per frame.
-5. Left/right swaps: with probability ``swap_rate`` per frame the labels of one
-   random pair of limbs (arms or legs) are exchanged.
+4. Outliers: a joint is displaced by up to ``outlier_scale`` body heights, a share
+   ``outlier_rate`` of its frames, in runs of mean length ``outlier_burst`` frames (a
+   two-state Markov chain as for misses) that keep the displacement drawn at their
+   first frame; ``outlier_burst`` 1 draws every frame independently.
+5. Left/right swaps: a share ``swap_rate`` of frames has the labels of one random pair
+   of limbs (arms or legs) exchanged, in runs of mean length ``swap_burst`` frames that
+   keep their pair; ``swap_burst`` 1 draws every frame independently.
 6. Misses: each joint is lost in bursts (a two-state Markov chain with stationary
    rate ``miss_rate`` times the joint's factor and mean run ``miss_burst`` frames),
    and whole frames are lost the same way (``frame_miss_rate``, ``frame_miss_burst``).
@@ -70,7 +73,9 @@ class SimulatorParams:
     jitter_rho: float = 0.7
     outlier_rate: float = 0.01
     outlier_scale: float = 0.25
+    outlier_burst: float = 1.0
     swap_rate: float = 0.01
+    swap_burst: float = 1.0
     miss_rate: float = 0.02
     miss_factor: dict[str, float] = field(
         default_factory=lambda: {"face": 0.5, "hands": 3.0, "feet": 2.0, "body": 1.0})
@@ -87,7 +92,8 @@ class SimulatorParams:
 
     # every number's allowed range: (low, high), both included
     RANGES = {"jitter": (0, 10), "jitter_rho": (0, 1), "outlier_rate": (0, 1),
-              "outlier_scale": (0, 10), "swap_rate": (0, 1), "miss_rate": (0, 1),
+              "outlier_scale": (0, 10), "outlier_burst": (1, 1e6), "swap_rate": (0, 1),
+              "swap_burst": (1, 1e6), "miss_rate": (0, 1),
               "miss_burst": (1, 1e6), "frame_miss_rate": (0, 1), "frame_miss_burst": (1, 1e6),
               "score_max": (0, 1), "score_slope": (0, 1e6), "score_cap": (0, 1e6),
               "score_noise": (0, 10), "score_min": (0, 1), "focal": (1e-6, 1e9)}
@@ -198,6 +204,15 @@ def _bursty(rng: np.random.Generator, shape: tuple[int, ...], rate: np.ndarray |
     return out
 
 
+def _run_starts(on: np.ndarray) -> np.ndarray:
+    """For (..., T) bool runs, the time index of the first frame of the run each frame
+    belongs to (a frame outside every run: its own index)."""
+    t = np.arange(on.shape[-1])
+    prev = np.concatenate([np.zeros_like(on[..., :1]), on[..., :-1]], axis=-1)
+    start = np.where(on & prev, 0, t)
+    return np.maximum.accumulate(start, axis=-1)
+
+
 def degrade(kp2d: np.ndarray, sc: np.ndarray, layout: Layout, params: SimulatorParams,
             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Steps 3-7 of the model on 2D skeletons already in the target layout.
@@ -220,15 +235,27 @@ def degrade(kp2d: np.ndarray, sc: np.ndarray, layout: Layout, params: SimulatorP
     for k in range(1, t):
         noise[:, k] = rho * noise[:, k - 1] + np.sqrt(1 - rho**2) * white[:, k]
     disp = noise * sigma[:, None]
-    outlier = rng.random((m, t, v)) < params.outlier_rate
+    if params.outlier_burst > 1:
+        outlier = _bursty(rng, (m, v, t), params.outlier_rate,
+                          params.outlier_burst).transpose(0, 2, 1)
+    else:  # one draw per frame (the presets fitted before bursts existed draw exactly so)
+        outlier = rng.random((m, t, v)) < params.outlier_rate
     direction = rng.standard_normal((m, t, v, 2))
     direction /= np.linalg.norm(direction, axis=-1, keepdims=True) + 1e-9
     radius = rng.random((m, t, v, 1)) * params.outlier_scale * height
+    if params.outlier_burst > 1:  # a run keeps the displacement drawn at its first frame
+        held = _run_starts(outlier.transpose(0, 2, 1)).transpose(0, 2, 1)
+        direction = np.take_along_axis(direction, held[..., None], axis=1)
+        radius = np.take_along_axis(radius, held[..., None], axis=1)
     disp = np.where(outlier[..., None], direction * radius, disp)
     out = kp2d + disp
     # left/right swaps of one pair of limbs (arms: parts 1, 2; legs: parts 3, 4)
-    swap = rng.random((m, t)) < params.swap_rate
-    which = rng.integers(0, 2, (m, t))
+    if params.swap_burst > 1:
+        swap = _bursty(rng, (m, t), params.swap_rate, params.swap_burst)
+        which = np.take_along_axis(rng.integers(0, 2, (m, t)), _run_starts(swap), axis=1)
+    else:
+        swap = rng.random((m, t)) < params.swap_rate
+        which = rng.integers(0, 2, (m, t))
     new_sc = sc.copy()
     for p, left_part in enumerate((1, 3)):
         sel = swap & (which == p)
