@@ -218,3 +218,29 @@ def test_protocol_end_to_end_resumes_from_records_and_rebuilds_the_report(tmp_pa
     write_report(prot, results, doc, "test")
     assert doc.read_text() == text  # byte-identical from the same records
     assert {p.name: p.read_bytes() for p in (doc.parent / "results").iterdir()} == first
+
+
+def test_a_teacher_known_only_by_its_record_is_trained_once_before_the_workers_start(
+        tmp_path, make_pack, monkeypatch):
+    import skelkd.reproduce.run as run_mod
+
+    hq = make_pack("penn_action", n=48, num_classes=3, name="hq.skpack", seed=1)
+    lq = make_pack("coco", n=48, num_classes=3, name="lq.skpack", seed=2)
+    packs = {"penn": {"hq": hq.path, "coco": lq.path}}
+    cell = Cell("penn", "hetero", 0.6)
+    prot = replace(PROTOCOLS["quick"], seeds=(0, 1, 2), grid_lr=(0.1,), batches=("class-aware",),
+                   epochs={"penn": 1}, teacher_epochs={"penn": 1}, cells=(cell,),
+                   overrides=("train.batch_size=12", "train.per_class=4"))
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    run_cell(cell, prot, packs, runs, results, echo=lambda _: None)
+    # a new machine with the records alone; two distilled seeds still to run, two workers
+    shutil.rmtree(runs)
+    for seed in (1, 2):
+        (results / f"penn/op0.6/pmsc/lr0.1/seed{seed}.json").unlink()
+    here = []
+    real = run_mod.train_teacher_run
+    monkeypatch.setattr(run_mod, "train_teacher_run",
+                        lambda *a, **k: here.append(1) or real(*a, **k))
+    run_cell(cell, prot, packs, runs, results, workers=2, echo=lambda _: None)
+    assert here == [1]  # in this process, before the workers; never in them
+    assert (results / "penn/op0.6/pmsc/lr0.1/seed2.json").exists()

@@ -174,6 +174,9 @@ def run_cell(cell: Cell, protocol: Protocol, packs: dict, runs: Path, results: P
     if any(arm_mode(a) != "none" for a in cell.arms):
         teacher = Job(cell.dataset, "teacher", fraction=cell.fraction)
         run_jobs([teacher], protocol, packs, runs, results, 1, echo)
+        # its checkpoint here before the workers start: with a record made elsewhere,
+        # every distilled job would otherwise train it again, side by side in one folder
+        ensure_teacher(teacher, protocol, packs, runs, results)
     tune = protocol.cell_jobs(cell, "tune")
     records = run_jobs(tune, protocol, packs, runs, results, workers, echo)
     recipes = {arm: choose_recipe(protocol, [r for r in records if r["job"]["arm"] == arm])
