@@ -31,10 +31,11 @@ from skelkd.experiment import load_data, rested_val_clips
 from skelkd.predict import READINGS, combine_windows, default_model, window_probabilities
 
 
-def validation_rows(model, seeds: int) -> dict[str, list[float]]:
-    """Top-1 of every reading on the shipped run's validation clips: as they are, and
-    with rest added (``seeds`` draws of it)."""
-    cfg = load_config("penn_video")
+def validation_rows(model, seeds: int, cfg=None) -> dict[str, list[float]]:
+    """Top-1 of every reading on the validation clips of the run configured by ``cfg``
+    (default: the shipped recipe, ``penn_video``): as they are, and with rest added
+    (``seeds`` draws of it)."""
+    cfg = cfg or load_config("penn_video")
     with tempfile.TemporaryDirectory() as tmp:
         hq, lq, _, _ = load_data(cfg, Path(tmp))
         idx = lq.split_indices(cfg.data.split, cfg.data.val_subset)
