@@ -66,6 +66,19 @@ def run(arm: str, seed: int, values: dict, args, val_cfg=None) -> dict:
     return {"as trimmed": rows["as trimmed"][r], "with rest": float(np.mean(rested))}
 
 
+def paired_rows(data: str, a: dict[int, float], b: dict[int, float], lines: list[str]) -> str:
+    """Table rows (one per seed, then the mean) of arm ``b`` against arm ``a`` on ``data``,
+    appended to ``lines``; returns the paired verdict's line."""
+    for s in a:
+        lines.append(f"| {data} | {s} | {a[s]:.2f} | {b[s]:.2f} | {b[s] - a[s]:+.2f} |")
+    pr = paired(a, b)
+    lo, hi = pr.interval()
+    lines.append(f"| {data} | mean | {np.mean(list(a.values())):.2f} | "
+                 f"{np.mean(list(b.values())):.2f} | **{pr.gain:+.2f}** |")
+    return (f"{data}: {pr.gain:+.2f} points, 95% CI [{lo:+.2f}, {hi:+.2f}], "
+            f"paired t-test p = {fmt_p(pr.p)} ({pr.verdict})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--teacher", type=Path, required=True, help="the shipped run's teacher")
@@ -88,14 +101,7 @@ def main() -> None:
     for data in ("as trimmed", "with rest"):
         a = {s: got["none"][s][data] for s in args.seeds}
         b = {s: got["rest"][s][data] for s in args.seeds}
-        for s in args.seeds:
-            lines.append(f"| {data} | {s} | {a[s]:.2f} | {b[s]:.2f} | {b[s] - a[s]:+.2f} |")
-        pr = paired(a, b)
-        lo, hi = pr.interval()
-        lines.append(f"| {data} | mean | {np.mean(list(a.values())):.2f} | "
-                     f"{np.mean(list(b.values())):.2f} | **{pr.gain:+.2f}** |")
-        verdicts.append(f"{data}: {pr.gain:+.2f} points, 95% CI [{lo:+.2f}, {hi:+.2f}], "
-                        f"paired t-test p = {fmt_p(pr.p)} ({pr.verdict})")
+        verdicts.append(paired_rows(data, a, b, lines))
     if args.real:
         r = READINGS.index(DEFAULT_READING)
         real = []

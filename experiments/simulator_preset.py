@@ -25,15 +25,13 @@ import json
 import platform
 from pathlib import Path
 
-import numpy as np
-from rest_augmentation import run  # noqa: E402 (this folder)
+from rest_augmentation import paired_rows, run  # noqa: E402 (this folder)
 from window_reading import real_rows  # noqa: E402 (this folder)
 
 from skelkd.config import load_config
 from skelkd.experiment import student_dir
 from skelkd.io.files import write_text_atomic
 from skelkd.predict import DEFAULT_READING, READINGS, default_model
-from skelkd.reproduce.stats import fmt_p, paired
 
 PRESETS = ("fast", "blazepose")
 
@@ -80,15 +78,7 @@ def main() -> None:
              "|---|---|---|---|---|"]
     verdicts = []
     for data, got in rows.items():
-        a, b = got["fast"], got["blazepose"]
-        for s in args.seeds:
-            lines.append(f"| {data} | {s} | {a[s]:.2f} | {b[s]:.2f} | {b[s] - a[s]:+.2f} |")
-        pr = paired(a, b)
-        lo, hi = pr.interval()
-        lines.append(f"| {data} | mean | {np.mean(list(a.values())):.2f} | "
-                     f"{np.mean(list(b.values())):.2f} | **{pr.gain:+.2f}** |")
-        verdicts.append(f"{data}: {pr.gain:+.2f} points, 95% CI [{lo:+.2f}, {hi:+.2f}], "
-                        f"paired t-test p = {fmt_p(pr.p)} ({pr.verdict})")
+        verdicts.append(paired_rows(data, got["fast"], got["blazepose"], lines))
     text = "\n".join(lines + ["", *[f"- {v}" for v in verdicts]])
     print(text)
     if args.doc:
