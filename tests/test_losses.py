@@ -11,6 +11,7 @@ from skelkd.distill import (
     joint_relation_loss,
     kd_kl_loss,
     occlusion_error_rates,
+    occlusion_probability_drops,
     pmsc_loss,
     softmax_parts,
 )
@@ -157,6 +158,31 @@ def test_part_matrix_literal_eq12_eq13():
         z = [math.exp(r) for r in rates[c]]
         assert e[c] == pytest.approx([v / sum(z) for v in z])
     assert softmax_parts(rates, 0.1)[0, 3] > e[0, 3]
+
+
+def test_probability_drops_match_a_literal_loop():
+    layout = get_layout("penn_action")
+    torch.manual_seed(0)
+    x = torch.randn(10, 1, 4, 13, 3)
+    y = torch.as_tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    w = torch.randn(13 * 3, 4)
+
+    def proba(inp):  # a fake teacher whose probabilities depend on every joint
+        return torch.softmax(inp[:, 0].mean(1).reshape(len(inp), -1) @ w, dim=1)
+
+    drops = occlusion_probability_drops(proba, [(x[:6], y[:6]), (x[6:], y[6:])], layout, 4)
+    for c in range(3):
+        idx = [i for i in range(10) if int(y[i]) == c]
+        for p in range(5):
+            total = 0.0
+            for i in idx:
+                full = float(proba(x[i:i + 1])[0, c])
+                gone = x[i:i + 1].clone()
+                for j in layout.part_indices[p]:
+                    gone[:, :, :, j, :] = 0
+                total += max(0.0, full - float(proba(gone)[0, c]))
+            assert drops[c, p] == pytest.approx(total / len(idx), abs=1e-6)
+    assert (drops[3] == 0).all() and (drops >= 0).all()
 
 
 def test_joint_relation_loss_matches_its_definition():

@@ -9,8 +9,13 @@ from .losses import (
            part_similarity,
            pmsc_loss,
 )
-from .part_matrix import PartMatrix, occlusion_error_rates, softmax_parts
+from .part_matrix import (
+    PartMatrix,
+    occlusion_error_rates,
+    occlusion_probability_drops,
+    softmax_parts,
+)
 
 __all__ = ["PartMatrix", "global_msc_loss", "joint_relation_loss", "kd_kl_loss",
-           "multi_sample_contrastive", "occlusion_error_rates", "part_similarity", "pmsc_loss",
-           "softmax_parts"]
+           "multi_sample_contrastive", "occlusion_error_rates", "occlusion_probability_drops",
+           "part_similarity", "pmsc_loss", "softmax_parts"]

@@ -42,6 +42,31 @@ def occlusion_error_rates(predict, batches, layout: Layout, num_classes: int) ->
     return wrong / np.maximum(count, 1)[:, None]
 
 
+def occlusion_probability_drops(predict_proba, batches, layout: Layout,
+                                num_classes: int) -> np.ndarray:
+    """A graded variant of Eq. 12 for a teacher that rarely errs on the samples E is
+    computed from (its own training split), where the 0/1 error of Eq. 12 leaves rows of
+    zeros and so flat rows of E: the mean over class-c samples of how far the teacher's
+    probability of the true class falls when part p is occluded,
+    ``max(0, P(y | x) - P(y | x with part p zeroed))``, in [0, 1] like Eq. 12's rates.
+    ``predict_proba(x) -> (N, num_classes)`` probabilities; the rest as
+    :func:`occlusion_error_rates`. Not the paper's E: an option studied against it.
+    """
+    drop = np.zeros((num_classes, len(PARTS)))
+    count = np.zeros(num_classes)
+    for x, y in batches:
+        y = torch.as_tensor(y)
+        count += np.bincount(y.numpy(), minlength=num_classes)
+        rows = torch.arange(len(y))
+        full = predict_proba(x).cpu()[rows, y]
+        for p, joints in enumerate(layout.part_indices):
+            occluded = x.clone()
+            occluded[:, :, :, list(joints), :] = 0
+            fall = (full - predict_proba(occluded).cpu()[rows, y]).clamp(min=0).numpy()
+            drop[:, p] += np.bincount(y.numpy(), weights=fall, minlength=num_classes)
+    return drop / np.maximum(count, 1)[:, None]
+
+
 def softmax_parts(rates: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """Eq. 13: softmax over the parts of each row (of rates / temperature)."""
     z = rates / temperature

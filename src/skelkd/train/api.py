@@ -387,21 +387,30 @@ def _resume(out: Path) -> str | None:
     return str(last) if last.exists() else None
 
 
-def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarray,
-                        cfg: ExperimentConfig) -> PartMatrix:
-    """E (Eq. 12-13) from the frozen teacher on high-quality training samples, at the
-    temperature ``cfg.distill.part_matrix_temperature``."""
+def teacher_probe(teacher: torch.nn.Module, pack: Pack, indices: np.ndarray,
+                  cfg: ExperimentConfig):
+    """What E is computed from: ``(logits, batches)``, the frozen teacher's class scores
+    of a batch of model inputs, and a fresh iterator of (x, label) over ``indices`` of
+    ``pack`` as the teacher reads them."""
     teacher.eval()
     ds = SkeletonDataset(pack, model_pipeline(teacher, pack, cfg), indices)
     loader = DataLoader(ds, batch_size=64, num_workers=cfg.train.loader_workers())
     device = next(teacher.parameters()).device
 
     @torch.no_grad()
-    def predict(x):
-        return teacher(x.to(device)).argmax(1).cpu()
+    def logits(x):
+        return teacher(x.to(device)).cpu()
 
-    rates = occlusion_error_rates(predict, ((b["x"], b["label"]) for b in loader),
-                                  pack.layout, len(pack.class_names))
+    return logits, lambda: ((b["x"], b["label"]) for b in loader)
+
+
+def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarray,
+                        cfg: ExperimentConfig) -> PartMatrix:
+    """E (Eq. 12-13) from the frozen teacher on high-quality training samples, at the
+    temperature ``cfg.distill.part_matrix_temperature``."""
+    logits, batches = teacher_probe(teacher, pack, indices, cfg)
+    rates = occlusion_error_rates(lambda x: logits(x).argmax(1), batches(), pack.layout,
+                                  len(pack.class_names))
     return PartMatrix(list(pack.class_names), rates, cfg.distill.part_matrix_temperature)
 
 
