@@ -144,10 +144,28 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     saved = json.loads((runs / "tiny" / "teacher" / "part_matrix.json").read_text())
     r = run("part-matrix", str(runs / "tiny" / "teacher"), "--subset", "test")
     assert r.exit_code == 0 and re.search(r"flat rows .*: \d of 3", r.output), r.output
+    assert re.search(r"flat rows with E from the probability drops .*: \d of 3", r.output)
     again = json.loads((runs / "tiny" / "teacher" / "part_matrix.json").read_text())
     assert again["class_names"] == saved["class_names"]
     r = run("part-matrix", str(runs / "tiny" / "teacher"), "--subset", "nope")
     assert r.exit_code == 2 and "has no subset 'nope'" in r.output
+    # E from the graded rates: a student of them says so; a teacher's file without
+    # them is one clear error naming it and the way to compute them
+    assert len(again["probability_drops"]) == 3
+    drop = tmp_path / "drop"
+    r = run("train", "student", str(cfg), "--runs", str(drop), "--op", "0", "--teacher",
+            str(runs / "tiny" / "teacher"), "--set", "distill.part_matrix_source=drop")
+    assert r.exit_code == 0, r.output
+    label = json.loads((drop / "tiny" / "student-pmsc-op0" / "metrics.json").read_text())
+    assert label["distill"].endswith("E from drop")
+    old = tmp_path / "old-teacher"
+    shutil.copytree(runs / "tiny" / "teacher", old)
+    del again["probability_drops"]
+    (old / "part_matrix.json").write_text(json.dumps(again))
+    r = run("train", "student", str(cfg), "--runs", str(tmp_path / "drop2"), "--op", "0",
+            "--teacher", str(old), "--set", "distill.part_matrix_source=drop")
+    assert r.exit_code != 0 and "part_matrix.json: no probability drops" in r.output
+    assert "--subset train" in r.output and "Traceback" not in r.output
     student = str(runs / "tiny" / "student-pmsc-op0.6")
     r = run("evaluate", student, "--ops", "0,0.3")
     assert r.exit_code == 0 and "| 0.3 |" in r.output and "hq.skpack" not in r.output

@@ -97,6 +97,13 @@ def test_teacher_part_matrix_and_every_student_mode(packs, tmp_path):
     assert pm.rates.shape == (3, 5) and np.allclose(pm.matrix.sum(1), 1)
     pm.save(tmp_path / "pm.json")
     assert PartMatrix.load(tmp_path / "pm.json").class_names == hq.class_names
+    # the graded rates beside the paper's, kept through a save; chosen by source
+    loaded = PartMatrix.load(tmp_path / "pm.json")
+    assert loaded.drops.shape == (3, 5) and (loaded.drops >= 0).all()
+    np.testing.assert_allclose(loaded.from_source("drop").rates, pm.drops)
+    assert loaded.from_source("error") is loaded
+    with pytest.raises(ValueError, match="no probability drops"):
+        PartMatrix(pm.class_names, pm.rates).from_source("drop")
     pm.plot(tmp_path / "pm.png")
     before = {k: v.clone() for k, v in teacher.model.state_dict().items()}
     for mode in DISTILL_MODES:

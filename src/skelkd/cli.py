@@ -549,6 +549,10 @@ def part_matrix_cmd(teacher_dir: str, temperature: float | None, subset: str | N
         click.echo(f"{name[:28]:<28}" + "".join(f"{v:>10.3f}" for v in row))
     flat = sum(max(row) == min(row) for row in pm.rates.tolist())
     click.echo(f"flat rows (every part weighted alike): {flat} of {len(pm.rates)}")
+    if pm.drops is not None:
+        flat = sum(max(row) == min(row) for row in pm.drops.tolist())
+        click.echo(f"flat rows with E from the probability drops (distill.part_matrix_source "
+                   f"drop): {flat} of {len(pm.drops)}")
     click.echo(f"heat map: {png}")
 
 

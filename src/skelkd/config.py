@@ -200,7 +200,8 @@ parts with E); ``skd`` is a peer of its Table 3."""
 
 CHOICES = {"data": {"student_data": ("all", "paired")},
            "model": {"person_pool": ("present", "all")},
-           "distill": {"mode": DISTILL_MODES, "teacher_precision": ("32", "bf16")}}
+           "distill": {"mode": DISTILL_MODES, "teacher_precision": ("32", "bf16"),
+                       "part_matrix_source": ("error", "drop")}}
 """Per section, the allowed values of every key that takes one of a few names (the input
 section's are the pipeline's, :data:`skelkd.data.transforms.CHOICES`), checked when a
 section is built."""
@@ -229,6 +230,11 @@ class DistillConfig:
     temperature: float = 0.1
     kd_temperature: float = 4.0
     part_matrix_temperature: float = 1.0
+    # what E's rates are: "error", the paper's share of samples misclassified with the
+    # part occluded (Eq. 12); "drop", the mean fall of the true class's probability,
+    # which leaves no row flat where the teacher never errs on its training samples
+    # (docs/part_matrix_source.md; a study lever, not the paper's)
+    part_matrix_source: str = "error"
     # the frozen teacher's forward when its outputs are not cached (train.cache_teacher
     # off, or augmented teacher input): "bf16" autocast (fast on AMX CPUs and GPUs) or "32"
     teacher_precision: str = "bf16"

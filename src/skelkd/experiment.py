@@ -282,6 +282,8 @@ def distill_label(cfg: ExperimentConfig) -> str:
     parts = [d.mode, f"T={d.kd_temperature:g}" if d.mode == "kl" else f"tau={d.temperature:g}"]
     keys = ("alpha",) if d.mode == "kl" else ("alpha", "w", "part_matrix_temperature")
     parts += [f"{k}={getattr(d, k):g}" for k in keys if getattr(d, k) != getattr(default, k)]
+    if d.mode == "pmsc" and d.part_matrix_source != default.part_matrix_source:
+        parts.append(f"E from {d.part_matrix_source}")
     return " ".join(parts)
 
 
@@ -331,6 +333,12 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
         pm = PartMatrix.load(teacher_dir / "part_matrix.json")
         if pm.class_names != list(lq.class_names):
             raise SkelkdError(f"{teacher_dir}/part_matrix.json: classes differ from {lq.path}")
+        if distill.part_matrix_source == "drop" and pm.drops is None:
+            raise SkelkdError(f"{teacher_dir}/part_matrix.json: no probability drops for "
+                              "distill.part_matrix_source 'drop' (a teacher trained before "
+                              f"they were kept); run `skelkd part-matrix {teacher_dir} "
+                              f"--subset {cfg.data.train_subset}` to compute them")
+        pm = pm.from_source(distill.part_matrix_source)
         distill.part_matrix = pm.with_temperature(distill.part_matrix_temperature).matrix.tolist()
     train, hq_fraction = student_train_indices(cfg, hq, lq, train)
     student = train_student(lq, hq, train, cfg, out, teacher, hq_fraction, val_indices(cfg, lq),

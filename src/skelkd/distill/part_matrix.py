@@ -81,6 +81,7 @@ class PartMatrix:
     class_names: list[str]
     rates: np.ndarray  # (C, 5), Eq. 12
     temperature: float = 1.0
+    drops: np.ndarray | None = None  # (C, 5), occlusion_probability_drops, when computed
 
     @property
     def matrix(self) -> np.ndarray:
@@ -88,7 +89,15 @@ class PartMatrix:
         return softmax_parts(self.rates, self.temperature)
 
     def with_temperature(self, temperature: float) -> PartMatrix:
-        return PartMatrix(self.class_names, self.rates, temperature)
+        return PartMatrix(self.class_names, self.rates, temperature, self.drops)
+
+    def from_source(self, source: str) -> PartMatrix:
+        """This E with the rates of ``source``: ``error`` (Eq. 12) or ``drop``."""
+        if source == "error":
+            return self
+        if self.drops is None:
+            raise ValueError("this part matrix has no probability drops")
+        return PartMatrix(self.class_names, self.drops, self.temperature, self.drops)
 
     def tensor(self) -> torch.Tensor:
         return torch.as_tensor(self.matrix, dtype=torch.float32)
@@ -99,6 +108,8 @@ class PartMatrix:
         doc = {"format": "skelkd-part-matrix", "version": 1, "parts": list(PARTS),
                "class_names": self.class_names, "temperature": self.temperature,
                "error_rates": self.rates.tolist(), "matrix": self.matrix.tolist()}
+        if self.drops is not None:
+            doc["probability_drops"] = self.drops.tolist()
         return write_text_atomic(path, json.dumps(doc, indent=1))
 
     @classmethod
@@ -114,7 +125,13 @@ class PartMatrix:
         names = doc.get("class_names")
         if not isinstance(names, list) or rates.shape != (len(names), len(PARTS)):
             raise FormatError(path, "error_rates", f"a {len(names or [])} x 5 array", rates.shape)
-        return cls(names, rates, float(doc.get("temperature", 1.0)))
+        drops = doc.get("probability_drops")
+        if drops is not None:
+            drops = np.asarray(drops, dtype=np.float64)
+            if drops.shape != rates.shape:
+                raise FormatError(path, "probability_drops", f"a {len(names)} x 5 array",
+                                  drops.shape)
+        return cls(names, rates, float(doc.get("temperature", 1.0)), drops)
 
     def plot(self, path: str | Path, title: str = "Action-specific part matrix E") -> Path:
         """A heat map like the paper's Fig. 5 (rows: actions, columns: parts)."""

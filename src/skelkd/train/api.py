@@ -33,7 +33,11 @@ from torch.utils.data import DataLoader
 from ..config import ExperimentConfig
 from ..data.dataset import PairedDataset, SkeletonDataset
 from ..data.transforms import Pipeline, scores_vary
-from ..distill.part_matrix import PartMatrix, occlusion_error_rates
+from ..distill.part_matrix import (
+    PartMatrix,
+    occlusion_error_rates,
+    occlusion_probability_drops,
+)
 from ..errors import RunInterrupted, SkelkdError
 from ..evaluate.metrics import evaluate
 from ..io.files import write_text_atomic
@@ -407,11 +411,14 @@ def teacher_probe(teacher: torch.nn.Module, pack: Pack, indices: np.ndarray,
 def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarray,
                         cfg: ExperimentConfig) -> PartMatrix:
     """E (Eq. 12-13) from the frozen teacher on high-quality training samples, at the
-    temperature ``cfg.distill.part_matrix_temperature``."""
+    temperature ``cfg.distill.part_matrix_temperature``, with the graded rates of
+    :func:`~skelkd.distill.occlusion_probability_drops` beside the paper's."""
     logits, batches = teacher_probe(teacher, pack, indices, cfg)
-    rates = occlusion_error_rates(lambda x: logits(x).argmax(1), batches(), pack.layout,
-                                  len(pack.class_names))
-    return PartMatrix(list(pack.class_names), rates, cfg.distill.part_matrix_temperature)
+    n = len(pack.class_names)
+    rates = occlusion_error_rates(lambda x: logits(x).argmax(1), batches(), pack.layout, n)
+    drops = occlusion_probability_drops(lambda x: logits(x).softmax(1), batches(),
+                                        pack.layout, n)
+    return PartMatrix(list(pack.class_names), rates, cfg.distill.part_matrix_temperature, drops)
 
 
 def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, cfg: ExperimentConfig,
