@@ -40,13 +40,13 @@ from skelkd.reproduce.stats import fmt_p, paired
 ARMS = ("none", "rest")
 
 
-def run(arm: str, seed: int, values: dict, args, val_cfg=None) -> dict:
+def run(arm: str, seed: int, values: dict, args, val: tuple | None = None) -> dict:
     """The validation reading of the shipped recipe with ``values`` set (configuration
     keys) at ``seed``, trained in ``args.runs / ARM-seedS`` from ``args.teacher`` when
     missing: {"as trimmed": top-1, "with rest": mean top-1 over ``args.draws`` draws},
-    under the default reading, on the validation clips of ``val_cfg`` (the run's own by
-    default); kept beside the student (``reading.json``, or ``reading-KEY.json`` for
-    another ``val_cfg`` named ``KEY`` by ``args.val_key``)."""
+    under the default reading, on the validation clips of the run itself, or of another
+    configuration given as ``val = (KEY, config)``; kept beside the student
+    (``reading.json``, or ``reading-KEY.json``)."""
     run_dir = args.runs / f"{arm}-seed{seed}"
     cfg = load_config("penn_video", values={"train.seed": seed, "train.progress": False,
                                             **values})
@@ -54,12 +54,12 @@ def run(arm: str, seed: int, values: dict, args, val_cfg=None) -> dict:
     if not (out / "metrics.json").exists():
         print(f"training {arm}, seed {seed} in {out}", flush=True)
         train_student_run(cfg, run_dir, args.teacher)
-    cached = out / ("reading.json" if val_cfg is None else f"reading-{args.val_key}.json")
+    cached = out / ("reading.json" if val is None else f"reading-{val[0]}.json")
     if cached.exists():
         rows = json.loads(cached.read_text())
     else:
         model, _, _ = default_model(out)
-        rows = validation_rows(model, args.draws, val_cfg or cfg)
+        rows = validation_rows(model, args.draws, cfg if val is None else val[1])
         write_text_atomic(cached, json.dumps(rows, indent=1) + "\n")
     r = READINGS.index(DEFAULT_READING)
     rested = [v[r] for k, v in rows.items() if k != "as trimmed"]

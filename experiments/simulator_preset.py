@@ -63,12 +63,11 @@ def main() -> None:
     args = ap.parse_args()
     rows: dict[str, dict[str, dict[int, float]]] = {}
     for val in PRESETS:
-        args.val_key = val
-        val_cfg = load_config("penn_video", values={"data.simulate.preset": val})
+        other = (val, load_config("penn_video", values={"data.simulate.preset": val}))
         for arm in PRESETS:
             for s in args.seeds:
                 got = run(arm, s, {"data.simulate.preset": arm}, args,
-                          None if val == arm else val_cfg)
+                          None if val == arm else other)
                 for data, acc in got.items():
                     rows.setdefault(f"validation simulated by `{val}`, {data}", {}).setdefault(
                         arm, {})[s] = acc
