@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from skelkd.config import load_config
-from skelkd.distill import occlusion_error_rates, occlusion_probability_drops
 from skelkd.experiment import hq_indices, load_data, teacher_config
 from skelkd.io.files import write_text_atomic
 from skelkd.train import load_module
@@ -44,12 +43,9 @@ def measure(teacher_dir: Path) -> list[str]:
     rows, reference = [], None
     for subset in (cfg.data.train_subset, cfg.data.val_subset):
         idx = hq_indices(hq, lq, lq.split_indices(cfg.data.split, subset))
-        logits, batches = teacher_probe(model, hq, idx, teacher_config(cfg))
+        probe = teacher_probe(model, hq, idx, teacher_config(cfg))
         n = len(hq.class_names)
-        rates = {SOURCES[0]: occlusion_error_rates(lambda x, f=logits: f(x).argmax(1), batches(),
-                                                   hq.layout, n),
-                 SOURCES[1]: occlusion_probability_drops(
-                     lambda x, f=logits: f(x).softmax(1), batches(), hq.layout, n)}
+        rates = {SOURCES[0]: probe.error_rates(n), SOURCES[1]: probe.probability_drops(n)}
         for source, r in rates.items():
             if reference is None:
                 reference = r.argmax(1)

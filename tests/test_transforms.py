@@ -1,16 +1,19 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
 from skelkd.config import load_config
 from skelkd.data.transforms import (
     Pipeline,
+    apply_mask,
     flip,
     hold_rest,
     minmax_batch,
     normalize,
     occlude_joints,
-    occlude_part,
     pad_persons,
+    part_mask,
     rotate,
     sample_rng,
     take_frames,
@@ -101,13 +104,34 @@ def test_occlusion_rate_matches_probability(mode):
         occlude_joints(kp, sc, 0.5, sample_rng(0, "x"), "joint")
 
 
-def test_occlude_part_zeroes_exactly_that_part():
+def test_part_mask_zeroes_exactly_that_part():
     lay = get_layout("ntu")
     kp, sc = random_skeleton(np.random.default_rng(0), "ntu", 1, 5, c=3)
-    k2, s2 = occlude_part(kp, sc, lay, 3)
+    k2, s2 = apply_mask(kp, sc, part_mask(lay, 3))
     gone = s2[0, 0] == 0
     assert sorted(np.flatnonzero(gone)) == sorted(lay.part_indices[3])
     assert (k2[..., list(lay.part_indices[3]), :] == 0).all()
+    assert (s2[..., list(lay.part_indices[0])] == sc[..., list(lay.part_indices[0])]).all()
+
+
+@pytest.mark.parametrize("normalization", ["torso", "minmax"])
+def test_a_hidden_part_is_zeroed_in_the_whole_bodys_frame(normalization):
+    """The part matrix's occlusion (Pipeline.hidden_part): the model input of the whole
+    body with that part's joints zeroed, every channel, score included; the other joints
+    unchanged (the body's centre and size are the whole body's), beside the instance's
+    own occlusion."""
+    lay = get_layout("coco")
+    kp, sc = random_skeleton(np.random.default_rng(2), "coco", 2, 30)
+    pipe = Pipeline("coco", num_frames=16, num_persons=2, occlusion=0.3,
+                    normalization=normalization)
+    whole = pipe(kp, sc, "a")
+    hidden = dataclasses.replace(pipe, hidden_part=0)(kp, sc, "a")  # the torso: the centre
+    part = list(lay.part_indices[0])
+    assert (hidden[..., part, :] == 0).all() and (whole[..., part, :] != 0).any()
+    rest = [j for j in range(lay.num_joints) if j not in part]
+    np.testing.assert_array_equal(hidden[..., rest, :], whole[..., rest, :])
+    with pytest.raises(SkelkdError, match="hidden_part"):
+        Pipeline("coco", hidden_part=5)
 
 
 def test_flip_twice_is_identity_and_swaps_sides():

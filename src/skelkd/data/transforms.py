@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import check_choices
 from ..errors import SkelkdError
-from ..layouts import Layout, get_layout
+from ..layouts import PARTS, Layout, get_layout
 
 CHOICES = {"short": ("repeat", "pad"), "occlusion_mode": ("sequence", "frame"),
            "normalization": ("torso", "minmax"), "rotate_axes": ("y", "xy")}
@@ -298,14 +298,12 @@ def occlude_instance(kp: np.ndarray, sc: np.ndarray, prob: float, seed: int, key
     return apply_mask(kp, sc, instance_mask(sc.shape, prob, seed, key, mode))
 
 
-def occlude_part(kp: np.ndarray, sc: np.ndarray, layout: Layout,
-                 part: int) -> tuple[np.ndarray, np.ndarray]:
-    """Occlude every joint of part ``part`` (in :data:`PARTS` order) in all frames (Eq. 12)."""
-    idx = list(layout.part_indices[part])
-    kp, sc = kp.copy(), sc.copy()
-    kp[..., idx, :] = 0
-    sc[..., idx] = 0
-    return kp, sc
+def part_mask(layout: Layout, part: int) -> np.ndarray:
+    """Every joint of part ``part`` (in :data:`PARTS` order) in every frame and person: a
+    (1, 1, V) mask for :func:`apply_mask`, as the part matrix occludes a part (Eq. 12)."""
+    hit = np.zeros((1, 1, layout.num_joints), bool)
+    hit[..., list(layout.part_indices[part])] = True
+    return hit
 
 
 # ----------------------------------------------------------------------------- augmentation
@@ -393,6 +391,13 @@ class Pipeline:
             ``rest_share`` times its length each side), before the crop: a model trained
             on clips trimmed to the action then learns that a still pose is not the
             action's evidence, as a real clip's lead-in and lead-out are not.
+        hidden_part: a body part (index into :data:`PARTS`) whose joints are hidden
+            (:func:`apply_mask`) in every frame: what the part matrix's teacher reads
+            (Eq. 12); None hides nothing. Hidden after normalisation, so the other
+            parts keep the whole body's frame: hidden before it, a hidden torso takes the
+            body's centre and size with it, and the teacher, trained on whole bodies,
+            then fails on nearly every sample whatever the part means to the action
+            (measured: docs/design.md item 61).
         rotate_axes: 3D only: ``"y"`` (about the vertical axis) or ``"xy"`` (also about
             the horizontal one, an independent angle; CTR-GCN's NW-UCLA recipe).
         with_score: append the score channel to the coordinates. Default: on for 2D,
@@ -419,6 +424,7 @@ class Pipeline:
     rest_prob: float = 0.0
     rest_share: float = 1.0
     with_score: bool | None = None
+    hidden_part: int | None = None
 
     def __post_init__(self) -> None:
         self.layout = get_layout(self.layout)
@@ -426,6 +432,9 @@ class Pipeline:
         lo, hi = self.crop_range
         if not 0 < lo <= hi <= 1:
             raise SkelkdError(f"crop_range: expected 0 < low <= high <= 1, got {self.crop_range}")
+        if self.hidden_part is not None and self.hidden_part not in range(len(PARTS)):
+            raise SkelkdError(f"hidden_part: expected a part index 0-{len(PARTS) - 1}, "
+                              f"got {self.hidden_part}")
 
     def channels(self, coord_dims: int) -> int:
         return coord_dims + int(self._with_score(coord_dims))
@@ -499,6 +508,8 @@ class Pipeline:
             kp = kp * np.asarray(scales, np.float32).reshape(-1, 1, 1, 1, 1)
         if self.normalization == "minmax":
             kp = minmax_batch(kp, sc)
+        if self.hidden_part is not None:  # after the body's frame is taken (the attribute)
+            kp, sc = apply_mask(kp, sc, part_mask(layout, self.hidden_part))
         parts = [kp.astype(np.float32, copy=False)]
         if self._with_score(kp.shape[-1]):
             parts.append(sc[..., None].astype(np.float32))

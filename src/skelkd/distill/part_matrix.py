@@ -2,8 +2,9 @@
 
 With the frozen teacher, each high-quality training sample is classified five more
 times, each time with one body part occluded (its joints zeroed in every frame, as the
-paper's occlusion zeroes coordinates). Eq. 12: E_{c,p} is the share of class-c samples
-misclassified with part p occluded. Eq. 13: a softmax over the five parts.
+paper's occlusion zeroes coordinates: the data pipeline's ``hidden_part``). Eq. 12:
+E_{c,p} is the share of class-c samples misclassified with part p occluded. Eq. 13: a
+softmax over the five parts.
 
 ``temperature`` divides the rates before the softmax (1 = the paper). The rates lie in
 [0, 1], so at temperature 1 the largest weight is at most e times the smallest and E is
@@ -20,51 +21,39 @@ import numpy as np
 import torch
 
 from ..errors import FormatError
-from ..layouts import PARTS, Layout
+from ..layouts import PARTS
 
 
-def occlusion_error_rates(predict, batches, layout: Layout, num_classes: int) -> np.ndarray:
-    """Eq. 12. ``predict(x) -> labels`` is the frozen teacher; ``batches`` yields (x, y)
-    with x (N, M, T, V, C) model inputs and y (N,) labels.
+def occlusion_error_rates(labels: np.ndarray, predicted: np.ndarray,
+                          num_classes: int) -> np.ndarray:
+    """Eq. 12: per class c and part p, the share of class-c samples the frozen teacher
+    misclassifies with part p occluded. ``labels`` (N,) true classes; ``predicted``
+    (N, 5) the teacher's class for each sample with each part occluded
+    (:func:`skelkd.train.api.teacher_probe`).
 
     Returns (num_classes, 5) rates; a class without samples gets 0 for every part.
     """
-    wrong = np.zeros((num_classes, len(PARTS)))
-    count = np.zeros(num_classes)
-    for x, y in batches:
-        y = torch.as_tensor(y)
-        count += np.bincount(y.numpy(), minlength=num_classes)
-        for p, joints in enumerate(layout.part_indices):
-            occluded = x.clone()
-            occluded[:, :, :, list(joints), :] = 0
-            miss = (predict(occluded).cpu() != y).numpy()
-            wrong[:, p] += np.bincount(y.numpy(), weights=miss, minlength=num_classes)
-    return wrong / np.maximum(count, 1)[:, None]
+    labels = np.asarray(labels)
+    wrong = np.stack([np.bincount(labels, weights=np.asarray(predicted)[:, p] != labels,
+                                  minlength=num_classes) for p in range(len(PARTS))], 1)
+    return wrong / np.maximum(np.bincount(labels, minlength=num_classes), 1)[:, None]
 
 
-def occlusion_probability_drops(predict_proba, batches, layout: Layout,
+def occlusion_probability_drops(labels: np.ndarray, full: np.ndarray, occluded: np.ndarray,
                                 num_classes: int) -> np.ndarray:
     """A graded variant of Eq. 12 for a teacher that rarely errs on the samples E is
     computed from (its own training split), where the 0/1 error of Eq. 12 leaves rows of
     zeros and so flat rows of E: the mean over class-c samples of how far the teacher's
     probability of the true class falls when part p is occluded,
-    ``max(0, P(y | x) - P(y | x with part p zeroed))``, in [0, 1] like Eq. 12's rates.
-    ``predict_proba(x) -> (N, num_classes)`` probabilities; the rest as
-    :func:`occlusion_error_rates`. Not the paper's E: an option studied against it.
+    ``max(0, P(y | x) - P(y | x with part p occluded))``, in [0, 1] like Eq. 12's rates.
+    ``full`` (N,) is P(y | x) and ``occluded`` (N, 5) P(y | x with part p occluded); the
+    rest as :func:`occlusion_error_rates`. Not the paper's E: an option studied against it.
     """
-    drop = np.zeros((num_classes, len(PARTS)))
-    count = np.zeros(num_classes)
-    for x, y in batches:
-        y = torch.as_tensor(y)
-        count += np.bincount(y.numpy(), minlength=num_classes)
-        rows = torch.arange(len(y))
-        full = predict_proba(x).cpu()[rows, y]
-        for p, joints in enumerate(layout.part_indices):
-            occluded = x.clone()
-            occluded[:, :, :, list(joints), :] = 0
-            fall = (full - predict_proba(occluded).cpu()[rows, y]).clamp(min=0).numpy()
-            drop[:, p] += np.bincount(y.numpy(), weights=fall, minlength=num_classes)
-    return drop / np.maximum(count, 1)[:, None]
+    labels = np.asarray(labels)
+    fall = np.clip(np.asarray(full)[:, None] - np.asarray(occluded), 0, None)
+    drop = np.stack([np.bincount(labels, weights=fall[:, p], minlength=num_classes)
+                     for p in range(len(PARTS))], 1)
+    return drop / np.maximum(np.bincount(labels, minlength=num_classes), 1)[:, None]
 
 
 def softmax_parts(rates: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -42,6 +42,7 @@ from ..errors import RunInterrupted, SkelkdError
 from ..evaluate.metrics import evaluate
 from ..io.files import write_text_atomic
 from ..io.pack import Pack
+from ..layouts import PARTS
 from .allocator import keep_freed_memory
 from .checkpoint import SafeCheckpointIO, read_checkpoint
 from .modules import RecognizerModule, StudentModule
@@ -391,21 +392,47 @@ def _resume(out: Path) -> str | None:
     return str(last) if last.exists() else None
 
 
+@dataclasses.dataclass(frozen=True)
+class TeacherProbe:
+    """What E is computed from: the frozen teacher's class probabilities of every sample,
+    whole (``full``, (N, classes)) and with each body part occluded (``occluded``,
+    (N, 5, classes)), and the samples' ``labels`` (N,)."""
+
+    labels: np.ndarray
+    full: np.ndarray
+    occluded: np.ndarray
+
+    def error_rates(self, num_classes: int) -> np.ndarray:
+        """Eq. 12 (:func:`~skelkd.distill.occlusion_error_rates`)."""
+        return occlusion_error_rates(self.labels, self.occluded.argmax(2), num_classes)
+
+    def probability_drops(self, num_classes: int) -> np.ndarray:
+        """:func:`~skelkd.distill.occlusion_probability_drops`."""
+        rows = np.arange(len(self.labels))
+        return occlusion_probability_drops(self.labels, self.full[rows, self.labels],
+                                           self.occluded[rows, :, self.labels], num_classes)
+
+
 def teacher_probe(teacher: torch.nn.Module, pack: Pack, indices: np.ndarray,
-                  cfg: ExperimentConfig):
-    """What E is computed from: ``(logits, batches)``, the frozen teacher's class scores
-    of a batch of model inputs, and a fresh iterator of (x, label) over ``indices`` of
-    ``pack`` as the teacher reads them."""
+                  cfg: ExperimentConfig) -> TeacherProbe:
+    """The frozen teacher's readings of ``indices`` of ``pack``, as it reads them
+    (:func:`model_pipeline`), whole and with each body part hidden by the pipeline
+    (``hidden_part``)."""
     teacher.eval()
-    ds = SkeletonDataset(pack, model_pipeline(teacher, pack, cfg), indices)
-    loader = DataLoader(ds, batch_size=64, num_workers=cfg.train.loader_workers())
     device = next(teacher.parameters()).device
-
-    @torch.no_grad()
-    def logits(x):
-        return teacher(x.to(device)).cpu()
-
-    return logits, lambda: ((b["x"], b["label"]) for b in loader)
+    pipe = model_pipeline(teacher, pack, cfg)
+    probs, labels = [], None
+    for part in (None, *range(len(PARTS))):
+        ds = SkeletonDataset(pack, dataclasses.replace(pipe, hidden_part=part), indices)
+        loader = DataLoader(ds, batch_size=64, num_workers=cfg.train.loader_workers())
+        out, ys = [], []
+        with torch.no_grad():
+            for b in loader:
+                out.append(teacher(b["x"].to(device)).float().softmax(1).cpu().numpy())
+                ys.append(np.asarray(b["label"]))
+        probs.append(np.concatenate(out))
+        labels = np.concatenate(ys)
+    return TeacherProbe(labels, probs[0], np.stack(probs[1:], 1))
 
 
 def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarray,
@@ -413,12 +440,10 @@ def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarra
     """E (Eq. 12-13) from the frozen teacher on high-quality training samples, at the
     temperature ``cfg.distill.part_matrix_temperature``, with the graded rates of
     :func:`~skelkd.distill.occlusion_probability_drops` beside the paper's."""
-    logits, batches = teacher_probe(teacher, pack, indices, cfg)
+    probe = teacher_probe(teacher, pack, indices, cfg)
     n = len(pack.class_names)
-    rates = occlusion_error_rates(lambda x: logits(x).argmax(1), batches(), pack.layout, n)
-    drops = occlusion_probability_drops(lambda x: logits(x).softmax(1), batches(),
-                                        pack.layout, n)
-    return PartMatrix(list(pack.class_names), rates, cfg.distill.part_matrix_temperature, drops)
+    return PartMatrix(list(pack.class_names), probe.error_rates(n),
+                      cfg.distill.part_matrix_temperature, probe.probability_drops(n))
 
 
 def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, cfg: ExperimentConfig,
