@@ -364,3 +364,39 @@ def test_efficientgcn_scaling_and_its_checks():
         backbone_config("efficientgcn-b0", depths=(1, 1))
     with pytest.raises(SkelkdError, match="branch_stages"):
         backbone_config("efficientgcn-b0", branch_stages=4)
+
+
+def test_prgcn_refines_from_the_identity_and_fuses_its_motion_branch():
+    """PR-GCN (models/prgcn.py): the motion input against a literal loop (the change to
+    the next frame, zero in the last frame and where the joint is missing in either);
+    a new network's refinement returns the pose unchanged; a training step makes it
+    correct the pose; the motion branch reaches the output."""
+    from skelkd.models.prgcn import PrGcn, motion
+
+    rng = np.random.default_rng(0)
+    pos = torch.from_numpy(rng.normal(size=(1, 2, 5, 4)).astype(np.float32))
+    present = torch.ones(1, 1, 5, 4)
+    present[0, 0, 2, 1] = 0
+    m = motion(pos, present)[0].numpy()
+    for f in range(5):
+        for j in range(4):
+            both = f + 1 < 5 and present[0, 0, f, j] > 0 and present[0, 0, f + 1, j] > 0
+            want = (pos[0, :, f + 1, j] - pos[0, :, f, j]).numpy() if both else [0, 0]
+            np.testing.assert_allclose(m[:, f, j], want, atol=1e-6)
+
+    torch.manual_seed(0)
+    net = PrGcn(get_layout("coco"), 3, 2, backbone_config("prgcn-tiny", **TINY))
+    x = torch.randn(4, 3, 12, 17)
+    pos, present = x[:, :2], (x[:, 2:] > 0).float()
+    torch.testing.assert_close(net.refine(pos, present), pos)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for _ in range(2):  # the first step moves the zero offset, the second what feeds it
+        opt.zero_grad()
+        net(x).square().mean().backward()
+        opt.step()
+    assert not torch.allclose(net.refine(pos, present), pos)
+    net.eval()
+    before = net(x)
+    with torch.no_grad():
+        net.motion[-1].tcn[-1].bias.add_(1.0)
+    assert not torch.allclose(net(x), before)

@@ -161,6 +161,11 @@ def test_table3_trains_each_backbone_with_its_own_teacher():
     keys1 = {j.key() for j in prot.cell_jobs(t1, "tune")}
     assert {j.key() for j in prot.cell_jobs(first, "tune") if j.arm in t1.arms} == keys1
     assert set(first.arms) - set(t1.arms) == set(TABLE3_PEERS)
+    # a peer model trains its own network, undistilled, with no teacher of its own
+    peer = next(j for j in prot.cell_jobs(first, "tune") if j.arm == "prgcn")
+    peer_cfg = job_config(peer, prot, {"penn": {"hq": "hq.skpack", "coco": "lq.skpack"}})
+    assert peer_cfg.model.backbone == "prgcn-tiny" and peer_cfg.distill.mode == "none"
+    assert peer.teacher().key() == "penn/teacher" and peer.key().startswith("penn/op0/prgcn/")
     packs = {"penn": {"hq": "hq.skpack", "coco": "lq.skpack"}}
     default = load_config("fair").model.backbone
     for cell in t3[1:]:
@@ -244,3 +249,25 @@ def test_a_teacher_known_only_by_its_record_is_trained_once_before_the_workers_s
     run_cell(cell, prot, packs, runs, results, workers=2, echo=lambda _: None)
     assert here == [1]  # in this process, before the workers; never in them
     assert (results / "penn/op0.6/pmsc/lr0.1/seed2.json").exists()
+
+
+def test_a_table3_cell_trains_its_own_backbones_teacher_before_the_workers(
+        tmp_path, make_pack, monkeypatch):
+    """A Table 3 cell on another backbone readies that backbone's teacher in the main
+    process, not the first backbone's (which its students never read)."""
+    import skelkd.reproduce.run as run_mod
+
+    hq = make_pack("penn_action", n=36, num_classes=3, name="hq.skpack", seed=1)
+    lq = make_pack("coco", n=36, num_classes=3, name="lq.skpack", seed=2)
+    packs = {"penn": {"hq": hq.path, "coco": lq.path}}
+    cell = Cell("penn", "hetero", 0.0, ("pmsc",), table="3", backbone="agcn-tiny")
+    prot = replace(PROTOCOLS["quick"], seeds=(0,), grid_lr=(0.1,), batches=("class-aware",),
+                   epochs={"penn": 1}, teacher_epochs={"penn": 1}, cells=(cell,),
+                   overrides=("train.batch_size=12", "train.per_class=4"))
+    trained = []
+    real = run_mod.train_teacher_run
+    monkeypatch.setattr(run_mod, "train_teacher_run",
+                        lambda cfg, *a, **k: trained.append(cfg.name) or real(cfg, *a, **k))
+    run_cell(cell, prot, packs, tmp_path / "runs", tmp_path / "results", echo=lambda _: None)
+    assert trained == ["penn-agcn-tiny/teacher"]
+    assert (tmp_path / "results/penn-agcn-tiny/op0/pmsc/lr0.1/seed0.json").exists()

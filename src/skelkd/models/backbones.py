@@ -6,7 +6,9 @@ each registering its block (:mod:`skelkd.models.registry`):
 * ``agcn`` (:mod:`.agcn`): the joint stream of 2s-AGCN (Shi et al., CVPR 2019);
 * ``ctrgcn`` (:mod:`.ctrgcn`): CTR-GCN (Chen et al., ICCV 2021);
 * ``efficientgcn`` (:mod:`.efficientgcn`): EfficientGCN (Song et al., TPAMI 2022), whose
-  input branches and fusion make it a network of its own rather than a block repeated.
+  input branches and fusion make it a network of its own rather than a block repeated;
+* ``prgcn`` (:mod:`.prgcn`): PR-GCN (Li et al., RA-L 2021), a peer of the paper's Table 3:
+  a pose refinement, then a position and a motion branch of ST-GCN blocks.
 
 Counting blocks: the paper's ST-GCN has "nine GCN blocks"; the original ST-GCN has ten
 (four at 64 channels). ``stgcn-paper`` has nine: three at 64 channels (the first takes
@@ -23,7 +25,7 @@ from torch import nn
 from ..errors import SkelkdError
 from ..layouts import Layout, get_layout
 from ..layouts.graph import spatial_partition
-from . import agcn, ctrgcn, efficientgcn, stgcn  # noqa: F401 - each registers its family
+from . import agcn, ctrgcn, efficientgcn, prgcn, stgcn  # noqa: F401 - each registers its family
 from .registry import BLOCKS, NETWORKS
 from .spec import BACKBONES, KINDS, BackboneConfig, ModelSpec, backbone_config
 

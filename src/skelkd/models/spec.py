@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from ..errors import SkelkdError
 
-KINDS = ("stgcn", "agcn", "ctrgcn", "efficientgcn")
+KINDS = ("stgcn", "agcn", "ctrgcn", "efficientgcn", "prgcn")
 """The backbone families; each has its block (or, for a family with its own stack such
 as EfficientGCN's input branches, its network) registered in :mod:`.registry` (a test
 checks that the two agree)."""
@@ -23,7 +23,9 @@ class BackboneConfig:
     """Architecture of a backbone.
 
     Attributes:
-        kind: ``"stgcn"``, ``"agcn"``, ``"ctrgcn"`` or ``"efficientgcn"``.
+        kind: ``"stgcn"``, ``"agcn"``, ``"ctrgcn"``, ``"efficientgcn"`` or ``"prgcn"``
+            (PR-GCN: a pose refinement and a position and a motion branch of ST-GCN
+            blocks, :mod:`skelkd.models.prgcn`).
         channels: output channels of each block (``efficientgcn``: of each stage).
         strides: temporal stride of each block (same length as ``channels``).
         temporal_kernel: kernel size of the temporal convolutions (9 in the paper; in
@@ -132,6 +134,10 @@ BACKBONES: dict[str, BackboneConfig] = {
                                                   "strides": (1, 1, 2, 2),
                                                   "depths": (1, 1, 1, 1),
                                                   "branch_stages": 2, "stem_channels": 16})),
+    # PR-GCN at the tiny width, its temporal strides earlier (its "reducing the temporal
+    # resolution as early as possible")
+    "prgcn-tiny": BackboneConfig("prgcn", channels=_TINY["channels"],
+                                 strides=(1, 2, 1, 2, 1, 1)),
 }
 """Named configurations: the paper's (T = 300 input) and small ones that train in minutes
 on two CPU cores (T = 32 to 64 input); ``stgcn-tiny`` (half the small one's width, so

@@ -37,9 +37,16 @@ BATCHES = ("class-aware", "uniform")  # train.class_aware true / false
 TABLE4_ARMS = TABLE4_MODES  # the paper's Table 4's five losses
 
 
+PEER_MODELS = {"prgcn": "prgcn-tiny"}
+"""Arms that are another network trained without distillation (Table 3's peers built
+for low-quality skeletons as models of their own), by their backbone: PR-GCN."""
+
+
 def arm_mode(arm: str) -> str:
-    """The distillation mode of an arm (``pmsc:paired`` -> ``pmsc``)."""
-    return arm.split(":")[0]
+    """The distillation mode of an arm (``pmsc:paired`` -> ``pmsc``; a peer model of
+    :data:`PEER_MODELS` -> ``none``)."""
+    arm = arm.split(":")[0]
+    return "none" if arm in PEER_MODELS else arm
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,13 @@ class Job:
     @property
     def student_data(self) -> str:
         return "paired" if self.arm.endswith(":paired") else "all"
+
+    @property
+    def model(self) -> str:
+        """The student's backbone (a peer model's own, :data:`PEER_MODELS`), or the
+        teacher's; empty: the ``fair`` configuration's."""
+        return PEER_MODELS.get(self.arm, self.backbone) if self.kind != "teacher" \
+            else self.backbone
 
     def teacher(self) -> Job:
         return Job(self.dataset, "teacher", fraction=self.fraction, backbone=self.backbone)
@@ -151,9 +165,10 @@ class Protocol:
 TABLE3_BACKBONES = ("", "agcn-tiny", "efficientgcn-tiny")
 """Table 3's backbones, CPU-sized stand-ins for the paper's ST-GCN (the ``fair``
 configuration's ``stgcn-tiny``), Js-AGCN and EfficientGCN-B4."""
-TABLE3_PEERS = ("skd",)
-"""Table 3's peers built here (on the first backbone, as in the paper): SKD's joint-level
-distillation (``distill.mode: skd``)."""
+TABLE3_PEERS = ("skd", "prgcn")
+"""Table 3's peers built here (in the first backbone's cell, as in the paper): SKD's
+joint-level distillation (``distill.mode: skd``) and PR-GCN, a network of its own
+trained without distillation (:data:`PEER_MODELS`)."""
 
 
 def _cells() -> tuple[Cell, ...]:

@@ -31,7 +31,8 @@ from .short_schedule import (
 from .stats import Paired, fmt_p, last_quarter_gain, mean_last, mean_sd, paired
 
 ARM_NAMES = {**MODE_NAMES, "none:paired": "no distillation, paired part only",
-             "pmsc:paired": "L_pmsc, paired part only"}
+             "pmsc:paired": "L_pmsc, paired part only",
+             "prgcn": "PR-GCN (its own network, no distillation; models/prgcn.py)"}
 
 
 def load_records(results: Path) -> dict[str, dict]:

@@ -48,7 +48,7 @@ def job_config(job: Job, protocol: Protocol, packs: dict) -> ExperimentConfig:
               "data.hq_fraction": job.fraction, "data.student_data": job.student_data,
               "train.epochs": epochs, "train.seed": job.seed, "input.occlusion": job.op,
               "eval.ops": [job.op], **own,
-              **({"model.backbone": job.backbone} if job.backbone else {})}
+              **({"model.backbone": job.model} if job.model else {})}
     # the protocol's overrides are text (YAML); the job's values, set as they are, come
     # after them (the shipped protocols never set the same key in both)
     return load_config("fair", [*protocol.overrides,
@@ -172,7 +172,7 @@ def run_cell(cell: Cell, protocol: Protocol, packs: dict, runs: Path, results: P
     """Tune every arm of ``cell`` on validation, then train each arm's recipe with every
     seed (the teachers first, when an arm distils)."""
     if any(arm_mode(a) != "none" for a in cell.arms):
-        teacher = Job(cell.dataset, "teacher", fraction=cell.fraction)
+        teacher = Job(cell.dataset, "teacher", fraction=cell.fraction, backbone=cell.backbone)
         run_jobs([teacher], protocol, packs, runs, results, 1, echo)
         # its checkpoint here before the workers start: with a record made elsewhere,
         # every distilled job would otherwise train it again, side by side in one folder

@@ -399,9 +399,10 @@ PAPER_TABLE4 = {"none": 79.98, "kl": 80.17, "global-msc": 81.95, "pmsc": 83.31} 
 PAPER_TABLE5 = {0.8: (84.21, 77.12, 82.03, 83.27), 0.7: (83.22, 76.07, 80.94, 82.61)}
 PAPER_TABLE3 = {("stgcn", "pmsc"): 87.08, ("agcn", "pmsc"): 90.45,
                 ("efficientgcn", "none"): 93.45, ("efficientgcn", "pmsc"): 95.03,
-                ("stgcn", "skd"): 81.87}
+                ("stgcn", "skd"): 81.87, ("stgcn", "prgcn"): 87.89}
 """The paper's Table 3, Penn Action (PifPaf-ResNet152), top-1 by (backbone family, arm):
-ours with ST-GCN, Js-AGCN and EfficientGCN-B4, EfficientGCN-B4 alone [30], SKD [18]."""
+ours with ST-GCN, Js-AGCN and EfficientGCN-B4, EfficientGCN-B4 alone [30], SKD [18],
+PR-GCN [42] (a network of its own, listed beside the ST-GCN arms it is compared with)."""
 MODE_NAMES = {"none": "no distillation (L_c)", "kl": "L_c + KL (logits)",
               "global-msc": "L_c + global MSC", "pmsc-uniform": "L_c + L_pmsc without E",
               "pmsc": "L_c + L_pmsc (with E)",
