@@ -13,19 +13,22 @@ from skelkd.distill import (
     occlusion_error_rates,
     occlusion_probability_drops,
     pmsc_loss,
+    present_part_weights,
     softmax_parts,
 )
 
 
-def literal_pmsc(f_lq, f_hq, y_lq, y_hq, twin, E, w=0.5, tau=1.0):
-    """Eq. 6-11 written out with Python loops, one sample and one pair at a time."""
+def literal_pmsc(f_lq, f_hq, y_lq, y_hq, twin, E, w=0.5, tau=1.0, rows=None):
+    """Eq. 6-11 written out with Python loops, one sample and one pair at a time;
+    ``rows[i]``, when given, are sample i's part weights in place of E[y_i]."""
 
     def cos(a, b):
         return sum(x * y for x, y in zip(a, b, strict=True)) / (
             math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
 
     def C(i, j):  # Eq. 6 and 7
-        phi = sum(cos(f_lq[i][p], f_hq[j][p]) * E[y_lq[i]][p] for p in range(len(E[0])))
+        weights = E[y_lq[i]] if rows is None else rows[i]
+        phi = sum(cos(f_lq[i][p], f_hq[j][p]) * weights[p] for p in range(len(E[0])))
         return math.exp(phi / tau)
 
     losses = []
@@ -191,4 +194,29 @@ def test_joint_relation_loss_matches_its_definition():
     assert float(empty) == 0.0
     same = torch.tensor(f_lq)
     assert float(joint_relation_loss(same, 2 * same)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_absent_parts_leave_phi_as_a_literal_loop_says():
+    """distill.absent_parts: drop: a part missing from a low-quality sample gets weight 0
+    in its phi (Eq. 7) and its present parts share the row's weight in proportion to E; a
+    sample with no part present keeps E's row; with every part present, the paper's."""
+    f_lq, f_hq, y_lq, y_hq, twin, E = _random_batch(3)
+    g = torch.Generator().manual_seed(1)
+    present = torch.rand(len(f_lq), 5, generator=g) > 0.4
+    present[0] = False
+    present[1] = True
+    weights = present_part_weights(E[y_lq], present)
+    for i in range(len(f_lq)):
+        row = E[y_lq[i]].tolist()
+        kept = [row[p] if present[i, p] else 0.0 for p in range(5)]
+        want = row if sum(kept) == 0 else [k * sum(row) / sum(kept) for k in kept]
+        assert weights[i].tolist() == pytest.approx(want)
+    # the loss with those weights is the literal equations with each sample's own row
+    got = pmsc_loss(f_lq, f_hq, y_lq, y_hq, twin, E, temperature=0.1, present=present)
+    want = literal_pmsc(*_as_lists(f_lq, f_hq, y_lq, y_hq, twin, E), tau=0.1,
+                        rows=weights.tolist())
+    assert got.item() == pytest.approx(want, abs=1e-5)
+    all_there = torch.ones_like(present)
+    assert pmsc_loss(f_lq, f_hq, y_lq, y_hq, twin, E, present=all_there).item() == \
+        pytest.approx(pmsc_loss(f_lq, f_hq, y_lq, y_hq, twin, E).item())
 

@@ -261,3 +261,50 @@ def test_validation_curve_every_epoch_and_across_a_resume(packs, tmp_path):
                             val_indices=val)
     assert [e for e, _ in more.val_curve] == [1, 2, 3]
     assert more.val_curve[:2] == first.val_curve
+
+
+def test_absent_parts_reach_the_students_loss(packs, tmp_path):
+    """distill.absent_parts: drop: the student's L_pmsc leaves out of each sample's phi
+    the parts whose joints are all zero in its low-quality input (models.part_presence),
+    and is the paper's where every part is there."""
+    from skelkd.distill import pmsc_loss
+    from skelkd.models import part_presence
+
+    hq, lq = packs
+    train = hq.split_indices("official", "train")
+    teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t")
+    pm = compute_part_matrix(teacher.model, hq, train, _run())
+    student = train_student(lq, hq, train, _run(epochs=1, distill=DistillConfig(
+        part_matrix=pm.matrix.tolist())), tmp_path / "s", teacher).model
+    losses = {}
+    torch.manual_seed(0)
+    x_lq = torch.randn(6, 1, 8, lq.layout.num_joints, 3)
+    x_hq = torch.randn(6, 1, 8, hq.layout.num_joints, 3)
+    gone = list(lq.layout.part_indices[3])
+    for absent in (False, True):
+        x = x_lq.clone()
+        if absent:
+            x[:3, :, :, gone] = 0
+        for choice in ("keep", "drop"):
+            cfg = DistillConfig(part_matrix=pm.matrix.tolist(), absent_parts=choice,
+                                teacher_precision="32")
+            module = StudentModule(student.spec_dict(), teacher.model.spec_dict(),
+                                   distill=dataclasses.asdict(cfg))
+            module.model.load_state_dict(student.state_dict())
+            module.load_teacher(teacher.model.state_dict())
+            module.eval()
+            batch = {"x_lq": x, "x_hq": x_hq, "label": torch.tensor([0, 1, 2, 0, 1, 2]),
+                     "paired": torch.ones(6, dtype=torch.bool)}
+            with torch.no_grad():
+                logits, g, parts = module.model.features(x)
+                losses[absent, choice] = float(module.distill_loss(batch, logits, g, parts))
+                if absent and choice == "drop":
+                    present = part_presence(x, module.model.part_pool)
+                    assert present[:3, 3].eq(False).all() and present[3:].all()
+                    t_parts = module.teacher_outputs(batch, batch["paired"])[2]
+                    want = pmsc_loss(parts, t_parts, batch["label"], batch["label"],
+                                     torch.arange(6), module.part_matrix, cfg.w,
+                                     cfg.temperature, present)
+                    assert losses[absent, choice] == pytest.approx(float(want), abs=1e-6)
+    assert losses[False, "keep"] == pytest.approx(losses[False, "drop"], abs=1e-6)
+    assert losses[True, "keep"] != pytest.approx(losses[True, "drop"], abs=1e-6)

@@ -201,7 +201,8 @@ parts with E); ``skd`` is a peer of its Table 3."""
 CHOICES = {"data": {"student_data": ("all", "paired")},
            "model": {"person_pool": ("present", "all")},
            "distill": {"mode": DISTILL_MODES, "teacher_precision": ("32", "bf16"),
-                       "part_matrix_source": ("error", "drop")}}
+                       "part_matrix_source": ("error", "drop"),
+                       "absent_parts": ("keep", "drop")}}
 """Per section, the allowed values of every key that takes one of a few names (the input
 section's are the pipeline's, :data:`skelkd.data.transforms.CHOICES`), checked when a
 section is built."""
@@ -235,6 +236,10 @@ class DistillConfig:
     # which leaves no row flat where the teacher never errs on its training samples
     # (docs/part_matrix_source.md; a study lever, not the paper's)
     part_matrix_source: str = "error"
+    # a part whose joints are all missing in a low-quality sample: "keep" it in phi
+    # (Eq. 7 as the paper writes it) or "drop" it there and rescale the sample's other
+    # parts (distill.losses.present_part_weights; a study lever, not the paper's)
+    absent_parts: str = "keep"
     # the frozen teacher's forward when its outputs are not cached (train.cache_teacher
     # off, or augmented teacher input): "bf16" autocast (fast on AMX CPUs and GPUs) or "32"
     teacher_precision: str = "bf16"

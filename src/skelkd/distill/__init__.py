@@ -8,6 +8,7 @@ from .losses import (
            multi_sample_contrastive,
            part_similarity,
            pmsc_loss,
+           present_part_weights,
 )
 from .part_matrix import (
     PartMatrix,
@@ -18,4 +19,4 @@ from .part_matrix import (
 
 __all__ = ["PartMatrix", "global_msc_loss", "joint_relation_loss", "kd_kl_loss",
            "multi_sample_contrastive", "occlusion_error_rates", "occlusion_probability_drops",
-           "part_similarity", "pmsc_loss", "softmax_parts"]
+           "part_similarity", "pmsc_loss", "present_part_weights", "softmax_parts"]

@@ -94,9 +94,24 @@ def per_sample_contrastive(phi: torch.Tensor, y_lq: torch.Tensor, y_hq: torch.Te
     return torch.where(defined, log_den - log_num, torch.zeros_like(log_num)), defined
 
 
+def present_part_weights(weights: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """Occlusion-aware part weights (a lever of the part-level study, not the paper's):
+    each low-quality sample's row of E (Eq. 7's E_{y_i, p}) with the parts absent from
+    that sample (every joint missing) set to 0 and the present ones rescaled so the row
+    keeps its sum; a sample with no part present keeps its row.
+
+    Args:
+        weights: (N, P) rows of E; present: (N, P) bool.
+    """
+    kept = weights * present
+    total = kept.sum(dim=1, keepdim=True)
+    scaled = kept * (weights.sum(dim=1, keepdim=True) / total.clamp(min=1e-12))
+    return torch.where(total > 0, scaled, weights)
+
+
 def pmsc_loss(f_lq: torch.Tensor, f_hq: torch.Tensor, y_lq: torch.Tensor, y_hq: torch.Tensor,
               twin: torch.Tensor, part_matrix: torch.Tensor, w: float = 0.5,
-              temperature: float = 1.0) -> torch.Tensor:
+              temperature: float = 1.0, present: torch.Tensor | None = None) -> torch.Tensor:
     """The part-level multi-sample contrastive loss L_pmsc (Eq. 6-11).
 
     Args:
@@ -106,8 +121,13 @@ def pmsc_loss(f_lq: torch.Tensor, f_hq: torch.Tensor, y_lq: torch.Tensor, y_hq: 
         part_matrix: (num_classes, 5) E of Eq. 13 (rows sum to 1).
         w: weight of the positive mean C^P (Eq. 8; 0.5 in the paper).
         temperature: divides phi before the exponential (1 = the paper's form).
+        present: (N, 5) bool, which parts each low-quality sample has: given, the absent
+            ones leave phi (:func:`present_part_weights`); None: the paper's phi.
     """
-    phi = part_similarity(f_lq, f_hq, part_matrix[y_lq])
+    weights = part_matrix[y_lq]
+    if present is not None:
+        weights = present_part_weights(weights, present)
+    phi = part_similarity(f_lq, f_hq, weights)
     return multi_sample_contrastive(phi, y_lq, y_hq, twin, w, temperature)
 
 

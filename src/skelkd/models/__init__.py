@@ -1,5 +1,6 @@
-"""Backbones (one module per family: ST-GCN, Js-AGCN, CTR-GCN; ``registry`` maps a family
-to its block), pooling over persons, time and parts, the recogniser.
+"""Backbones (one module per family: ST-GCN, Js-AGCN, CTR-GCN, EfficientGCN, PR-GCN;
+``registry`` maps a family to its block or network), pooling over persons, time and
+parts, the recogniser.
 
 The configurations and the specification (:mod:`.spec`) load without PyTorch; the
 networks (:class:`Backbone`, :class:`Recognizer`, the pooling) import it on first use,
@@ -12,10 +13,11 @@ from .spec import BACKBONES, BackboneConfig, ModelSpec, backbone_config
 
 _NETWORKS = {"Backbone": ".backbones", "Recognizer": ".recognizer",
              "global_features": ".pooling", "part_features": ".pooling",
-             "person_mask": ".pooling"}
+             "part_presence": ".pooling", "person_mask": ".pooling"}
 
 __all__ = ["BACKBONES", "Backbone", "BackboneConfig", "ModelSpec", "Recognizer",
-           "backbone_config", "global_features", "part_features", "person_mask"]
+           "backbone_config", "global_features", "part_features", "part_presence",
+           "person_mask"]
 
 
 def __getattr__(name: str):

@@ -46,3 +46,11 @@ def part_features(feats: torch.Tensor, mask: torch.Tensor,
     pmat = layout if isinstance(layout, torch.Tensor) else torch.as_tensor(
         layout.part_matrix(), dtype=feats.dtype, device=feats.device)
     return torch.einsum("ncv,pv->npc", _over_persons(feats.mean(dim=3), mask), pmat)
+
+
+def part_presence(x: torch.Tensor, part_pool: torch.Tensor) -> torch.Tensor:
+    """(N, 5) bool: whether each body part of each input (N, M, T, V, C) has a joint
+    with a non-zero input value in some frame of some person (a missing joint is all
+    zeros, coordinates and score); ``part_pool`` is the layout's (5, V) part matrix."""
+    joint = (x != 0).any(dim=4).any(dim=2).any(dim=1)  # (N, V)
+    return (joint.to(part_pool.dtype) @ (part_pool > 0).to(part_pool.dtype).T) > 0

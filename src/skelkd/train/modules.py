@@ -30,6 +30,7 @@ from ..errors import SkelkdError
 from ..layouts import get_layout
 from ..layouts.mapping import shared_joints
 from ..models import ModelSpec, Recognizer
+from ..models.pooling import part_presence
 
 __all__ = ["DISTILL_MODES", "RecognizerModule", "StudentModule"]
 
@@ -211,7 +212,10 @@ class StudentModule(RecognizerModule):
         twin = torch.where(paired, twin, torch.full_like(twin, -1))
         if d.mode == "global-msc":
             return global_msc_loss(g, t_feats, y, y_hq, twin, d.w, d.temperature)
-        return pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w, d.temperature)
+        present = part_presence(batch["x_lq"], self.model.part_pool) \
+            if d.absent_parts == "drop" else None
+        return pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w, d.temperature,
+                         present)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits, g, parts, *extra = self.model.features(batch["x_lq"], self.student_joints)
