@@ -50,9 +50,9 @@ def real_top1(arm: str, seed: int, args) -> float:
     return top1
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--teacher", type=Path, required=True, help="the shipped run's teacher")
+def add_student_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of a study of these students: their folder, seeds, validation draws,
+    the real clips and the extraction cache, the document."""
     ap.add_argument("--runs", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--draws", type=int, default=3, help="draws of the validation rest")
@@ -60,6 +60,12 @@ def main() -> None:
                     help="a folder of labelled real clips (manifest.csv)")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/skelkd/extractions")
     ap.add_argument("--doc", type=Path, default=None)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--teacher", type=Path, required=True, help="the shipped run's teacher")
+    add_student_arguments(ap)
     args = ap.parse_args()
     rows: dict[str, dict[str, dict[int, float]]] = {}
     for val in PRESETS:

@@ -2,12 +2,16 @@
 uses when no model is given): its weights alone, its specification, and the confidence
 below which it answers "no known action", calibrated on held-out data.
 
-    python scripts/ship_model.py RUN [--out src/skelkd/resources/models/penn_action.ckpt]
-                                     [--coverage 0.95] [--rest-draws 3]
-                                     [--unknown PACK [--exclude CLASS ...]]
-                                     [--card docs/model_card.md]
+    python scripts/ship_model.py RUN [RUN ...]
+                                 [--out src/skelkd/resources/models/penn_action.ckpt]
+                                 [--coverage 0.95] [--rest-draws 3]
+                                 [--unknown PACK [--exclude CLASS ...]]
+                                 [--card docs/model_card.md]
 
-RUN is a student's run folder. The threshold (``spec.reject_below``) is the confidence
+RUN is a student's run folder; several RUNs (seeds of one recipe, one specification)
+ship as one seed ensemble (``skelkd.models.Ensemble``: the mean of their class
+probabilities), whose test accuracy is then measured here, as the ensemble, on the
+first run's test split. The threshold (``spec.reject_below``) is the confidence
 (``skelkd.predict.clip_confidence``) that ``coverage`` of the run's validation clips
 reach (its own split's ``val`` subset, each given a synthetic rest before and after the
 action ``--rest-draws`` times, read by ``skelkd.predict.predict_clip`` exactly as a video
@@ -23,6 +27,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +83,7 @@ def unknown_confidences(model, cfg, pack_path: Path, exclude: list[str]) -> np.n
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run", type=Path)
+    ap.add_argument("runs", type=Path, nargs="+", metavar="RUN")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--coverage", type=float, default=0.95,
                     help="share of held-out clips of known classes to keep answering")
@@ -92,24 +98,20 @@ def main() -> None:
                     help="classes of --unknown close to a known action, left out")
     ap.add_argument("--card", type=Path, default=None, help="also write this model card")
     args = ap.parse_args()
-    from skelkd.predict import load_model
     from skelkd.train.checkpoint import stamp, write_checkpoint
 
-    model, cfg, folder = load_model(args.run)
-    if cfg is None:
-        raise SystemExit(f"{args.run}: no config.yaml: pass a run folder")
+    model, cfg, folder = assemble(args.runs)
     model.eval()
     top, right = held_out_confidences(model, cfg, folder.parent, args.rest_draws)
     threshold = float(np.quantile(top, 1 - args.coverage))
     spec = dataclasses.replace(model.spec, reject_below=round(threshold, 4),
                                num_frames=cfg.input.num_frames)
     state = {f"model.{k}": v.detach().clone() for k, v in model.state_dict().items()}
-    metrics = json.loads((args.run / "metrics.json").read_text())
     ckpt = stamp({"state_dict": state,
                   "hyper_parameters": {"spec": dataclasses.asdict(spec), "optim": None},
-                  "shipped": {"source_run": args.run.as_posix(), "coverage": args.coverage,
-                              "test_by_op": {op: {k: r[k] for k in ("top1", "top5")}
-                                             for op, r in metrics["by_op"].items()},
+                  "shipped": {"source_runs": [r.as_posix() for r in args.runs],
+                              "coverage": args.coverage,
+                              "test_by_op": test_accuracy(model, cfg, folder, args.runs),
                               "val_clips": int(len(top) // max(1, args.rest_draws)),
                               "rest_draws": args.rest_draws,
                               "val_top1": float(100 * right.mean()),
@@ -125,15 +127,56 @@ def main() -> None:
     print(json.dumps({"out": str(args.out), "reject_below": spec.reject_below,
                       **ckpt["shipped"]}, indent=1))
     if args.card:
-        write_card(args.card, args.run, args.out, cfg, spec, ckpt["shipped"])
+        write_card(args.card, args.runs, args.out, cfg, spec, ckpt["shipped"])
 
 
-def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> None:
+def assemble(runs: list[Path]):
+    """The model to ship, its run configuration (the first run's) and the first run's
+    folder: the one trained student, or the runs' students as one seed ensemble (each
+    checked to have the same specification)."""
+    from skelkd.models import Ensemble
+    from skelkd.predict import load_model
+
+    loaded = [load_model(r) for r in runs]
+    for r, (_, c, _) in zip(runs, loaded, strict=True):
+        if c is None:
+            raise SystemExit(f"{r}: no config.yaml: pass a run folder")
+    model, cfg, folder = loaded[0]
+    if len(loaded) == 1:
+        return model, cfg, folder
+    for r, (m, _, _) in zip(runs[1:], loaded[1:], strict=True):
+        if m.spec != model.spec:
+            raise SystemExit(f"{r}: its model's specification differs from {runs[0]}'s; an "
+                             "ensemble needs seeds of one recipe")
+    ensemble = Ensemble(dataclasses.replace(model.spec, members=len(loaded)))
+    for member, (m, _, _) in zip(ensemble.members, loaded, strict=True):
+        member.load_state_dict(m.state_dict())
+    return ensemble, cfg, folder
+
+
+def test_accuracy(model, cfg, folder: Path, runs: list[Path]) -> dict:
+    """Top-1 and top-5 on the test split at every OP of the run: the one student's, as
+    its run measured them (metrics.json); an ensemble's, measured here on the first
+    run's test split."""
+    if len(runs) == 1:
+        metrics = json.loads((runs[0] / "metrics.json").read_text())
+        return {op: {k: r[k] for k in ("top1", "top5")} for op, r in metrics["by_op"].items()}
+    from skelkd.experiment import load_data
+    from skelkd.train.api import evaluate_at
+
+    _, lq, _, test = load_data(cfg, folder.parent)
+    return {f"{op:g}": {k: evaluate_at(model, lq, test, cfg, float(op))[k]
+                        for k in ("top1", "top5")} for op in cfg.eval.ops}
+
+
+def write_card(card: Path, runs: list[Path], out: Path, cfg, spec, shipped: dict) -> None:
+    from skelkd.config import load_config
     from skelkd.io.files import write_text_atomic
     from skelkd.layouts import get_layout
 
     sim = cfg.data.simulate or {}
     layout = get_layout(spec.layout)
+    seeds = ", ".join(str(load_config(r / "config.yaml").train.seed) for r in runs)
     real = Path("docs/real_video.md")
     quoted = [line for line in real.read_text().splitlines()
               if line.startswith(("overall:", "Known-action clips"))] if real.exists() else []
@@ -142,8 +185,8 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
     size = out.stat().st_size / 1e6
     lines = [
         "# Model card: the shipped Penn Action student", "",
-        f"Generated by `python scripts/ship_model.py {run.as_posix()} --card "
-        f"{card.as_posix()}`; do not edit by hand. File: `{out.as_posix()}` ({size:.1f} MB), "
+        f"Generated by `python scripts/ship_model.py {shlex.join(sys.argv[1:])}`; do not "
+        f"edit by hand. File: `{out.as_posix()}` ({size:.1f} MB), "
         "what `skelkd predict` uses when no model is given.", "",
         "## What it is", "",
         f"- Task: the {len(spec.class_names)} actions of Penn Action: "
@@ -154,7 +197,10 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         f"{spec.num_frames} frames per window; BlazePose's 33 landmarks map to it by name "
         "(`skelkd predict` and `docs/deploy.md` do it).",
         f"- Backbone: {spec.backbone}; trained as a student of part-level distillation "
-        f"(`{cfg.distill.mode}`) from a teacher on Penn Action's human-annotated joints.",
+        f"(`{cfg.distill.mode}`) from a teacher on Penn Action's human-annotated joints"
+        + (f"; {spec.members} such students (training seeds {seeds}) read as one, the "
+           "mean of their class probabilities (`skelkd.models.Ensemble`, "
+           "docs/seed_ensemble.md)." if spec.members > 1 else "."),
         f"- Training data: Penn Action's official training split less its validation part "
         f"(`{cfg.data.split}`), as SIMULATED low-quality skeletons: the high-quality "
         f"annotation degraded by skelkd's estimator simulator (preset "
@@ -165,14 +211,15 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         + (f", a still rest before and after the action for {cfg.input.rest_prob:.0%} of "
            "the clips (`input.rest_prob`, docs/rest_augmentation.md)"
            if cfg.input.rest_prob else "")
-        + f"; {cfg.train.epochs} epochs, seed {cfg.train.seed}.",
+        + f"; {cfg.train.epochs} epochs, seed{'s' if spec.members > 1 else ''} {seeds}.",
         f"- Reading a clip: windows of 0.5, 1 and 2 times {spec.clip_seconds:.2f} s (the "
         "median duration of its training clips); at each length the window it is surest "
         "of, then the lengths averaged (`skelkd.predict.predict_clip`, reading "
         f"`{DEFAULT_READING}`, docs/window_reading.md).", "",
         "## How well", "",
         f"- Penn Action test split, simulated low quality (one input per clip, the whole "
-        f"clip; OP = the paper's synthetic occlusion): {tests}.",
+        f"clip; OP = the paper's synthetic occlusion): {tests}"
+        + (" (the ensemble's)." if spec.members > 1 else "."),
         "- Real video (`docs/real_video.md`: real clips of its classes through `skelkd "
         "predict`'s path, BlazePose then this model): "
         + (" ".join(quoted) if quoted else "not measured yet."), "",
@@ -211,6 +258,11 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         "clips with a synthetic rest before and after the action; the real clips were read "
         "once with each reading afterwards (docs/window_reading.md). Its threshold is "
         "calibrated with that reading.",
+        *(["- Several seeds as one: the ensemble reads the validation clips better than "
+           "its seeds alone do, most with a synthetic rest (docs/seed_ensemble.md, where "
+           "it was chosen, the real clips read once afterwards); the real clips it gets "
+           "wrong are mostly wrong for every seed, which more seeds cannot fix."]
+          if spec.members > 1 else []),
         *(["- A still rest in training (`input.rest_prob`): chosen on the same validation "
            "clips, five paired seeds (docs/rest_augmentation.md)."] if cfg.input.rest_prob
           else ["- A still rest in training (`input.rest_prob`) is NOT used, against the "
@@ -231,7 +283,7 @@ def write_card(card: Path, run: Path, out: Path, cfg, spec, shipped: dict) -> No
         "five paired seeds each (docs/simulator_preset.md): no difference five seeds "
         "establish on validation clips simulated either way, nor on the real clips, "
         "which were read for every seed and show how far one seed moves them for the "
-        "same recipe. The student shipped before this one (the `fast` recipe, seed 0) "
+        "same recipe. The `fast` student shipped before the `blazepose` ones (seed 0) "
         "was the best of its five seeds on the real clips, so its figures there were "
         "higher than its recipe's." if cfg.data.simulate["preset"]
         == "blazepose" else f"- The simulation (preset `{cfg.data.simulate['preset']}`): "

@@ -4,12 +4,14 @@
 #   1. the teacher on the human-annotated joints, with the reproduction's teacher recipe
 #      (skelkd.reproduce.plan.Protocol.teacher_overrides, 30 epochs, fair.yaml's input
 #      augmentation: the student's extra augmentation is the student's);
-#   2. the student (configs/penn_video.yaml);
-#   3. scripts/ship_model.py: the weights alone, the "no known action" threshold from the
-#      validation clips, docs/model_card.md; with UNKNOWN=PACK (a pack of other actions:
-#      skelkd data import nw_ucla ../shared/data/nw_ucla ucla.skpack), the card also says
-#      how many of its clips the threshold lets through.
-# About 10 minutes on 2 CPU cores. Then `python benchmarks/real_video.py FOLDER` measures
+#   2. the student (configs/penn_video.yaml) at each seed of SEEDS (default 0 1 2 3 4),
+#      each in RUNS/seedS/penn_video, distilled from that one teacher;
+#   3. scripts/ship_model.py: the students' weights as one seed ensemble (the mean of their
+#      class probabilities: docs/seed_ensemble.md), the "no known action" threshold from
+#      the validation clips, docs/model_card.md; with UNKNOWN=PACK (a pack of other
+#      actions: skelkd data import nw_ucla ../shared/data/nw_ucla ucla.skpack), the card
+#      also says how many of its clips the threshold lets through.
+# About 10 minutes per seed on 2 CPU cores. Then `python benchmarks/real_video.py FOLDER` measures
 # it on real clips (the video extra), and rerunning step 3 quotes that in the card.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,11 @@ skelkd train teacher penn_video --runs "$runs" --set train.epochs=30 \
   --set train.batch_size=16 --set train.class_aware=false --set train.optim.nesterov=true \
   --set train.optim.warmup_epochs=5 --set "train.optim.milestones=[0.7692308]" \
   --set input.rotate_deg=10 --set input.flip_prob=0 --set "input.crop_range=[1,1]"
-skelkd train student penn_video --runs "$runs"
-python scripts/ship_model.py "$runs/penn_video/student-pmsc-op0.3" --card docs/model_card.md \
+students=()
+for seed in ${SEEDS:-0 1 2 3 4}; do
+  skelkd train student penn_video --runs "$runs/seed$seed" --teacher "$runs/penn_video/teacher" \
+    --set train.seed="$seed"
+  students+=("$runs/seed$seed/penn_video/student-pmsc-op0.3")
+done
+python scripts/ship_model.py "${students[@]}" --card docs/model_card.md \
   ${UNKNOWN:+--unknown "$UNKNOWN"}

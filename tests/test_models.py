@@ -400,3 +400,35 @@ def test_prgcn_refines_from_the_identity_and_fuses_its_motion_branch():
     with torch.no_grad():
         net.motion[-1].tcn[-1].bias.add_(1.0)
     assert not torch.allclose(net(x), before)
+
+
+def test_an_ensemble_reads_as_the_mean_of_its_members(tmp_path):
+    """ModelSpec.members > 1 builds an Ensemble: its softmax is the mean of its members'
+    class probabilities; it saves, loads (weights_only) and exports like one model."""
+    from skelkd.export import export_model
+    from skelkd.models import Ensemble, build_model
+    from skelkd.train.api import load_module
+    from skelkd.train.checkpoint import stamp, write_checkpoint
+
+    torch.manual_seed(0)
+    spec = ModelSpec("coco", 3, 4, backbone="stgcn-tiny", overrides=TINY, coord_dims=2,
+                     members=3)
+    ens = build_model(spec).eval()
+    assert isinstance(ens, Ensemble) and len(ens.members) == 3
+    assert isinstance(build_model(ModelSpec("coco", 3, 4, overrides=TINY)), Recognizer)
+    x = torch.randn(5, 1, 16, 17, 3)
+    with torch.no_grad():
+        want = torch.stack([m(x).softmax(1) for m in ens.members]).mean(0)
+        torch.testing.assert_close(ens(x).softmax(1), want)
+        assert not torch.allclose(ens.members[0](x), ens.members[1](x))
+    state = {f"model.{k}": v for k, v in ens.state_dict().items()}
+    path = write_checkpoint(stamp({"state_dict": state, "hyper_parameters": {
+        "spec": ens.spec_dict(), "optim": None}}), tmp_path / "e.ckpt")
+    loaded = load_module(path).model
+    assert isinstance(loaded, Ensemble) and loaded.spec == spec
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), ens(x))
+    r = export_model(loaded, tmp_path / "e.onnx", "onnx", num_frames=16)
+    assert r["same_top1"] and r["max_abs_diff"] < 1e-4, r
+    with pytest.raises(ValueError, match="members"):
+        build_model(ModelSpec("coco", 3, 4, members=0))

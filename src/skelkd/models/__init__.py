@@ -11,12 +11,13 @@ from importlib import import_module
 
 from .spec import BACKBONES, BackboneConfig, ModelSpec, backbone_config
 
-_NETWORKS = {"Backbone": ".backbones", "Recognizer": ".recognizer",
+_NETWORKS = {"Backbone": ".backbones", "Recognizer": ".recognizer", "Ensemble": ".recognizer",
+             "build_model": ".recognizer",
              "global_features": ".pooling", "part_features": ".pooling",
              "part_presence": ".pooling", "person_mask": ".pooling"}
 
-__all__ = ["BACKBONES", "Backbone", "BackboneConfig", "ModelSpec", "Recognizer",
-           "backbone_config", "global_features", "part_features", "part_presence",
+__all__ = ["BACKBONES", "Backbone", "BackboneConfig", "Ensemble", "ModelSpec", "Recognizer",
+           "backbone_config", "build_model", "global_features", "part_features", "part_presence",
            "person_mask"]
 
 

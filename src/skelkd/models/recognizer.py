@@ -1,8 +1,9 @@
-"""A recogniser: backbone, global average pooling, C-way classifier (Section 3.2)."""
+"""A recogniser: backbone, global average pooling, C-way classifier (Section 3.2); and
+several trained recognisers of one specification read as one (:class:`Ensemble`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import torch
 from torch import nn
@@ -47,3 +48,32 @@ class Recognizer(nn.Module):
 
     def spec_dict(self) -> dict:
         return asdict(self.spec)
+
+
+class Ensemble(nn.Module):
+    """``spec.members`` recognisers of one specification (seeds of one recipe) read as one
+    model: its output is the log of the mean of their class probabilities, so a softmax
+    of it is that mean and its argmax the ensemble's answer. For reading (``skelkd
+    predict``, export), not for distillation: it has no joint features of its own."""
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.layout = get_layout(spec.layout)
+        one = replace(spec, members=1)
+        self.members = nn.ModuleList(Recognizer(one) for _ in range(spec.members))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([m(x).float().softmax(dim=1) for m in self.members]).mean(0)
+        return probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
+
+    def spec_dict(self) -> dict:
+        return asdict(self.spec)
+
+
+def build_model(spec: ModelSpec) -> Recognizer | Ensemble:
+    """The network a specification describes: one recogniser, or an :class:`Ensemble`
+    when ``spec.members`` > 1."""
+    if spec.members < 1:
+        raise ValueError(f"ModelSpec.members must be at least 1, got {spec.members}")
+    return Recognizer(spec) if spec.members == 1 else Ensemble(spec)

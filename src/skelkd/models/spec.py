@@ -181,6 +181,9 @@ class ModelSpec:
     # skelkd.predict.predict_clip answers "no known action" below this confidence
     # (predict.clip_confidence; 0: never; set by scripts/ship_model.py from held-out data)
     reject_below: float = 0.0
+    # trained recognisers of this one specification read as one (a seed ensemble:
+    # models.recognizer.Ensemble, the mean of their class probabilities); 1: one model
+    members: int = 1
 
     def pipeline_options(self, coord_dims: int) -> dict:
         """The :class:`~skelkd.data.transforms.Pipeline` options that feed this model

@@ -31,6 +31,7 @@ from ..layouts import get_layout
 from ..layouts.mapping import shared_joints
 from ..models import ModelSpec, Recognizer
 from ..models.pooling import part_presence
+from ..models.recognizer import build_model
 
 __all__ = ["DISTILL_MODES", "RecognizerModule", "StudentModule"]
 
@@ -75,7 +76,7 @@ class RecognizerModule(L.LightningModule):
     def __init__(self, spec: dict, optim: dict | None = None):
         super().__init__()
         self.save_hyperparameters()
-        self.model = Recognizer(ModelSpec(**spec))
+        self.model = build_model(ModelSpec(**spec))
         self.optim = OptimConfig(**(optim or {}))
         self.val_curve: list[list[float]] = []  # [[epoch, val top-1 %], ...] after a fit
 
