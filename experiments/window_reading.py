@@ -5,6 +5,13 @@ as they are and with a synthetic rest before and after the action, then, once, o
 real clips of ``benchmarks/real_video.py``.
 
     python experiments/window_reading.py [--real FOLDER] [--seeds 3] [--doc docs/window_reading.md]
+    python experiments/window_reading.py --models RUN [RUN ...] [--real FOLDER] [--seeds 3]
+        [--doc docs/window_reading_students.md]
+
+With ``--models``, every reading is compared with the default one (``DEFAULT_READING``)
+over several trained students (seeds of a recipe), each on its own run's validation
+clips, paired by student: a choice of reading then rests on more than one model's
+validation clips.
 
 Penn Action's clips start and end on the action; real clips often begin and end at rest
 (docs/real_video_ends.md). The rest added here: the clip's first pose held before it and
@@ -90,8 +97,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="Draws of the synthetic rest")
     ap.add_argument("--model", default=None,
                     help="A run folder or checkpoint (default: the shipped model)")
+    ap.add_argument("--models", nargs="+", default=None, metavar="RUN",
+                    help="compare the readings over these students, paired")
     ap.add_argument("--doc", type=Path, default=None)
     args = ap.parse_args()
+    if args.models:
+        return compare_students(args)
     model, _, _ = default_model(args.model)
     val = validation_rows(model, args.seeds)
     head = "| data | " + " | ".join(READINGS) + " |"
@@ -119,9 +130,10 @@ def main() -> None:
                "edit by hand. " + (f"The model {args.model}" if args.model else "The shipped model")
                + "; `skelkd predict` reads a clip in windows at "
                "three scales (`skelkd.predict.predict_clip`) and combines them within a "
-               "scale by one of three readings: `mean` (every window alike), `confident` "
-               "(each weighted by its top probability), `max` (the window it is surest "
-               "of). Top-1 in %, the top class (the no-action "
+               "scale by one of three readings, then averages the scales: `mean` (every "
+               "window alike), `confident` (each weighted by its top probability), `max` "
+               "(the window it is surest of); or takes the surest window of any scale "
+               "(`best`). Top-1 in %, the top class (the no-action "
                "threshold aside). Validation rows: the shipped run's Penn Action "
                "validation clips (SIMULATED low quality), as trimmed and with a synthetic "
                "rest before and after (the first and last pose held, swaying, 0 to 1 times "
@@ -136,6 +148,59 @@ def main() -> None:
                     + " | first window | middle window | last window |",
                     "|---|---|" + "---|" * (len(READINGS) + 3), *clips, ""]
         write_text_atomic(args.doc, "\n".join(doc))
+
+
+
+def compare_students(args) -> None:
+    """Each reading against ``DEFAULT_READING`` over the students ``args.models``, each on
+    its own run's validation clips (as trimmed; with rest, the mean of ``args.seeds``
+    draws), paired by student; the real clips read once by each."""
+    from skelkd.io.files import write_text_atomic
+    from skelkd.predict import DEFAULT_READING
+    from skelkd.reproduce.stats import fmt_p, paired
+
+    trimmed, rested, real = {}, {}, {}
+    for k, run in enumerate(args.models):
+        model, cfg, _ = default_model(run)
+        rows = validation_rows(model, args.seeds, cfg)
+        rest = np.mean([a for n, a in rows.items() if n != "as trimmed"], axis=0)
+        for r, reading in enumerate(READINGS):
+            trimmed.setdefault(reading, {})[k] = rows["as trimmed"][r]
+            rested.setdefault(reading, {})[k] = float(rest[r])
+        if args.real:
+            for reading, acc in zip(READINGS, real_rows(model, args.real, args.cache)[0],
+                                    strict=True):
+                real.setdefault(reading, {})[k] = acc
+    table = ["| reading | validation, as trimmed | validation, with rest | gain with rest "
+             f"over `{DEFAULT_READING}` | 95% interval | p | real clips, read once |",
+             "|---|---|---|---|---|---|---|"]
+    for reading in READINGS:
+        pr = paired(rested[DEFAULT_READING], rested[reading])
+        lo, hi = pr.interval() if reading != DEFAULT_READING else (0.0, 0.0)
+        stat = ("", "", "") if reading == DEFAULT_READING else (
+            f"{pr.gain:+.2f}", f"[{lo:+.2f}, {hi:+.2f}]", fmt_p(pr.p))
+        realcell = f"{np.mean(list(real[reading].values())):.1f}" if real else "-"
+        table.append(f"| `{reading}` | {np.mean(list(trimmed[reading].values())):.2f} | "
+                     f"{np.mean(list(rested[reading].values())):.2f} | " + " | ".join(stat)
+                     + f" | {realcell} |")
+    text = "\n".join(table)
+    print(text)
+    if args.doc:
+        runs = " ".join(args.models)
+        real = f" --real {args.real.as_posix()}" if args.real else ""
+        write_text_atomic(args.doc, "\n".join([
+            "# Reading a clip, over several students", "",
+            f"Generated by `python experiments/window_reading.py --models {runs}{real} "
+            f"--seeds {args.seeds} --doc {args.doc.as_posix()}` ({platform.machine()}); do "
+            "not edit by hand.", "",
+            f"The readings of `skelkd.predict.READINGS` for {len(args.models)} trained "
+            "students, each on its own run's Penn Action validation clips (SIMULATED low "
+            f"quality), as trimmed and with a synthetic rest (mean of {args.seeds} draws; "
+            "docs/window_reading.md says how it is made); top-1 in %, means over the "
+            f"students; each reading's gain with rest over the default `{DEFAULT_READING}`, "
+            "paired by student (t interval, two-sided paired t-test). The real clips "
+            "(BlazePose on real video) are read once by each student and reported, not "
+            "used to choose.", "", text, ""]))
 
 
 if __name__ == "__main__":

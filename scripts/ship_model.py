@@ -279,7 +279,12 @@ def write_card(card: Path, runs: list[Path], out: Path, cfg, spec, shipped: dict
         f"- How the windows are combined (`{DEFAULT_READING}`): chosen on the validation "
         "clips with a synthetic rest before and after the action; the real clips were read "
         "once with each reading afterwards (docs/window_reading.md). Its threshold is "
-        "calibrated with that reading.",
+        "calibrated with that reading. The reading `best` (the surest window of any "
+        "length), tried after the real clips had shown that their short clips are read "
+        "whole at the longer window lengths, names more real clips right, but over ten "
+        "students it loses on the trimmed validation clips and ties with a rest "
+        "(docs/window_reading_students.md), so it is an option (`skelkd predict "
+        "--reading best`), not the default.",
         *(["- Several seeds as one: the ensemble reads the validation clips better than "
            "its seeds alone do, most with a synthetic rest (docs/seed_ensemble.md, where "
            "it was chosen, the real clips read once afterwards); the real clips it gets "

@@ -66,8 +66,8 @@ def test_the_documented_code_predicts_what_skelkd_predicts(tmp_path, frames, fps
 def test_the_readings_of_a_clips_windows():
     """``combine_windows`` against the readings written out: ``mean`` averages a scale's
     windows, ``confident`` weights each by its top probability, ``max`` takes the window
-    the model is surest of; the scales are then averaged. An unknown reading is refused
-    with its name."""
+    the model is surest of; the scales are then averaged; ``best`` takes the surest window
+    of any length. An unknown reading is refused with its name."""
     from skelkd.errors import SkelkdError
     from skelkd.predict import READINGS, combine_windows
 
@@ -77,7 +77,8 @@ def test_the_readings_of_a_clips_windows():
     top = np.array([0.9, 0.8, 0.6])
     expected = {"mean": (one.mean(0) + two[0]) / 2,
                 "confident": ((top[:, None] * one).sum(0) / top.sum() + two[0]) / 2,
-                "max": (one[0] + two[0]) / 2}
+                "max": (one[0] + two[0]) / 2,
+                "best": one[0]}  # 0.9: the surest window of any length
     assert set(expected) == set(READINGS)
     for reading, want in expected.items():
         np.testing.assert_allclose(combine_windows(per_scale, reading), want)

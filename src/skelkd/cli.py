@@ -706,9 +706,10 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
               show_default=True, help="Videos: folder for the annotated PNG strips.")
 @click.option("--reading", default=None,
-              help="Videos: how the clip's windows are combined: 'max' (the window the "
-                   "model is surest of; the default), 'confident' (weighted by each "
-                   "window's top probability) or 'mean' (docs/window_reading.md).")
+              help="Videos: how the clip's windows are combined: 'max' (per window length "
+                   "the window the model is surest of; the default), 'confident' (weighted "
+                   "by each window's top probability), 'mean', or 'best' (the surest window "
+                   "of any length) (docs/window_reading.md, window_reading_students.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None,
                 layout: str | None, top: int, window: int, stride: int, out_dir: str,

@@ -138,11 +138,14 @@ def clip_windows(num_frames: int, length: int, step: int | None = None
 NO_ACTION = "no known action"
 
 
-READINGS = ("mean", "confident", "max")
-"""How :func:`predict_clip` combines its windows' probabilities within a scale: ``mean``,
-every window alike; ``confident``, each window weighted by its top probability; ``max``,
-the window the model is surest of (the model locating the action in a clip that holds
-more than the action)."""
+READINGS = ("mean", "confident", "max", "best")
+"""How :func:`predict_clip` combines its windows' probabilities: within each scale,
+``mean``, every window alike; ``confident``, each window weighted by its top
+probability; ``max``, the window the model is surest of (the model locating the action
+in a clip that holds more than the action); then the scales averaged. ``best``: the one
+window of any scale the model is surest of, so a scale whose windows all hold more than
+the action (a short clip, read whole at the longer scales) does not outvote the scale
+that holds the action alone."""
 
 DEFAULT_READING = "max"
 """The reading ``skelkd predict`` uses: chosen on Penn Action validation clips with a
@@ -184,8 +187,11 @@ def combine_windows(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]],
                     reading: str = DEFAULT_READING) -> np.ndarray:
     """The clip's class probabilities from its windows' (:func:`window_probabilities`):
     within each scale the windows weighted as ``reading`` says (:data:`READINGS`), then
-    the scales averaged."""
+    the scales averaged; or, for ``best``, the surest window of them all."""
     check_reading(reading)
+    if reading == "best":
+        prob = np.concatenate([p for _, p in per_scale])
+        return prob[prob.max(1).argmax()]
     combined = []
     for windows, prob in per_scale:
         if reading == "max":
