@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from skelkd.distill import (
+    alpha_at,
     global_msc_loss,
     joint_relation_loss,
     kd_kl_loss,
@@ -220,3 +221,25 @@ def test_absent_parts_leave_phi_as_a_literal_loop_says():
     assert pmsc_loss(f_lq, f_hq, y_lq, y_hq, twin, E, present=all_there).item() == \
         pytest.approx(pmsc_loss(f_lq, f_hq, y_lq, y_hq, twin, E).item())
 
+
+
+def test_alpha_schedules_as_written():
+    """distill.alpha_schedule: constant; warmup, linear over the first quarter of the
+    epochs (rounded up); decay, linear from alpha to alpha / epochs."""
+    assert [alpha_at(2.0, "constant", e, 8) for e in range(8)] == [2.0] * 8
+    assert [alpha_at(2.0, "warmup", e, 8) for e in range(8)] == [1.0] + [2.0] * 7
+    assert [alpha_at(1.0, "warmup", e, 12) for e in range(4)] == pytest.approx(
+        [1 / 3, 2 / 3, 1.0, 1.0])
+    assert [alpha_at(1.0, "decay", e, 4) for e in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    assert alpha_at(1.0, "warmup", 0, 1) == 1.0 and alpha_at(1.0, "decay", 5, 4) == 0.25
+    with pytest.raises(ValueError, match="alpha_schedule"):
+        alpha_at(1.0, "cosine", 0, 4)
+    from skelkd.config import load_config
+    from skelkd.errors import SkelkdError
+
+    assert load_config(None, ["distill.alpha_schedule=warmup"]).distill.alpha_schedule == \
+        "warmup"
+    for bad, key in (("distill.alpha_schedule=cosine", "alpha_schedule"),
+                     ("distill.kl_weight=-1", "kl_weight")):
+        with pytest.raises(SkelkdError, match=key):
+            load_config(None, [bad])

@@ -263,11 +263,12 @@ def test_validation_curve_every_epoch_and_across_a_resume(packs, tmp_path):
     assert more.val_curve[:2] == first.val_curve
 
 
-def test_absent_parts_reach_the_students_loss(packs, tmp_path):
+def test_absent_parts_and_kl_reach_the_students_loss(packs, tmp_path):
     """distill.absent_parts: drop: the student's L_pmsc leaves out of each sample's phi
     the parts whose joints are all zero in its low-quality input (models.part_presence),
-    and is the paper's where every part is there."""
-    from skelkd.distill import pmsc_loss
+    and is the paper's where every part is there; distill.kl_weight adds that weight
+    times logit distillation."""
+    from skelkd.distill import kd_kl_loss, pmsc_loss
     from skelkd.models import part_presence
 
     hq, lq = packs
@@ -308,3 +309,16 @@ def test_absent_parts_reach_the_students_loss(packs, tmp_path):
                     assert losses[absent, choice] == pytest.approx(float(want), abs=1e-6)
     assert losses[False, "keep"] == pytest.approx(losses[False, "drop"], abs=1e-6)
     assert losses[True, "keep"] != pytest.approx(losses[True, "drop"], abs=1e-6)
+    # distill.kl_weight: the contrastive loss plus that weight times logit distillation
+    cfg = DistillConfig(part_matrix=pm.matrix.tolist(), kl_weight=0.5, teacher_precision="32")
+    module = StudentModule(student.spec_dict(), teacher.model.spec_dict(),
+                           distill=dataclasses.asdict(cfg))
+    module.model.load_state_dict(student.state_dict())
+    module.load_teacher(teacher.model.state_dict())
+    module.eval()
+    with torch.no_grad():
+        logits, g, parts = module.model.features(x_lq)
+        t_logits = module.teacher_outputs(batch | {"x_lq": x_lq}, batch["paired"])[0]
+        got = float(module.distill_loss(batch | {"x_lq": x_lq}, logits, g, parts))
+    want = losses[False, "keep"] + 0.5 * float(kd_kl_loss(logits, t_logits, cfg.kd_temperature))
+    assert got == pytest.approx(want, abs=1e-5)

@@ -202,7 +202,8 @@ CHOICES = {"data": {"student_data": ("all", "paired")},
            "model": {"person_pool": ("present", "all")},
            "distill": {"mode": DISTILL_MODES, "teacher_precision": ("32", "bf16"),
                        "part_matrix_source": ("error", "drop"),
-                       "absent_parts": ("keep", "drop")}}
+                       "absent_parts": ("keep", "drop"),
+                       "alpha_schedule": ("constant", "warmup", "decay")}}
 """Per section, the allowed values of every key that takes one of a few names (the input
 section's are the pipeline's, :data:`skelkd.data.transforms.CHOICES`), checked when a
 section is built."""
@@ -240,6 +241,13 @@ class DistillConfig:
     # (Eq. 7 as the paper writes it) or "drop" it there and rescale the sample's other
     # parts (distill.losses.present_part_weights; a study lever, not the paper's)
     absent_parts: str = "keep"
+    # the weight of L_kd over training (Eq. 4's alpha): "constant" (the paper's), "warmup"
+    # (rising linearly from 0 over the first quarter of the epochs) or "decay" (falling
+    # linearly to 0 by the last epoch): distill.losses.alpha_at; a study lever
+    alpha_schedule: str = "constant"
+    # a logit-distillation term (KL, at kd_temperature) added to a contrastive mode's
+    # L_kd with this weight; 0: the contrastive loss alone (the paper's); a study lever
+    kl_weight: float = 0.0
     # the frozen teacher's forward when its outputs are not cached (train.cache_teacher
     # off, or augmented teacher input): "bf16" autocast (fast on AMX CPUs and GPUs) or "32"
     teacher_precision: str = "bf16"
@@ -459,6 +467,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "input.occlusion": (0, 1, True), "input.rotate_deg": (0, 180, True),
     "input.flip_prob": (0, 1, True), "data.hq_fraction": (0, 1, False),
     "distill.alpha": (0, INF, True), "distill.w": (0, INF, True),
+    "distill.kl_weight": (0, INF, True),
     "distill.temperature": (0, INF, False), "distill.kd_temperature": (0, INF, False),
     "distill.part_matrix_temperature": (0, INF, False), "eval.batch_size": (1, INF, True),
     "eval.ops": (0, 1, True), "train.optim.milestones": (0, 1, True),

@@ -2,6 +2,7 @@
 global multi-sample contrastive)."""
 
 from .losses import (
+           alpha_at,
            global_msc_loss,
            joint_relation_loss,
            kd_kl_loss,
@@ -17,6 +18,6 @@ from .part_matrix import (
     softmax_parts,
 )
 
-__all__ = ["PartMatrix", "global_msc_loss", "joint_relation_loss", "kd_kl_loss",
+__all__ = ["PartMatrix", "alpha_at", "global_msc_loss", "joint_relation_loss", "kd_kl_loss",
            "multi_sample_contrastive", "occlusion_error_rates", "occlusion_probability_drops",
            "part_similarity", "pmsc_loss", "present_part_weights", "softmax_parts"]

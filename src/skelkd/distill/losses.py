@@ -153,6 +153,27 @@ def kd_kl_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                     reduction="batchmean") * t * t
 
 
+ALPHA_WARMUP = 0.25
+"""``alpha_schedule: warmup`` reaches alpha after this share of the epochs."""
+
+
+def alpha_at(alpha: float, schedule: str, epoch: int, epochs: int) -> float:
+    """The weight of L_kd (Eq. 4's alpha) in epoch ``epoch`` (from 0) of ``epochs``:
+    ``constant``, alpha throughout (the paper's); ``warmup``, rising linearly from
+    alpha / n to alpha over the first n = ceil(:data:`ALPHA_WARMUP` x epochs) epochs, then
+    alpha; ``decay``, falling linearly from alpha in the first epoch to alpha / epochs in
+    the last."""
+    epochs = max(int(epochs), 1)
+    if schedule == "constant":
+        return alpha
+    if schedule == "warmup":
+        n = max(math.ceil(ALPHA_WARMUP * epochs), 1)
+        return alpha * min(1.0, (epoch + 1) / n)
+    if schedule == "decay":
+        return alpha * (epochs - min(epoch, epochs - 1)) / epochs
+    raise ValueError(f"alpha_schedule must be 'constant', 'warmup' or 'decay', not {schedule!r}")
+
+
 def joint_relation_loss(f_lq: torch.Tensor, f_hq: torch.Tensor) -> torch.Tensor:
     """Joint-level distillation in the manner of SKD (Bian, Feng, Wan and Wang,
     "Structural knowledge distillation for efficient skeleton-based action recognition",

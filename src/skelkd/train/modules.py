@@ -25,7 +25,13 @@ import torch.nn.functional as F
 
 from ..config import DISTILL_MODES, DistillConfig, OptimConfig
 from ..distill.distributed import gather_high_quality
-from ..distill.losses import global_msc_loss, joint_relation_loss, kd_kl_loss, pmsc_loss
+from ..distill.losses import (
+    alpha_at,
+    global_msc_loss,
+    joint_relation_loss,
+    kd_kl_loss,
+    pmsc_loss,
+)
 from ..errors import SkelkdError
 from ..layouts import get_layout
 from ..layouts.mapping import shared_joints
@@ -212,11 +218,15 @@ class StudentModule(RecognizerModule):
         twin = torch.cumsum(paired.long(), 0) - 1 + offset
         twin = torch.where(paired, twin, torch.full_like(twin, -1))
         if d.mode == "global-msc":
-            return global_msc_loss(g, t_feats, y, y_hq, twin, d.w, d.temperature)
-        present = part_presence(batch["x_lq"], self.model.part_pool) \
-            if d.absent_parts == "drop" else None
-        return pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w, d.temperature,
-                         present)
+            loss = global_msc_loss(g, t_feats, y, y_hq, twin, d.w, d.temperature)
+        else:
+            present = part_presence(batch["x_lq"], self.model.part_pool) \
+                if d.absent_parts == "drop" else None
+            loss = pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w,
+                             d.temperature, present)
+        if d.kl_weight > 0:  # the contrastive loss plus logit distillation
+            loss = loss + d.kl_weight * kd_kl_loss(logits[paired], t_logits, d.kd_temperature)
+        return loss
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits, g, parts, *extra = self.model.features(batch["x_lq"], self.student_joints)
@@ -226,7 +236,9 @@ class StudentModule(RecognizerModule):
                 "train/acc": (logits.argmax(1) == batch["label"]).float().mean()}
         if self.teacher is not None and self.distill.alpha > 0:
             loss_kd = self.distill_loss(batch, logits, g, parts, *extra)
-            loss = loss_c + self.distill.alpha * loss_kd
+            alpha = alpha_at(self.distill.alpha, self.distill.alpha_schedule,
+                             self.current_epoch, self.trainer.max_epochs or 1)
+            loss = loss_c + alpha * loss_kd
             logs["train/loss_kd"] = loss_kd
         logs["train/loss"] = loss
         self._check_finite({k: v for k, v in logs.items() if "loss" in k})
