@@ -17,7 +17,6 @@ given ``--teacher``; this script only reads them).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import platform
 import sys
 from pathlib import Path
@@ -57,10 +56,7 @@ def members(preset: str, args) -> tuple[list[torch.nn.Module], object]:
 def ensemble(models: list[torch.nn.Module]) -> Ensemble:
     """The students as one model (``skelkd.models.Ensemble``, what ``scripts/ship_model.py``
     ships for several runs): the mean of their class probabilities."""
-    ens = Ensemble(dataclasses.replace(models[0].spec, members=len(models)))
-    for member, m in zip(ens.members, models, strict=True):
-        member.load_state_dict(m.state_dict())
-    return ens.eval()
+    return Ensemble.of(models).eval()
 
 
 def real_answers(model, clips, folder: Path, cache: Path) -> list[bool]:

@@ -116,8 +116,7 @@ def main() -> None:
             raise SystemExit(f"{args.out} was made from {shipped.get('source_runs')}, not "
                              "from the runs given")
         spec = ModelSpec(**shipped_file["hyper_parameters"]["spec"])
-        cfg = assemble(args.runs)[1]
-        write_card(args.card, args.runs, args.out, cfg, spec, shipped)
+        write_card(args.card, run_configs(args.runs), args.out, spec, shipped)
         return
     model, cfg, folder = assemble(args.runs)
     model.eval()
@@ -148,7 +147,18 @@ def main() -> None:
     print(json.dumps({"out": str(args.out), "reject_below": spec.reject_below,
                       **ckpt["shipped"]}, indent=1))
     if args.card:
-        write_card(args.card, args.runs, args.out, cfg, spec, ckpt["shipped"])
+        write_card(args.card, run_configs(args.runs), args.out, spec, ckpt["shipped"])
+
+
+def run_configs(runs: list[Path]) -> list:
+    """Each run's configuration (its folder's config.yaml), without loading its model."""
+    from skelkd.predict import run_of
+
+    configs = [run_of(r)[0] for r in runs]
+    for r, c in zip(runs, configs, strict=True):
+        if c is None:
+            raise SystemExit(f"{r}: no config.yaml: pass a run folder")
+    return configs
 
 
 def assemble(runs: list[Path]):
@@ -158,10 +168,8 @@ def assemble(runs: list[Path]):
     from skelkd.models import Ensemble
     from skelkd.predict import load_model
 
+    run_configs(runs)
     loaded = [load_model(r) for r in runs]
-    for r, (_, c, _) in zip(runs, loaded, strict=True):
-        if c is None:
-            raise SystemExit(f"{r}: no config.yaml: pass a run folder")
     model, cfg, folder = loaded[0]
     if len(loaded) == 1:
         return model, cfg, folder
@@ -169,10 +177,7 @@ def assemble(runs: list[Path]):
         if m.spec != model.spec:
             raise SystemExit(f"{r}: its model's specification differs from {runs[0]}'s; an "
                              "ensemble needs seeds of one recipe")
-    ensemble = Ensemble(dataclasses.replace(model.spec, members=len(loaded)))
-    for member, (m, _, _) in zip(ensemble.members, loaded, strict=True):
-        member.load_state_dict(m.state_dict())
-    return ensemble, cfg, folder
+    return Ensemble.of([m for m, _, _ in loaded]), cfg, folder
 
 
 def test_accuracy(model, cfg, folder: Path, runs: list[Path]) -> dict:
@@ -190,14 +195,16 @@ def test_accuracy(model, cfg, folder: Path, runs: list[Path]) -> dict:
                         for k in ("top1", "top5")} for op in cfg.eval.ops}
 
 
-def write_card(card: Path, runs: list[Path], out: Path, cfg, spec, shipped: dict) -> None:
-    from skelkd.config import load_config
+def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> None:
+    """The model card of the file at ``out`` (``spec``, its calibration ``shipped``) made
+    from the runs of ``configs`` (their configurations; the first one's recipe)."""
     from skelkd.io.files import write_text_atomic
     from skelkd.layouts import get_layout
 
+    cfg = configs[0]
     sim = cfg.data.simulate or {}
     layout = get_layout(spec.layout)
-    seeds = ", ".join(str(load_config(r / "config.yaml").train.seed) for r in runs)
+    seeds = ", ".join(str(c.train.seed) for c in configs)
     real = Path("docs/real_video.md")
     quoted = [line for line in real.read_text().splitlines()
               if line.startswith(("overall:", "Known-action clips"))] if real.exists() else []

@@ -371,7 +371,8 @@ def test_prgcn_refines_from_the_identity_and_fuses_its_motion_branch():
     the next frame, zero in the last frame and where the joint is missing in either);
     a new network's refinement returns the pose unchanged; a training step makes it
     correct the pose; the motion branch reaches the output."""
-    from skelkd.models.prgcn import PrGcn, motion
+    from skelkd.models.inputs import motion
+    from skelkd.models.prgcn import PrGcn
 
     rng = np.random.default_rng(0)
     pos = torch.from_numpy(rng.normal(size=(1, 2, 5, 4)).astype(np.float32))
@@ -432,3 +433,9 @@ def test_an_ensemble_reads_as_the_mean_of_its_members(tmp_path):
     assert r["same_top1"] and r["max_abs_diff"] < 1e-4, r
     with pytest.raises(ValueError, match="members"):
         build_model(ModelSpec("coco", 3, 4, members=0))
+    again = Ensemble.of(list(ens.members)).eval()  # trained recognisers made one
+    with torch.no_grad():
+        torch.testing.assert_close(again(x), ens(x))
+    other = Recognizer(ModelSpec("coco", 3, 5, overrides=TINY))
+    with pytest.raises(ValueError, match="one specification"):
+        Ensemble.of([ens.members[0], other])

@@ -42,6 +42,7 @@ from torch import nn
 
 from ..layouts import Layout
 from ..layouts.graph import spatial_partition
+from .inputs import motion, split_joints
 from .registry import kaiming_init, register_network
 from .stgcn import GraphConv
 
@@ -52,17 +53,10 @@ def branch_inputs(x: torch.Tensor, layout: Layout, coord_dims: int) -> list[torc
     """(N, C, T, V) joints -> the three inputs (joints, velocities, bones), each
     (N, 2 * coord_dims + score, T, V); the score channel (C - coord_dims of them, 0 or 1)
     is appended to each."""
-    pos, score = x[:, :coord_dims], x[:, coord_dims:]
-    if score.shape[1]:
-        present = (score[:, :1] > 0).to(x.dtype)
-    else:
-        present = (pos.abs().sum(1, keepdim=True) > 0).to(x.dtype)
+    pos, score, present = split_joints(x, coord_dims)
     centre = pos[..., layout.center_index:layout.center_index + 1]
     joints = torch.cat([pos, (pos - centre) * present], 1)
-    moves = []
-    for lag in (1, 2):
-        step = (pos[:, :, lag:] - pos[:, :, :-lag]) * present[:, :, lag:] * present[:, :, :-lag]
-        moves.append(nn.functional.pad(step, (0, 0, 0, lag)))  # zero for the last frames
+    moves = [motion(pos, present, lag) for lag in (1, 2)]
     parents = torch.as_tensor(layout.parents, device=x.device)
     bone = (pos - pos[..., parents]) * present * present[..., parents]
     length = bone.norm(dim=1, keepdim=True)

@@ -36,15 +36,9 @@ from torch import nn
 
 from ..layouts import Layout
 from ..layouts.graph import spatial_partition
+from .inputs import motion, split_joints
 from .registry import kaiming_init, register_network
 from .stgcn import GraphConv, StgcnBlock
-
-
-def motion(pos: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-    """(N, C, T, V) positions -> their change to the next frame, zero in the last frame
-    and where the joint is missing (``present`` 0) in either frame."""
-    step = (pos[:, :, 1:] - pos[:, :, :-1]) * present[:, :, 1:] * present[:, :, :-1]
-    return nn.functional.pad(step, (0, 0, 0, 1))
 
 
 class PoseRefinement(nn.Module):
@@ -95,12 +89,7 @@ class PrGcn(nn.Module):
         self.position, self.motion = branch(), branch()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d = self.coord_dims
-        pos, score = x[:, :d], x[:, d:]
-        if score.shape[1]:
-            present = (score[:, :1] > 0).to(x.dtype)
-        else:
-            present = (pos.abs().sum(1, keepdim=True) > 0).to(x.dtype)
+        pos, score, present = split_joints(x, self.coord_dims)
         pos = self.refine(pos, present)
         p = self.input_norm[0](torch.cat([pos, score], 1))
         m = self.input_norm[1](torch.cat([motion(pos, present), score], 1))

@@ -63,6 +63,18 @@ class Ensemble(nn.Module):
         one = replace(spec, members=1)
         self.members = nn.ModuleList(Recognizer(one) for _ in range(spec.members))
 
+    @classmethod
+    def of(cls, models: list[Recognizer]) -> Ensemble:
+        """Trained recognisers of one specification as one ensemble, their weights
+        copied in (a ValueError when the specifications differ)."""
+        spec = models[0].spec
+        if any(m.spec != spec for m in models[1:]):
+            raise ValueError("an ensemble needs recognisers of one specification")
+        ensemble = cls(replace(spec, members=len(models)))
+        for member, m in zip(ensemble.members, models, strict=True):
+            member.load_state_dict(m.state_dict())
+        return ensemble
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         probs = torch.stack([m(x).float().softmax(dim=1) for m in self.members]).mean(0)
         return probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
