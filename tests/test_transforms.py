@@ -14,6 +14,7 @@ from skelkd.data.transforms import (
     occlude_joints,
     pad_persons,
     part_mask,
+    retime,
     rotate,
     sample_rng,
     take_frames,
@@ -415,3 +416,30 @@ def test_pipeline_rest_in_training_only_and_at_its_rate():
                    for s in range(5))
     with pytest.raises(SkelkdError, match="rest_prob"):
         load_config(None, ["input.rest_prob=1.5"])
+
+
+def test_retime_plays_the_clip_slower_or_faster_and_keeps_missing_joints_missing():
+    """A joint moving at one unit a frame, played twice as long, moves half a unit a frame
+    and ends where it ended; a joint missing in a frame is never averaged with it (it
+    would be pulled towards the origin), and the clip's ends are kept."""
+    t, v = 11, 3
+    kp = np.zeros((1, t, v, 2), np.float32)
+    kp[..., 0] = np.arange(t, dtype=np.float32)[None, :, None]
+    kp[..., 1] = 5.0
+    sc = np.ones((1, t, v), np.float32)
+    kp[0, 4, 1], sc[0, 4, 1] = 0.0, 0.0  # joint 1 missing in frame 4
+    slow, slow_sc = retime(kp, sc, 2.0)
+    assert slow.shape == (1, 22, v, 2) and slow_sc.shape == (1, 22, v)
+    x = slow[0, :, 0, 0]
+    assert x[0] == 0 and x[-1] == t - 1
+    np.testing.assert_allclose(np.diff(x), (t - 1) / 21, rtol=1e-5)
+    assert np.all(slow[0, :, 1, 1][slow_sc[0, :, 1] > 0] == 5.0)  # never pulled to 0
+    assert np.all(slow[0, :, 1][slow_sc[0, :, 1] == 0] == 0)
+    assert 0 < (slow_sc[0, :, 1] == 0).sum() <= 2
+    fast, _ = retime(kp, sc, 0.5)
+    assert fast.shape[1] == 6 and fast[0, -1, 0, 0] == t - 1
+    same, same_sc = retime(kp, sc, 1.0)
+    np.testing.assert_array_equal(same, kp)
+    np.testing.assert_array_equal(same_sc, sc)
+    with pytest.raises(SkelkdError, match="factor"):
+        retime(kp, sc, 0.0)

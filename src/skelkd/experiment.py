@@ -79,19 +79,19 @@ def val_indices(cfg: ExperimentConfig, pack: Pack) -> np.ndarray | None:
     return pack.split_indices(cfg.data.split, cfg.data.val_subset)
 
 
-def rested_val_clips(cfg: ExperimentConfig, hq: Pack, lq: Pack, draw: int
-                     ) -> Iterator[Sample]:
+def rested_val_clips(cfg: ExperimentConfig, hq: Pack, lq: Pack, draw: int,
+                     tempo: float = 1.0) -> Iterator[Sample]:
     """Each validation clip of the run (``data.val_subset`` of its split, in ``lq``'s
     order) as its high-quality twin given a still rest before and after the action and
     degraded by the run's simulator (:func:`skelkd.data.simulate.rested_twin`: draw
     ``draw``, keyed by the clip's index in ``lq``): a trimmed clip made to look like an
-    untrimmed real one."""
+    untrimmed real one; ``tempo`` != 1 plays each action that many times as long first."""
     sim = cfg.data.simulate
     params = get_preset(sim["preset"], target_layout=sim["layout"])
     pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
     for i in lq.split_indices(cfg.data.split, cfg.data.val_subset):
         twin = hq[pos[lq.instance_ids[int(i)]]]
-        yield rested_twin(twin, hq.layout, params, draw, int(i))
+        yield rested_twin(twin, hq.layout, params, draw, int(i), tempo)
 
 
 def hq_indices(hq: Pack, lq: Pack, lq_indices: np.ndarray) -> np.ndarray:

@@ -45,7 +45,7 @@ from ..errors import SkelkdError
 from ..io.pack import Pack, PackWriter, Sample
 from ..layouts import Layout, get_layout
 from ..layouts.mapping import map_layout
-from .transforms import body_height, hold_rest, sample_rng
+from .transforms import body_height, hold_rest, retime, sample_rng
 
 GROUPS = ("face", "hands", "feet", "body")
 
@@ -297,13 +297,17 @@ def simulate_sample(sample: Sample, src: Layout, params: SimulatorParams, seed: 
 
 
 def rested_twin(sample: Sample, src: Layout, params: SimulatorParams, draw: int,
-                key: int) -> Sample:
+                key: int, tempo: float = 1.0) -> Sample:
     """The simulated low-quality twin of a high-quality sample given a still rest before
     and after the action (:func:`skelkd.data.transforms.hold_rest`, 0 to 1 times its
     length each side, drawn from ``(draw, key)``), degraded by the simulator with seed
     ``draw``: a trimmed clip made to look like an untrimmed real one, for choosing how a
-    real clip is read and calibrating the "no known action" threshold."""
-    kp, sc = hold_rest(sample.keypoints, sample.scores, np.random.default_rng([draw, key]))
+    real clip is read and calibrating the "no known action" threshold. ``tempo`` != 1
+    first plays the action that many times as long (:func:`~skelkd.data.transforms.retime`)."""
+    kp, sc = sample.keypoints, sample.scores
+    if tempo != 1.0:
+        kp, sc = retime(kp, sc, tempo)
+    kp, sc = hold_rest(kp, sc, np.random.default_rng([draw, key]))
     rested = Sample(kp, sc, sample.label, sample.instance_id, sample.layout, dict(sample.meta))
     return simulate_sample(rested, src, params, seed=draw)
 

@@ -267,6 +267,30 @@ def hold_rest(kp: np.ndarray, sc: np.ndarray, rng: np.random.Generator, share: f
     return np.concatenate([kp_in, kp, kp_out], 1), np.concatenate([sc_in, sc, sc_out], 1)
 
 
+def retime(kp: np.ndarray, sc: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The sequence played ``factor`` times as long (``factor`` > 1: a slower action, more
+    frames; < 1: faster), ``round(factor * T)`` frames (at least 2) at evenly spaced times
+    of the original. A joint seen in both neighbouring frames is interpolated linearly;
+    otherwise it takes the nearer frame's value, so a missing joint stays missing and no
+    joint is interpolated towards the origin. For measuring how a model's answer depends
+    on how fast an action is performed, which Penn Action's trimmed clips hardly vary
+    (``experiments/clip_tempo.py``)."""
+    if not factor > 0:
+        raise SkelkdError(f"retime: factor must be > 0, got {factor}")
+    t = kp.shape[1]
+    pos = np.linspace(0, t - 1, max(2, int(round(factor * t))))
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, t - 1)
+    w = (pos - i0).astype(kp.dtype)
+    near = np.where(w < 0.5, i0, i1)
+    both = (sc[:, i0] > 0) & (sc[:, i1] > 0)
+    lin = kp[:, i0] * (1 - w)[None, :, None, None] + kp[:, i1] * w[None, :, None, None]
+    out_kp = np.where(both[..., None], lin, kp[:, near]).astype(kp.dtype, copy=False)
+    lin_sc = sc[:, i0] * (1 - w)[None, :, None] + sc[:, i1] * w[None, :, None]
+    out_sc = np.where(both, lin_sc, sc[:, near]).astype(sc.dtype, copy=False)
+    return out_kp, out_sc
+
+
 def apply_mask(kp: np.ndarray, sc: np.ndarray,
                hit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Zero the coordinates and scores where ``hit`` (broadcast to (M, T, V)) is set."""
