@@ -20,6 +20,7 @@ computed on its training samples (``skelkd part-matrix --subset train``).
         [--data ../shared/data] [--runs runs/fair] [--results results/fair] \\
         [--study runs/study] [--records results/study] \\
         [--doc docs/part_level_study.md]
+    python experiments/part_level_study.py --doc docs/part_level_study.md   # the table alone
 
 Run it where the reproduction ran (its packs and teachers are under ``--runs``); each
 run is skipped when its metrics are there, so a rerun only adds what is missing.
@@ -59,10 +60,9 @@ def teacher_for(teacher_dir: Path, study: Path, values: dict) -> Path:
     return copy
 
 
-def lever_row(args, protocol, spec: str, seeds: list[int], name: str,
-              settings: list[str]) -> str:
-    """The study table's row of one lever on one cell: its runs trained (or their records
-    read), paired by seed with the paper's loss as the reproduction ran it."""
+def _cell_jobs(args, protocol, spec: str, seeds: list[int]):
+    """The cell, the recipe the protocol chose for its pmsc arm and its final jobs of
+    ``seeds``."""
     dataset, setting, op = spec.split(":")
     cell = Cell(dataset, setting, float(op))
     tune = [read_record(args.results, j) for j in protocol.cell_jobs(cell, "tune")
@@ -70,55 +70,81 @@ def lever_row(args, protocol, spec: str, seeds: list[int], name: str,
     if any(r is None for r in tune):
         raise SystemExit(f"{spec}: the reproduction has not tuned this cell yet")
     recipe = choose_recipe(protocol, tune)
-    jobs = [j for j in protocol.cell_jobs(cell, "final", {"pmsc": recipe}) if j.seed in seeds]
-    base = {}
-    for j in jobs:
-        rec = read_record(args.results, j)
-        if rec is None:
-            raise SystemExit(f"{j.label()}: no record yet")
-        base[j.seed] = (mean_last(rec["metrics"]["val_curve"], protocol.select_last),
-                        rec["metrics"]["seconds"])
+    return cell, recipe, [j for j in protocol.cell_jobs(cell, "final", {"pmsc": recipe})
+                          if j.seed in seeds]
+
+
+def run_lever(args, protocol, spec: str, seeds: list[int], name: str,
+              settings: list[str]) -> None:
+    """Train one lever's jobs on one cell, each unless its record is there, and keep each
+    run's record."""
+    cell, _, jobs = _cell_jobs(args, protocol, spec, seeds)
     values = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in settings)}
     slug = name.replace(" ", "-")
-    got, packs = {}, None
+    packs = None
     for j in jobs:
         record = args.records / slug / f"{j.key()}.json"
-        if not record.exists():
-            packs = packs or prepare_packs(args.data, args.runs, (dataset,), print)
-            cfg = job_config(j, protocol, packs)
-            for key, v in values.items():
-                section, field = key.split(".", 1)
-                setattr(getattr(cfg, section), field, v)
-            run_dir = args.study / slug / j.key()
-            out = student_dir(run_dir, cfg)
-            if not (out / "metrics.json").exists():
-                print(f"{name}: {j.label()}", flush=True)
-                teacher = teacher_for(args.runs / j.teacher().key() / "teacher",
-                                      args.study, values)
-                train_student_run(cfg, run_dir, teacher)
-            m = json.loads((out / "metrics.json").read_text())
-            record.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(record, json.dumps(
-                {"lever": name, "settings": values, "job": j.key(), "seed": j.seed,
-                 "val_curve": m["val_curve"], "seconds": m["seconds"]}, indent=1) + "\n")
-        m = json.loads(record.read_text())
-        got[j.seed] = (mean_last(m["val_curve"], protocol.select_last), m["seconds"])
-    a = {s: base[s][0] for s in seeds}
-    b = {s: got[s][0] for s in seeds}
-    pr = paired(a, b)
-    lo, hi = pr.interval()
-    cost = sum(v[1] for v in got.values()) / sum(base[s][1] for s in seeds)
-    return (f"| {name} (`{' '.join(settings)}`) | {spec} (pmsc lr {recipe[0]:g}, "
-            f"{recipe[1]} batches) | {len(seeds)} | {np.mean(list(a.values())):.2f} | "
-            f"{np.mean(list(b.values())):.2f} | {pr.gain:+.2f} | [{lo:+.2f}, "
-            f"{hi:+.2f}] | {fmt_p(pr.p)} | {cost:.2f}x |")
+        if record.exists():
+            continue
+        packs = packs or prepare_packs(args.data, args.runs, (cell.dataset,), print)
+        cfg = job_config(j, protocol, packs)
+        for key, v in values.items():
+            section, field = key.split(".", 1)
+            setattr(getattr(cfg, section), field, v)
+        run_dir = args.study / slug / j.key()
+        out = student_dir(run_dir, cfg)
+        if not (out / "metrics.json").exists():
+            print(f"{name}: {j.label()}", flush=True)
+            teacher = teacher_for(args.runs / j.teacher().key() / "teacher",
+                                  args.study, values)
+            train_student_run(cfg, run_dir, teacher)
+        m = json.loads((out / "metrics.json").read_text())
+        record.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(record, json.dumps(
+            {"lever": name, "settings": settings, "cell": spec, "seed": j.seed,
+             "job": j.key(), "val_curve": m["val_curve"], "seconds": m["seconds"]},
+            indent=1) + "\n")
+
+
+def study_rows(args, protocol) -> list[str]:
+    """A row per (lever, cell) of the records in ``args.records``: the lever's validation
+    accuracy against the paper's loss as the reproduction ran it, paired by seed."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for path in sorted(args.records.rglob("*.json")):
+        r = json.loads(path.read_text())
+        groups.setdefault((r["cell"], r["lever"]), []).append(r)
+    rows = []
+    for (spec, name), recs in sorted(groups.items()):
+        seeds = sorted(r["seed"] for r in recs)
+        _, recipe, jobs = _cell_jobs(args, protocol, spec, seeds)
+        base = {}
+        for j in jobs:
+            rec = read_record(args.results, j)
+            if rec is None:
+                raise SystemExit(f"{j.label()}: no record yet")
+            base[j.seed] = (mean_last(rec["metrics"]["val_curve"], protocol.select_last),
+                            rec["metrics"]["seconds"])
+        got = {r["seed"]: (mean_last(r["val_curve"], protocol.select_last), r["seconds"])
+               for r in recs}
+        if len(seeds) < 2:
+            continue
+        a = {s: base[s][0] for s in seeds}
+        b = {s: got[s][0] for s in seeds}
+        pr = paired(a, b)
+        lo, hi = pr.interval()
+        cost = sum(v[1] for v in got.values()) / sum(base[s][1] for s in seeds)
+        rows.append(f"| {name} (`{' '.join(recs[0]['settings'])}`) | {spec} (pmsc lr "
+                    f"{recipe[0]:g}, {recipe[1]} batches) | {len(seeds)} | "
+                    f"{np.mean(list(a.values())):.2f} | {np.mean(list(b.values())):.2f} | "
+                    f"{pr.gain:+.2f} | [{lo:+.2f}, {hi:+.2f}] | {fmt_p(pr.p)} | {cost:.2f}x |")
+    return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cell", required=True, action="append",
+    ap.add_argument("--cell", action="append",
                     help="DATASET:SETTING:OP, e.g. utd:hetero:0.6 (repeatable)")
-    ap.add_argument("--lever", nargs="+", action="append", required=True,
+    ap.add_argument("--lever", nargs="+", action="append",
                     metavar="NAME KEY=VALUE", help="a lever's name and its settings")
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"),
@@ -131,24 +157,23 @@ def main() -> None:
     args = ap.parse_args()
     protocol = PROTOCOLS["fair"]
     seeds = args.seeds or list(protocol.seeds)
+    for name, *settings in args.lever or []:
+        for spec in args.cell or []:
+            run_lever(args, protocol, spec, seeds, name, settings)
     lines = ["| lever | cell | seeds | validation, paper's loss | validation, lever | gain | "
-             "95% CI | p | CPU time vs. the paper's |", "|---|---|---|---|---|---|---|---|---|"]
-    for name, *settings in args.lever:
-        for spec in args.cell:
-            lines.append(lever_row(args, protocol, spec, seeds, name, settings))
+             "95% CI | p | CPU time vs. the paper's |", "|---|---|---|---|---|---|---|---|---|",
+             *study_rows(args, protocol)]
     text = "\n".join(lines)
     print(text)
     if args.doc:
-        levers = " ".join(f"--lever \"{n}\" " + " ".join(s) for n, *s in args.lever)
-        cells = " ".join(f"--cell {c}" for c in args.cell)
         write_text_atomic(args.doc, "\n".join([
             "# The part-level study", "",
-            f"Generated by `python experiments/part_level_study.py {cells} "
-            f"{levers} --seeds {' '.join(map(str, seeds))} --data {args.data.as_posix()} "
-            f"--runs {args.runs.as_posix()} --results {args.results.as_posix()} --study "
-            f"{args.study.as_posix()} --records {args.records.as_posix()} --doc "
-            f"{args.doc.as_posix()}` "
-            f"where the reproduction ran ({platform.machine()}); do not edit by hand.", "",
+            "Generated by `python experiments/part_level_study.py --results "
+            f"{args.results.as_posix()} --records {args.records.as_posix()} --doc "
+            f"{args.doc.as_posix()}` ({platform.machine()}): a row per lever and cell of "
+            "the records in the records folder; do not edit by hand. The runs were trained "
+            "where the reproduction ran, by the same script given `--cell DATASET:SETTING:OP"
+            " --lever NAME KEY=VALUE ...` (its docstring).", "",
             "Each lever changes the paper's part-level distillation (`pmsc`, as the "
             "reproduction ran it: its recipe chosen on validation, its five seeds' records "
             "the baseline) in one way and trains the same jobs again. Validation top-1 in %: "
