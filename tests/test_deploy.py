@@ -101,6 +101,7 @@ def test_a_clips_confidence_is_its_surest_window_per_length():
     sample = Sample(rng.normal(size=(1, 90, 17, 2)).astype(np.float32),
                     np.ones((1, 90, 17), np.float32), 0, "x", "coco", {"fps": 30.0})
     r = predict_clip(model, sample, 16, top=2, reading="max")
-    # 15-, 30- and 60-frame windows overlapping by half, the last of each scale ending at
-    # the clip's end: starts 0, 7, ..., 70 and 75; 0, 15, ..., 60; 0 and 30
-    assert r["windows"] == 12 + 5 + 2 and r["top"][0]["class"] in ("a", "b")
+    # 15-, 30-, 60- and 120-frame windows overlapping by half, the last of each scale
+    # ending at the clip's end: starts 0, 7, ..., 70 and 75; 0, 15, ..., 60; 0 and 30;
+    # the whole 90-frame clip
+    assert r["windows"] == 12 + 5 + 2 + 1 and r["top"][0]["class"] in ("a", "b")

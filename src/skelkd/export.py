@@ -20,6 +20,7 @@ from . import __version__
 from .data.calibrate import MISS_THRESHOLD
 from .errors import SkelkdError
 from .layouts import get_layout
+from .predict import WINDOW_SCALES
 
 
 def example_input(model: torch.nn.Module, num_frames: int, batch: int = 2,
@@ -71,6 +72,7 @@ def deploy_metadata(model: torch.nn.Module, num_frames: int) -> dict[str, str]:
         "normalization": opts["normalization"],
         "align_view": json.dumps(opts["align_view"]),
         "clip_seconds": f"{float(getattr(spec, 'clip_seconds', 0.0) or 0.0):g}",
+        "window_scales": json.dumps(list(WINDOW_SCALES)),
         "miss_below": f"{MISS_THRESHOLD:g}",
         "reject_below": f"{float(getattr(spec, 'reject_below', 0.0) or 0.0):g}",
         "output": "logits: float32 (N, num_classes); softmax for probabilities",
