@@ -44,6 +44,9 @@ TEMPOS = (0.5, 0.7, 1.0, 1.4, 2.0)
 SCALE_SETS = ((0.5, 1.0, 2.0), (0.25, 0.5, 1.0, 2.0), (0.5, 1.0, 2.0, 4.0),
               (0.25, 0.5, 1.0, 2.0, 4.0), (0.35, 0.7, 1.4, 2.8), (0.7, 1.4), (1.0,))
 READINGS = ("mean", "max", "best")
+BEFORE = ((0.5, 1.0, 2.0), "max")
+"""``skelkd predict``'s lengths and reading when this experiment was first run; it chose
+the lengths that are the default now (``WINDOW_SCALES``)."""
 
 
 def _label(scales: tuple[float, ...]) -> str:
@@ -120,7 +123,8 @@ def main() -> None:
     table = [head, "|---|---|" + "---|" * (len(TEMPOS) + 1) + ("---|" if real_acc else "")]
     for key in keys:
         ss, r = key
-        mark = " (now)" if key == (WINDOW_SCALES, DEFAULT_READING) else ""
+        mark = " (before)" if key == BEFORE else ""
+        mark += " (default)" if key == (WINDOW_SCALES, DEFAULT_READING) else ""
         mark += " (best on validation)" if key == chosen else ""
         table.append(f"| {_label(ss)}{mark} | `{r}` | "
                      + " | ".join(f"{val[t][key]:.2f}" for t in TEMPOS)
