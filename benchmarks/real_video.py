@@ -95,6 +95,16 @@ def extraction(clip: Path, cache: Path):
     return e
 
 
+def labelled_clips(folder: Path, names: list[str], cache: Path):
+    """Each clip of ``folder``'s manifest as (clip, its class among ``names``, the sample
+    ``skelkd predict`` reads from it: :func:`extraction`, then
+    :func:`skelkd.video.to_sample`), in the manifest's order."""
+    from skelkd.video import to_sample
+
+    for clip, label in read_manifest(folder):
+        yield clip, match_class(label, names, folder), to_sample(extraction(clip, cache))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path)

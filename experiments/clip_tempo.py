@@ -87,18 +87,15 @@ def real(model, folder: Path, cache: Path) -> tuple[dict[tuple, float], int]:
     """Top-1 (%) of every (scale set, reading) on the real clips (the top class, the
     no-action threshold aside)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from real_video import extraction, match_class, read_manifest
-
-    from skelkd.video import to_sample
+    from real_video import labelled_clips
 
     names = list(model.spec.class_names)
-    clips = read_manifest(folder)
-    right = {}
-    for clip, label in clips:
-        label = names.index(match_class(label, names, folder))
-        for key, c in answers(read_all(model, to_sample(extraction(clip, cache)))).items():
-            right[key] = right.get(key, 0) + (c == label)
-    return {key: 100 * v / len(clips) for key, v in right.items()}, len(clips)
+    right, clips = {}, 0
+    for _, label, sample in labelled_clips(folder, names, cache):
+        for key, c in answers(read_all(model, sample)).items():
+            right[key] = right.get(key, 0) + (c == names.index(label))
+        clips += 1
+    return {key: 100 * v / clips for key, v in right.items()}, clips
 
 
 def main() -> None:

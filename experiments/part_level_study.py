@@ -116,6 +116,8 @@ def study_rows(args, protocol) -> list[str]:
     rows = []
     for (spec, name), recs in sorted(groups.items()):
         seeds = sorted(r["seed"] for r in recs)
+        if len(seeds) < 2:  # no pairing yet
+            continue
         _, recipe, jobs = _cell_jobs(args, protocol, spec, seeds)
         base = {}
         for j in jobs:
@@ -126,8 +128,6 @@ def study_rows(args, protocol) -> list[str]:
                             rec["metrics"]["seconds"])
         got = {r["seed"]: (mean_last(r["val_curve"], protocol.select_last), r["seconds"])
                for r in recs}
-        if len(seeds) < 2:
-            continue
         a = {s: base[s][0] for s in seeds}
         b = {s: got[s][0] for s in seeds}
         pr = paired(a, b)

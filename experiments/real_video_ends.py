@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from real_video import extraction, match_class, read_manifest  # noqa: E402
+from real_video import labelled_clips  # noqa: E402
 
 CUTS = (0.0, 0.2, 0.3)  # the share dropped at each end
 
@@ -39,7 +39,6 @@ def main() -> None:
 
     from skelkd.io.pack import Sample
     from skelkd.predict import default_model, input_frames, predict
-    from skelkd.video import to_sample
 
     model, cfg, _ = default_model(args.model)
     names = list(model.spec.class_names)
@@ -47,10 +46,9 @@ def main() -> None:
     lines = ["| clip | class | " + " | ".join(f"ends cut {c:.0%}" for c in CUTS) + " |",
              "|---|---|" + "---|" * len(CUTS)]
     right = np.zeros(len(CUTS))
-    clips = read_manifest(args.folder)
-    for clip, label in clips:
-        label = match_class(label, names, args.folder)
-        s = to_sample(extraction(clip, args.cache))
+    clips = 0
+    for clip, label, s in labelled_clips(args.folder, names, args.cache):
+        clips += 1
         cells = []
         for k, cut in enumerate(CUTS):
             a, b = int(cut * s.num_frames), s.num_frames - int(cut * s.num_frames)
@@ -63,7 +61,7 @@ def main() -> None:
         lines.append(f"| {clip.relative_to(args.folder)} | {label} | " + " | ".join(cells)
                      + " |")
     lines += ["", "one input per clip, top-1: " + ", ".join(
-        f"ends cut {c:.0%} {100 * r / len(clips):.1f}%"
+        f"ends cut {c:.0%} {100 * r / clips:.1f}%"
         for c, r in zip(CUTS, right, strict=True))]
     text = "\n".join(lines)
     print(text)

@@ -64,16 +64,11 @@ def real_rows(model, folder: Path, cache: Path) -> tuple[list[float], list[str]]
     """Top-1 (the top class, the no-action threshold aside) of every reading on the real
     clips, and one line per clip."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from real_video import extraction, match_class, read_manifest
-
-    from skelkd.video import to_sample
+    from real_video import labelled_clips
 
     names = list(model.spec.class_names)
-    clips = read_manifest(folder)
     right, lines = np.zeros(len(READINGS)), []
-    for clip, label in clips:
-        label = match_class(label, names, folder)
-        s = to_sample(extraction(clip, cache))
+    for clip, label, s in labelled_clips(folder, names, cache):
         per_scale = window_probabilities(model, s)
         cells = []
         for r, reading in enumerate(READINGS):
@@ -86,7 +81,7 @@ def real_rows(model, folder: Path, cache: Path) -> tuple[list[float], list[str]]
             cells.append(f"{windows[k][0]}-{windows[k][1]}: {names[c]} {100 * prob[k, c]:.0f}%")
         cells += [""] * (len(READINGS) + 3 - len(cells))
         lines.append(f"| {clip.relative_to(folder)} | {label} | " + " | ".join(cells) + " |")
-    return list(100 * right / len(clips)), lines
+    return list(100 * right / len(lines)), lines
 
 
 def main() -> None:

@@ -284,11 +284,13 @@ def retime(kp: np.ndarray, sc: np.ndarray, factor: float) -> tuple[np.ndarray, n
     w = (pos - i0).astype(kp.dtype)
     near = np.where(w < 0.5, i0, i1)
     both = (sc[:, i0] > 0) & (sc[:, i1] > 0)
-    lin = kp[:, i0] * (1 - w)[None, :, None, None] + kp[:, i1] * w[None, :, None, None]
-    out_kp = np.where(both[..., None], lin, kp[:, near]).astype(kp.dtype, copy=False)
-    lin_sc = sc[:, i0] * (1 - w)[None, :, None] + sc[:, i1] * w[None, :, None]
-    out_sc = np.where(both, lin_sc, sc[:, near]).astype(sc.dtype, copy=False)
-    return out_kp, out_sc
+
+    def resampled(a: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        wa = w.reshape(1, -1, *([1] * (a.ndim - 2)))
+        lin = a[:, i0] * (1 - wa) + a[:, i1] * wa
+        return np.where(seen, lin, a[:, near]).astype(a.dtype, copy=False)
+
+    return resampled(kp, both[..., None]), resampled(sc, both)
 
 
 def apply_mask(kp: np.ndarray, sc: np.ndarray,
