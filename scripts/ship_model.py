@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelkd.predict import DEFAULT_READING, predict_clip
+from skelkd.predict import DEFAULT_READING, WINDOW_SCALES, predict_clip
 
 DEFAULT_OUT = Path("src/skelkd/resources/models/penn_action.ckpt")
 
@@ -195,6 +195,12 @@ def test_accuracy(model, cfg, folder: Path, runs: list[Path]) -> dict:
                         for k in ("top1", "top5")} for op in cfg.eval.ops}
 
 
+def _spoken(values) -> str:
+    """(0.5, 1.0, 2.0) -> '0.5, 1 and 2'."""
+    words = [f"{v:g}" for v in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> None:
     """The model card of the file at ``out`` (``spec``, its calibration ``shipped``) made
     from the runs of ``configs`` (their configurations; the first one's recipe)."""
@@ -241,7 +247,7 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
            "the clips (`input.rest_prob`, docs/rest_augmentation.md)"
            if cfg.input.rest_prob else "")
         + f"; {cfg.train.epochs} epochs, seed{'s' if spec.members > 1 else ''} {seeds}.",
-        f"- Reading a clip: windows of 0.5, 1 and 2 times {spec.clip_seconds:.2f} s (the "
+        f"- Reading a clip: windows of {_spoken(WINDOW_SCALES)} times {spec.clip_seconds:.2f} s (the "
         "median duration of its training clips); at each length the window it is surest "
         "of, then the lengths averaged (`skelkd.predict.predict_clip`, reading "
         f"`{DEFAULT_READING}`, docs/window_reading.md).", "",
