@@ -246,7 +246,12 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
         + (f", a still rest before and after the action for {cfg.input.rest_prob:.0%} of "
            "the clips (`input.rest_prob`, docs/rest_augmentation.md)"
            if cfg.input.rest_prob else "")
-        + f"; {cfg.train.epochs} epochs, seed{'s' if spec.members > 1 else ''} {seeds}.",
+        + f"; {cfg.train.epochs} epochs, seed{'s' if spec.members > 1 else ''} {seeds}."
+        + (f" Outlier exposure (Hendrycks et al., ICLR 2019; not in the paper): clips of "
+           f"other actions ({Path(str(cfg.data.outliers)).name}, simulated alike; classes "
+           f"containing {', '.join(cfg.data.outlier_exclude) or 'nothing'} left out) "
+           f"trained towards uniform outputs, weight {cfg.train.outlier_weight:g} "
+           "(docs/outlier_exposure.md)." if cfg.data.outliers else ""),
         f"- Reading a clip: windows of {_spoken(WINDOW_SCALES)} times {spec.clip_seconds:.2f} s (the "
         "median duration of its training clips); at each length the window it is surest "
         "of, then the lengths averaged (`skelkd.predict.predict_clip`, reading "
@@ -275,8 +280,7 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
            "joints, simulated like its training data; classes close to a known action "
            f"left out: {', '.join(u['excluded']) or 'none'}) it answers a known action for "
            f"{u['answered']:.1f}% (with more than 50% confidence for "
-           f"{u['above_half']:.1f}%): its confidence does not tell an unknown "
-           "action from a known one well, so read \"no known action\" as a hint, not a "
+           f"{u['above_half']:.1f}%), so read \"no known action\" as a hint, not a "
            "guarantee."] if (u := shipped.get("unknown")) else []),
         "", "## How its recipe was chosen", "",
         "- Learning rate, schedule and batches: the reproduction's protocol's choices on "
@@ -289,6 +293,11 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
         "within the spread between seeds; the choices rest as much on the reasons given "
         "in `configs/penn_video.yaml` and `skelkd.predict.predict_clip`. Real clips that "
         "played no part are the honest measure.",
+        *(["- Outlier exposure: chosen on validation, five paired seeds without and with "
+           "it (docs/outlier_exposure.md): the unknown clips (from another dataset than the "
+           "outliers) answered at the threshold fell and validation top-1 did not (the "
+           "figures are there); the real clips were read once afterwards."]
+          if cfg.data.outliers else []),
         f"- How the windows are combined (`{DEFAULT_READING}`): chosen on the validation "
         "clips with a synthetic rest before and after the action; the real clips were read "
         "once with each reading afterwards (docs/window_reading.md). Its threshold is "

@@ -5,7 +5,11 @@
 #      (skelkd.reproduce.plan.Protocol.teacher_overrides, 30 epochs, fair.yaml's input
 #      augmentation: the student's extra augmentation is the student's);
 #   2. the student (configs/penn_video.yaml) at each seed of SEEDS (default 0 1 2 3 4),
-#      each in RUNS/seedS/penn_video, distilled from that one teacher;
+#      each in RUNS/seedS/penn_video, distilled from that one teacher; with OUTLIERS=PACK
+#      (actions outside Penn Action's: skelkd data import utd_mhad
+#      ../shared/data/utd_mhad/Skeleton utd.skpack, as the shipped model was trained),
+#      with outlier exposure on its classes other than those of OUTLIER_EXCLUDE (default:
+#      the ones close to a Penn Action class), docs/outlier_exposure.md;
 #   3. scripts/ship_model.py: the students' weights as one seed ensemble (the mean of their
 #      class probabilities: docs/seed_ensemble.md), the "no known action" threshold from
 #      the validation clips, docs/model_card.md; with UNKNOWN=PACK (a pack of other
@@ -23,7 +27,8 @@ skelkd train teacher penn_video --runs "$runs" --set train.epochs=30 \
 students=()
 for seed in ${SEEDS:-0 1 2 3 4}; do
   skelkd train student penn_video --runs "$runs/seed$seed" --teacher "$runs/penn_video/teacher" \
-    --set train.seed="$seed"
+    --set train.seed="$seed" ${OUTLIERS:+--set data.outliers="$OUTLIERS" \
+    --set "data.outlier_exclude=${OUTLIER_EXCLUDE:-[throw,bowling,baseball,tennis,squat]}"}
   students+=("$runs/seed$seed/penn_video/student-pmsc-op0.3")
 done
 python scripts/ship_model.py "${students[@]}" --card docs/model_card.md \

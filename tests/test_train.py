@@ -322,3 +322,90 @@ def test_absent_parts_and_kl_reach_the_students_loss(packs, tmp_path):
         got = float(module.distill_loss(batch | {"x_lq": x_lq}, logits, g, parts))
     want = losses[False, "keep"] + 0.5 * float(kd_kl_loss(logits, t_logits, cfg.kd_temperature))
     assert got == pytest.approx(want, abs=1e-5)
+
+
+def test_outlier_exposure_loss_is_its_definition():
+    """Hendrycks et al.'s outlier exposure, written as a loop: the mean over outlier
+    samples of -(1/C) sum_c log softmax(z)_c."""
+    from skelkd.train.modules import outlier_exposure_loss
+
+    z = torch.randn(5, 4, dtype=torch.float64)
+    want = 0.0
+    for i in range(5):
+        norm = sum(np.exp(float(z[i, c])) for c in range(4))
+        want += -sum(np.log(np.exp(float(z[i, c])) / norm) for c in range(4)) / 4
+    assert float(outlier_exposure_loss(z)) == pytest.approx(want / 5, rel=1e-6)
+    # uniform outputs are its minimum, log C
+    assert float(outlier_exposure_loss(torch.zeros(3, 4))) == pytest.approx(np.log(4))
+    assert float(outlier_exposure_loss(torch.zeros(0, 4))) == 0.0
+
+
+def test_outliers_join_the_students_data_and_leave_its_other_terms(packs, tmp_path):
+    """data.outliers: the student's training data gains the outlier samples (label -1,
+    never paired, through the low-quality pipeline); in its loss they leave L_c and L_kd
+    (the known samples' terms are what they are without them) and add
+    train.outlier_weight times the outlier exposure loss. Class-aware batches refuse them."""
+    from skelkd.data.dataset import OUTLIER, WithOutliers
+    from skelkd.train.modules import outlier_exposure_loss
+
+    hq, lq = packs
+    train = hq.split_indices("official", "train")
+    other = _class_motion_pack(tmp_path / "other.skpack", "coco", 17, 2, n=8, seed=2,
+                               classes=2)
+    teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t")
+    pm = compute_part_matrix(teacher.model, hq, train, _run())
+    cfg = DistillConfig(part_matrix=pm.matrix.tolist(), teacher_precision="32")
+    with pytest.raises(SkelkdError, match="data.outliers: outlier exposure takes uniformly"):
+        train_student(lq, hq, train, _run(epochs=1, distill=cfg), tmp_path / "ca", teacher,
+                      outliers=(other, np.arange(8)))
+    student = train_student(lq, hq, train, _run(epochs=1, class_aware=False, distill=cfg),
+                            tmp_path / "s", teacher, outliers=(other, np.arange(1, 8)))
+    module = StudentModule(student.model.spec_dict(), teacher.model.spec_dict(),
+                           distill=dataclasses.asdict(cfg), outlier_weight=0.5)
+    module.model.load_state_dict(student.model.state_dict())
+    module.load_teacher(teacher.model.state_dict())
+    module.eval()
+    module.log_dict = lambda *a, **k: None
+    module._trainer = type("T", (), {"max_epochs": 1, "current_epoch": 0})()
+
+    from skelkd.data.dataset import PairedDataset
+    from skelkd.train.api import model_pipeline
+
+    paired = PairedDataset(lq, hq, model_pipeline(module.model, lq, _run(), train=True),
+                           model_pipeline(teacher.model, hq, _run()), train)
+    data = WithOutliers(paired, other, np.arange(1, 8))
+    assert len(data) == len(train) + 7
+    assert (data.labels == OUTLIER).sum() == 7 and (data.labels[:len(train)] >= 0).all()
+    items = data.__getitems__([0, len(train), 1, len(train) + 6])
+    assert [d["label"] for d in items][1::2] == [OUTLIER, OUTLIER]
+    assert not items[1]["paired"] and items[1]["hq_index"] == -1
+    assert items[1]["x_lq"].shape == items[0]["x_lq"].shape
+    collate = torch.utils.data.default_collate
+    mixed = collate(items)
+    known = collate([items[0], items[2]])
+    with torch.no_grad():
+        got = float(module.training_step(mixed, 0))
+        base = float(module.training_step(known, 0))
+        out = module.model(mixed["x_lq"][mixed["label"] < 0])
+    assert got == pytest.approx(base + 0.5 * float(outlier_exposure_loss(out)), abs=1e-5)
+
+
+def test_load_outliers_simulates_the_pack_and_leaves_out_excluded_classes(packs, tmp_path):
+    from skelkd.config import DataConfig
+    from skelkd.experiment import load_outliers
+
+    hq, lq = packs
+    cfg = ExperimentConfig(data=DataConfig(outliers=str(hq.path), outlier_exclude=["c1"]))
+    cfg.train.progress = False
+    assert load_outliers(ExperimentConfig(), tmp_path, lq) is None
+    pack, keep = load_outliers(cfg, tmp_path, lq)
+    assert pack.layout.name == lq.layout.name and pack.coord_dims == 2
+    assert pack.path.parent == tmp_path / "data" and pack.meta.get("simulated")
+    assert len(keep) == 16 and set(pack.labels[keep]) == {0, 2}
+    cfg.data.outlier_exclude = ["c"]
+    with pytest.raises(SkelkdError, match="data.outlier_exclude: leaves no sample"):
+        load_outliers(cfg, tmp_path, lq)
+    cfg.data.outlier_exclude = []
+    cfg.data.simulate = {**cfg.data.simulate, "layout": "h36m"}
+    with pytest.raises(SkelkdError, match="data.outliers: simulated into layout 'h36m'"):
+        load_outliers(cfg, tmp_path, lq)

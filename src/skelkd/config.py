@@ -58,6 +58,12 @@ class DataConfig:
     # train.seed, so that a teacher trained on the paired instances serves students of
     # every training seed with exactly those instances paired (the paper's Table 5)
     pairing_seed: int = 0
+    # actions outside the classes, for the student's outlier exposure (train.outlier_weight):
+    # a high-quality pack (a path or an embedded name) simulated like the low-quality data
+    # into its layout; classes whose name contains one of outlier_exclude (close to a known
+    # action) are left out (docs/design.md, item 67)
+    outliers: str | None = None
+    outlier_exclude: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_choices(self, CHOICES["data"], "data.")
@@ -165,9 +171,16 @@ class TrainConfig:
     # twin before training (its input is fixed: no augmentation, no occlusion) instead of
     # a teacher forward every step; results equal within float tolerance (tests/test_train.py)
     cache_teacher: bool = True
+    # outlier exposure (Hendrycks et al., ICLR 2019) when data.outliers is set: the
+    # student's loss adds this weight times the cross-entropy of its outputs on the
+    # outlier samples against the uniform distribution over the classes; 0.5 is theirs
+    outlier_weight: float = 0.5
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
+        if self.outlier_weight < 0:
+            raise SkelkdError(f"train.outlier_weight: expected a number >= 0, got "
+                              f"{self.outlier_weight!r}")
         w = self.workers
         if w != "auto" and (isinstance(w, bool) or not isinstance(w, int) or w < 0):
             raise SkelkdError(f"train.workers: expected 'auto' or a whole number >= 0, "

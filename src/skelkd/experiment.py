@@ -53,22 +53,47 @@ def load_data(cfg: ExperimentConfig, run_dir: Path) -> tuple[Pack, Pack, np.ndar
     simulated from it)."""
 
     hq = open_data_pack(cfg.data.hq)
-    if cfg.data.lq:
-        lq = open_data_pack(cfg.data.lq)
-    else:
-        sim = dict(cfg.data.simulate)
-        preset = sim.pop("preset", "fast")
-        seed = int(sim.pop("seed", 0))
-        layout = sim.pop("layout", "coco")
-        path = run_dir / "data" / f"lq_{preset}_{layout}_seed{seed}.skpack"
-        if not path.exists():
-            simulate_pack(hq, path, get_preset(preset, target_layout=layout, **sim), seed=seed,
-                          preset=preset, progress=cfg.train.progress)
-        lq = open_pack(path)
+    lq = open_data_pack(cfg.data.lq) if cfg.data.lq else _simulated(cfg, hq, run_dir, "lq")
     split = cfg.data.split
     train = lq.split_indices(split, cfg.data.train_subset)
     test = lq.split_indices(split, cfg.data.test_subset)
     return hq, lq, train, test
+
+
+def _simulated(cfg: ExperimentConfig, hq: Pack, run_dir: Path, prefix: str) -> Pack:
+    """``hq`` as ``data.simulate`` degrades it, written once to
+    ``RUN/data/PREFIX_PRESET_LAYOUT_seedS.skpack`` and read from there afterwards."""
+    sim = dict(cfg.data.simulate)
+    preset = sim.pop("preset", "fast")
+    seed = int(sim.pop("seed", 0))
+    layout = sim.pop("layout", "coco")
+    path = run_dir / "data" / f"{prefix}_{preset}_{layout}_seed{seed}.skpack"
+    if not path.exists():
+        simulate_pack(hq, path, get_preset(preset, target_layout=layout, **sim), seed=seed,
+                      preset=preset, progress=cfg.train.progress)
+    return open_pack(path)
+
+
+def load_outliers(cfg: ExperimentConfig, run_dir: Path, lq: Pack
+                  ) -> tuple[Pack, np.ndarray] | None:
+    """The student's outlier samples (``data.outliers``: a high-quality pack of actions
+    outside the classes) simulated like the low-quality data by ``data.simulate`` (written
+    once to the run folder's ``data/``), and the indices of those not in a class named by
+    ``data.outlier_exclude``; None without ``data.outliers``."""
+    if not cfg.data.outliers:
+        return None
+    source = open_data_pack(cfg.data.outliers)
+    pack = _simulated(cfg, source, run_dir, f"outliers_{Path(str(source.path)).stem}")
+    if pack.layout.name != lq.layout.name:
+        raise SkelkdError(f"data.outliers: simulated into layout '{pack.layout.name}' "
+                          f"(data.simulate.layout), but the low-quality data {lq.path} is in "
+                          f"'{lq.layout.name}'")
+    names = list(pack.class_names)
+    excluded = [c for c, n in enumerate(names) if any(x in n for x in cfg.data.outlier_exclude)]
+    keep = np.flatnonzero(~np.isin(pack.labels, excluded))
+    if not len(keep):
+        raise SkelkdError(f"data.outlier_exclude: leaves no sample of {source.path}")
+    return pack, keep
 
 
 def val_indices(cfg: ExperimentConfig, pack: Pack) -> np.ndarray | None:
@@ -341,10 +366,13 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
         pm = pm.from_source(distill.part_matrix_source)
         distill.part_matrix = pm.with_temperature(distill.part_matrix_temperature).matrix.tolist()
     train, hq_fraction = student_train_indices(cfg, hq, lq, train)
+    outliers = load_outliers(cfg, run_dir, lq)
     student = train_student(lq, hq, train, cfg, out, teacher, hq_fraction, val_indices(cfg, lq),
-                            cfg.data.pairing_seed)
+                            cfg.data.pairing_seed, outliers)
     report = {"train_samples": int(len(train)), "train_occlusion": cfg.input.occlusion,
               "distill": distill_label(cfg), "val_curve": student.val_curve, "by_op": {}}
+    if outliers is not None:
+        report["outlier_samples"] = int(len(outliers[1]))
     if teacher is not None:  # where its teacher is, relative to the student's folder
         report["teacher"] = os.path.relpath(teacher_dir.resolve(), out.resolve())
     for op in cfg.eval.ops:

@@ -49,13 +49,14 @@ class SkeletonDataset(Dataset):
     """
 
     def __init__(self, pack: Pack, pipeline: Pipeline, indices: Sequence[int] | None = None,
-                 seed: int = 0):
+                 seed: int = 0, rng_offset: int = 0):
         if pipeline.layout.name != pack.layout.name:
             raise SkelkdError(f"{pack.path}: pack layout '{pack.layout.name}' differs from the "
                               f"pipeline's '{pipeline.layout.name}'")
         self.pack, self.pipeline = pack, pipeline
         self.indices = np.arange(len(pack)) if indices is None else np.asarray(indices)
         self.rng = _EpochRng(seed)
+        self.rng_offset = rng_offset  # another pack's samples draw other numbers
 
     def set_epoch(self, epoch: int) -> None:
         self.rng.epoch = epoch
@@ -76,7 +77,8 @@ class SkeletonDataset(Dataset):
         gives."""
         read = [(int(self.indices[i]), self.pack[int(self.indices[i])]) for i in items]
         x = torch.from_numpy(self.pipeline.batch(
-            [(s.keypoints, s.scores, s.instance_id, self.rng(j)) for j, s in read]))
+            [(s.keypoints, s.scores, s.instance_id, self.rng(j + self.rng_offset))
+             for j, s in read]))
         return [{"x": x[k], "label": s.label, "index": j} for k, (j, s) in enumerate(read)]
 
 
@@ -175,4 +177,54 @@ class PairedDataset(Dataset):
                  for s, d in zip(hq, twins, strict=True)]))
             for k, d in enumerate(twins):
                 d["x_hq"] = x[k]
+        return out
+
+
+OUTLIER = -1
+"""The label of an outlier sample (:class:`WithOutliers`): an action outside the classes."""
+
+
+class WithOutliers(Dataset):
+    """A :class:`PairedDataset` followed by samples of actions outside its classes, for
+    outlier exposure (Hendrycks et al., "Deep Anomaly Detection with Outlier Exposure",
+    ICLR 2019): items like the paired dataset's, with label :data:`OUTLIER`, never paired
+    (``x_hq`` zeros, ``hq_index`` -1). The outliers go through the same pipeline as the
+    low-quality samples (augmentation and occlusion alike) with their own random numbers.
+    """
+
+    def __init__(self, known: PairedDataset, outliers: Pack, indices: Sequence[int],
+                 seed: int = 0):
+        self.known = known
+        self.outliers = SkeletonDataset(outliers, known.low.pipeline, indices, seed,
+                                        rng_offset=1 << 41)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.known.set_epoch(epoch)
+        self.outliers.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.known) + len(self.outliers)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.concatenate([self.known.labels,
+                               np.full(len(self.outliers), OUTLIER, dtype=np.int64)])
+
+    def __getitem__(self, i: int) -> dict:
+        return self.__getitems__([i])[0]
+
+    def __getitems__(self, items: Sequence[int]) -> list[dict]:
+        n = len(self.known)
+        inside = [i for i in items if i < n]
+        outside = [i - n for i in items if i >= n]
+        known = iter(self.known.__getitems__(inside) if inside else [])
+        other = iter(self.outliers.__getitems__(outside) if outside else [])
+        out = []
+        for i in items:
+            if i < n:
+                out.append(next(known))
+                continue
+            item = next(other)
+            out.append({"x_lq": item["x"], "label": OUTLIER, "index": item["index"],
+                        "paired": False, "hq_index": -1, "x_hq": self.known._hq_zeros})
         return out

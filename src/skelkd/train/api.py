@@ -31,7 +31,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.utils.data import DataLoader
 
 from ..config import ExperimentConfig
-from ..data.dataset import PairedDataset, SkeletonDataset
+from ..data.dataset import PairedDataset, SkeletonDataset, WithOutliers
 from ..data.transforms import Pipeline, scores_vary
 from ..distill.part_matrix import (
     PartMatrix,
@@ -449,13 +449,16 @@ def compute_part_matrix(teacher: torch.nn.Module, pack: Pack, indices: np.ndarra
 def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, cfg: ExperimentConfig,
                   out: Path, teacher: RecognizerModule | None = None, hq_fraction: float = 1.0,
                   val_indices: np.ndarray | None = None,
-                  pairing_seed: int | None = None) -> StudentModule:
+                  pairing_seed: int | None = None,
+                  outliers: tuple[Pack, np.ndarray] | None = None) -> StudentModule:
     """A student of the architecture ``cfg.model`` on low-quality data at the training OP
     ``cfg.input.occlusion``, distilled from a frozen teacher as ``cfg.distill`` says
     (``mode: none``: no teacher). The teacher's high-quality twin is given without
     augmentation and without occlusion; ``hq_fraction`` of the instances keep theirs.
     ``val_indices`` (of ``lq``) are validated every ``cfg.train.val_every`` epochs at the
-    training OP (the curve: the returned module's ``val_curve``)."""
+    training OP (the curve: the returned module's ``val_curve``). ``outliers`` (a pack
+    of actions outside the classes in ``lq``'s layout, and the indices to use) join the
+    training data for outlier exposure (``train.outlier_weight``)."""
     distill = cfg.distill
     if distill.mode != "none" and (teacher is None or hq is None):
         raise SkelkdError(f"distillation '{distill.mode}' needs a teacher and a high-quality pack")
@@ -464,7 +467,8 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, cfg: Experimen
     use_teacher = distill.mode != "none"
     teacher_spec = teacher.model.spec_dict() if use_teacher else None
     module = StudentModule(_spec(lq, indices, cfg), teacher_spec, _optim(cfg),
-                           dataclasses.asdict(distill))
+                           dataclasses.asdict(distill),
+                           cfg.train.outlier_weight if outliers is not None else 0.0)
     hq_pipe = None
     if use_teacher:
         module.load_teacher(teacher.model.state_dict())
@@ -479,6 +483,12 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, cfg: Experimen
         twins = np.unique(train_ds.twin[train_ds.twin >= 0])
         module.cache_teacher(DataLoader(SkeletonDataset(hq, hq_pipe, twins), batch_size=64,
                                         num_workers=cfg.train.loader_workers()))
+    if outliers is not None:
+        if cfg.train.class_aware:
+            raise SkelkdError("data.outliers: outlier exposure takes uniformly shuffled "
+                              "batches (train.class_aware: false); class-aware batches have "
+                              "no class to draw the outliers from")
+        train_ds = WithOutliers(train_ds, *outliers, seed=seed)
     val = _val_loader(module.model, lq, val_indices, cfg)
     _fit(module, train_ds, val, cfg, out)
     return module.eval()

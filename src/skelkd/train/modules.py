@@ -75,6 +75,17 @@ def _shared_joint_pools(student: str, teacher: str) -> tuple[torch.Tensor, torch
     return pools[0], pools[1]
 
 
+def outlier_exposure_loss(logits: torch.Tensor) -> torch.Tensor:
+    """Outlier exposure (Hendrycks, Mazeika and Dietterich, "Deep Anomaly Detection with
+    Outlier Exposure", ICLR 2019; not in the paper): the cross-entropy of the outputs on
+    samples of actions outside the classes against the uniform distribution,
+    mean over samples of -(1/C) sum_c log softmax(logits)_c. It pulls the model's
+    probabilities on them towards 1/C, so its confidence tells them from its classes."""
+    if logits.numel() == 0:
+        return logits.sum() * 0.0
+    return -F.log_softmax(logits.float(), dim=1).mean(1).mean()
+
+
 class RecognizerModule(L.LightningModule):
     """Cross-entropy training of one recogniser (Eq. 2 for the teacher, Eq. 5 alone for
     a student without distillation). Batches: ``{"x", "label"}`` or ``{"x_lq", "label"}``."""
@@ -131,11 +142,17 @@ class StudentModule(RecognizerModule):
     Batches come from :class:`skelkd.data.PairedDataset`: ``x_lq``, ``label``,
     ``paired``, ``x_hq``. Solitary samples count in L_c and, through the class means of
     Eq. 8, in L_pmsc and L_global-msc.
+
+    With :class:`skelkd.data.dataset.WithOutliers`, samples labelled ``OUTLIER`` (actions
+    outside the classes) take no part in L_c or L_kd (not in Eq. 8's class means either);
+    they add ``outlier_weight`` times :func:`outlier_exposure_loss`, the outlier exposure
+    of Hendrycks et al. (ICLR 2019), which the paper does not have (docs/design.md, item 67).
     """
 
     def __init__(self, spec: dict, teacher_spec: dict | None = None, optim: dict | None = None,
-                 distill: dict | None = None):
+                 distill: dict | None = None, outlier_weight: float = 0.0):
         super().__init__(spec, optim)
+        self.outlier_weight = outlier_weight
         self.distill = DistillConfig(**(distill or {}))  # checks the mode and precision
         self.teacher = None
         if self.distill.mode != "none":
@@ -230,6 +247,14 @@ class StudentModule(RecognizerModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits, g, parts, *extra = self.model.features(batch["x_lq"], self.student_joints)
+        known = batch["label"] >= 0
+        outliers = None
+        if not known.all():  # outlier exposure: the outliers leave every other term
+            outliers = logits[~known]
+            batch = {k: v[known] if torch.is_tensor(v) and len(v) == len(known) else v
+                     for k, v in batch.items()}
+            logits, g, parts = logits[known], g[known], parts[known]
+            extra = [e[known] for e in extra]
         loss_c = F.cross_entropy(logits, batch["label"])
         loss = loss_c
         logs = {"train/loss_c": loss_c,
@@ -240,6 +265,10 @@ class StudentModule(RecognizerModule):
                              self.current_epoch, self.trainer.max_epochs or 1)
             loss = loss_c + alpha * loss_kd
             logs["train/loss_kd"] = loss_kd
+        if outliers is not None and self.outlier_weight > 0:
+            loss_oe = outlier_exposure_loss(outliers)
+            loss = loss + self.outlier_weight * loss_oe
+            logs["train/loss_oe"] = loss_oe
         logs["train/loss"] = loss
         self._check_finite({k: v for k, v in logs.items() if "loss" in k})
         self.log_dict(logs, prog_bar=True, batch_size=len(logits))
