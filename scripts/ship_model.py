@@ -252,8 +252,8 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
            f"containing {', '.join(cfg.data.outlier_exclude) or 'nothing'} left out) "
            f"trained towards uniform outputs, weight {cfg.train.outlier_weight:g} "
            "(docs/outlier_exposure.md)." if cfg.data.outliers else ""),
-        f"- Reading a clip: windows of {_spoken(WINDOW_SCALES)} times {spec.clip_seconds:.2f} s (the "
-        "median duration of its training clips); at each length the window it is surest "
+        f"- Reading a clip: windows of {_spoken(WINDOW_SCALES)} times "
+        f"{spec.clip_seconds:.2f} s (the median duration of its training clips); at each length the window it is surest "
         "of, then the lengths averaged (`skelkd.predict.predict_clip`, reading "
         f"`{DEFAULT_READING}`, docs/window_reading.md).", "",
         "## How well", "",
