@@ -35,7 +35,13 @@ import numpy as np
 
 from skelkd.config import load_config
 from skelkd.experiment import load_data, rested_val_clips
-from skelkd.predict import READINGS, WINDOW_SCALES, combine_windows, default_model, window_probabilities
+from skelkd.predict import (
+    READINGS,
+    WINDOW_SCALES,
+    combine_windows,
+    default_model,
+    window_probabilities,
+)
 
 
 def validation_rows(model, seeds: int, cfg=None) -> dict[str, list[float]]:
@@ -125,8 +131,9 @@ def main() -> None:
                "edit by hand. " + (f"The model {args.model}" if args.model else "The shipped model")
                + "; `skelkd predict` reads a clip in windows at "
                f"{len(WINDOW_SCALES)} scales ({', '.join(f'{v:g}' for v in WINDOW_SCALES)} "
-               "times the model's clip length: `skelkd.predict.predict_clip`) and combines them within a "
-               "scale by one of three readings, then averages the scales: `mean` (every "
+               "times the model's clip length: `skelkd.predict.predict_clip`) and "
+               "combines them within a scale by one of three readings, then averages the "
+               "scales: `mean` (every "
                "window alike), `confident` (each weighted by its top probability), `max` "
                "(the window it is surest of); or takes the surest window of any scale "
                "(`best`). Top-1 in %, the top class (the no-action "

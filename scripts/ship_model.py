@@ -253,8 +253,9 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
            f"trained towards uniform outputs, weight {cfg.train.outlier_weight:g} "
            "(docs/outlier_exposure.md)." if cfg.data.outliers else ""),
         f"- Reading a clip: windows of {_spoken(WINDOW_SCALES)} times "
-        f"{spec.clip_seconds:.2f} s (the median duration of its training clips); at each length the window it is surest "
-        "of, then the lengths averaged (`skelkd.predict.predict_clip`, reading "
+        f"{spec.clip_seconds:.2f} s (the median duration of its training clips); at each "
+        "length the window it is surest of, then the lengths averaged "
+        "(`skelkd.predict.predict_clip`, reading "
         f"`{DEFAULT_READING}`, docs/window_reading.md).", "",
         "## How well", "",
         f"- Penn Action test split, simulated low quality (one input per clip, the whole "
