@@ -388,6 +388,11 @@ def test_outliers_join_the_students_data_and_leave_its_other_terms(packs, tmp_pa
         base = float(module.training_step(known, 0))
         out = module.model(mixed["x_lq"][mixed["label"] < 0])
     assert got == pytest.approx(base + 0.5 * float(outlier_exposure_loss(out)), abs=1e-5)
+    # a batch of outliers alone (possible with shuffled batches): their term, finite
+    alone = collate(items[1::2])
+    with torch.no_grad():
+        got = float(module.training_step(alone, 0))
+    assert got == pytest.approx(0.5 * float(outlier_exposure_loss(out)), abs=1e-5)
 
 
 def test_load_outliers_simulates_the_pack_and_leaves_out_excluded_classes(packs, tmp_path):

@@ -255,11 +255,15 @@ class StudentModule(RecognizerModule):
                      for k, v in batch.items()}
             logits, g, parts = logits[known], g[known], parts[known]
             extra = [e[known] for e in extra]
-        loss_c = F.cross_entropy(logits, batch["label"])
-        loss = loss_c
-        logs = {"train/loss_c": loss_c,
-                "train/acc": (logits.argmax(1) == batch["label"]).float().mean()}
-        if self.teacher is not None and self.distill.alpha > 0:
+        if not len(logits):  # a batch of outliers alone: only their term
+            loss = loss_c = logits.sum() * 0.0
+            logs = {"train/loss_c": loss_c}
+        else:
+            loss_c = F.cross_entropy(logits, batch["label"])
+            loss = loss_c
+            logs = {"train/loss_c": loss_c,
+                    "train/acc": (logits.argmax(1) == batch["label"]).float().mean()}
+        if self.teacher is not None and self.distill.alpha > 0 and len(logits):
             loss_kd = self.distill_loss(batch, logits, g, parts, *extra)
             alpha = alpha_at(self.distill.alpha, self.distill.alpha_schedule,
                              self.current_epoch, self.trainer.max_epochs or 1)
