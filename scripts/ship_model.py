@@ -354,7 +354,9 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
         "with several people it may follow another one than the actor.",
         "- 2D only, so an action seen from an angle that hides its motion (a serve filmed "
         "from behind) is harder; the threshold is calibrated on simulated data of its "
-        "known classes, not on real out-of-class video.", ""]
+        "known classes, not on real out-of-class video; real clips of its known actions "
+        "can read less confident than simulated ones, so it declines some of them (the "
+        "share is in docs/real_video.md).", ""]
     write_text_atomic(card, "\n".join(lines))
 
 
