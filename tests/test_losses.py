@@ -240,6 +240,8 @@ def test_alpha_schedules_as_written():
     assert load_config(None, ["distill.alpha_schedule=warmup"]).distill.alpha_schedule == \
         "warmup"
     for bad, key in (("distill.alpha_schedule=cosine", "alpha_schedule"),
-                     ("distill.kl_weight=-1", "kl_weight")):
+                     ("distill.kl_weight=-1", "kl_weight"),
+                     ("distill.global_weight=-0.5", "global_weight"),
+                     ("train.outlier_weight=-1", "outlier_weight")):
         with pytest.raises(SkelkdError, match=key):
             load_config(None, [bad])

@@ -322,6 +322,23 @@ def test_absent_parts_and_kl_reach_the_students_loss(packs, tmp_path):
         got = float(module.distill_loss(batch | {"x_lq": x_lq}, logits, g, parts))
     want = losses[False, "keep"] + 0.5 * float(kd_kl_loss(logits, t_logits, cfg.kd_temperature))
     assert got == pytest.approx(want, abs=1e-5)
+    # distill.global_weight: the part-level loss plus that weight times global MSC
+    from skelkd.distill import global_msc_loss
+
+    cfg = DistillConfig(part_matrix=pm.matrix.tolist(), global_weight=0.3,
+                        teacher_precision="32")
+    module = StudentModule(student.spec_dict(), teacher.model.spec_dict(),
+                           distill=dataclasses.asdict(cfg))
+    module.model.load_state_dict(student.state_dict())
+    module.load_teacher(teacher.model.state_dict())
+    module.eval()
+    with torch.no_grad():
+        logits, g, parts = module.model.features(x_lq)
+        t_g = module.teacher_outputs(batch | {"x_lq": x_lq}, batch["paired"])[1]
+        got = float(module.distill_loss(batch | {"x_lq": x_lq}, logits, g, parts))
+        glob = float(global_msc_loss(g, t_g, batch["label"], batch["label"], torch.arange(6),
+                                     cfg.w, cfg.temperature))
+    assert glob > 0 and got == pytest.approx(losses[False, "keep"] + 0.3 * glob, abs=1e-5)
 
 
 def test_outlier_exposure_loss_is_its_definition():

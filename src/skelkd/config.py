@@ -178,9 +178,6 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
-        if self.outlier_weight < 0:
-            raise SkelkdError(f"train.outlier_weight: expected a number >= 0, got "
-                              f"{self.outlier_weight!r}")
         w = self.workers
         if w != "auto" and (isinstance(w, bool) or not isinstance(w, int) or w < 0):
             raise SkelkdError(f"train.workers: expected 'auto' or a whole number >= 0, "
@@ -261,6 +258,10 @@ class DistillConfig:
     # a logit-distillation term (KL, at kd_temperature) added to a contrastive mode's
     # L_kd with this weight; 0: the contrastive loss alone (the paper's); a study lever
     kl_weight: float = 0.0
+    # global MSC (Eq. 6-11 on the global features, the paper's Table 4 baseline) added to
+    # the part-level loss with this weight; 0: the part-level loss alone (the paper's); a
+    # study lever ("combining signals", issue 25)
+    global_weight: float = 0.0
     # the frozen teacher's forward when its outputs are not cached (train.cache_teacher
     # off, or augmented teacher input): "bf16" autocast (fast on AMX CPUs and GPUs) or "32"
     teacher_precision: str = "bf16"
@@ -480,7 +481,8 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "input.occlusion": (0, 1, True), "input.rotate_deg": (0, 180, True),
     "input.flip_prob": (0, 1, True), "data.hq_fraction": (0, 1, False),
     "distill.alpha": (0, INF, True), "distill.w": (0, INF, True),
-    "distill.kl_weight": (0, INF, True),
+    "distill.kl_weight": (0, INF, True), "distill.global_weight": (0, INF, True),
+    "train.outlier_weight": (0, INF, True),
     "distill.temperature": (0, INF, False), "distill.kd_temperature": (0, INF, False),
     "distill.part_matrix_temperature": (0, INF, False), "eval.batch_size": (1, INF, True),
     "eval.ops": (0, 1, True), "train.optim.milestones": (0, 1, True),

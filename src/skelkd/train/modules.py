@@ -241,6 +241,10 @@ class StudentModule(RecognizerModule):
                 if d.absent_parts == "drop" else None
             loss = pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w,
                              d.temperature, present)
+        if d.global_weight > 0 and d.mode != "global-msc":  # parts plus global MSC
+            t_global, y_hq, _ = gather_high_quality(t_g, y[paired])
+            loss = loss + d.global_weight * global_msc_loss(g, t_global, y, y_hq, twin, d.w,
+                                                            d.temperature)
         if d.kl_weight > 0:  # the contrastive loss plus logit distillation
             loss = loss + d.kl_weight * kd_kl_loss(logits[paired], t_logits, d.kd_temperature)
         return loss
