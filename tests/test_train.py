@@ -263,6 +263,16 @@ def test_validation_curve_every_epoch_and_across_a_resume(packs, tmp_path):
     assert more.val_curve[:2] == first.val_curve
 
 
+def _distilling(student, teacher, cfg: DistillConfig, **kw) -> StudentModule:
+    """A student module (in eval mode) with ``student``'s weights, distilled from
+    ``teacher`` as ``cfg`` says."""
+    module = StudentModule(student.spec_dict(), teacher.spec_dict(),
+                           distill=dataclasses.asdict(cfg), **kw)
+    module.model.load_state_dict(student.state_dict())
+    module.load_teacher(teacher.state_dict())
+    return module.eval()
+
+
 def test_absent_parts_and_kl_reach_the_students_loss(packs, tmp_path):
     """distill.absent_parts: drop: the student's L_pmsc leaves out of each sample's phi
     the parts whose joints are all zero in its low-quality input (models.part_presence),
@@ -289,11 +299,7 @@ def test_absent_parts_and_kl_reach_the_students_loss(packs, tmp_path):
         for choice in ("keep", "drop"):
             cfg = DistillConfig(part_matrix=pm.matrix.tolist(), absent_parts=choice,
                                 teacher_precision="32")
-            module = StudentModule(student.spec_dict(), teacher.model.spec_dict(),
-                                   distill=dataclasses.asdict(cfg))
-            module.model.load_state_dict(student.state_dict())
-            module.load_teacher(teacher.model.state_dict())
-            module.eval()
+            module = _distilling(student, teacher.model, cfg)
             batch = {"x_lq": x, "x_hq": x_hq, "label": torch.tensor([0, 1, 2, 0, 1, 2]),
                      "paired": torch.ones(6, dtype=torch.bool)}
             with torch.no_grad():
@@ -311,11 +317,7 @@ def test_absent_parts_and_kl_reach_the_students_loss(packs, tmp_path):
     assert losses[True, "keep"] != pytest.approx(losses[True, "drop"], abs=1e-6)
     # distill.kl_weight: the contrastive loss plus that weight times logit distillation
     cfg = DistillConfig(part_matrix=pm.matrix.tolist(), kl_weight=0.5, teacher_precision="32")
-    module = StudentModule(student.spec_dict(), teacher.model.spec_dict(),
-                           distill=dataclasses.asdict(cfg))
-    module.model.load_state_dict(student.state_dict())
-    module.load_teacher(teacher.model.state_dict())
-    module.eval()
+    module = _distilling(student, teacher.model, cfg)
     with torch.no_grad():
         logits, g, parts = module.model.features(x_lq)
         t_logits = module.teacher_outputs(batch | {"x_lq": x_lq}, batch["paired"])[0]
@@ -327,11 +329,7 @@ def test_absent_parts_and_kl_reach_the_students_loss(packs, tmp_path):
 
     cfg = DistillConfig(part_matrix=pm.matrix.tolist(), global_weight=0.3,
                         teacher_precision="32")
-    module = StudentModule(student.spec_dict(), teacher.model.spec_dict(),
-                           distill=dataclasses.asdict(cfg))
-    module.model.load_state_dict(student.state_dict())
-    module.load_teacher(teacher.model.state_dict())
-    module.eval()
+    module = _distilling(student, teacher.model, cfg)
     with torch.no_grad():
         logits, g, parts = module.model.features(x_lq)
         t_g = module.teacher_outputs(batch | {"x_lq": x_lq}, batch["paired"])[1]
@@ -377,11 +375,7 @@ def test_outliers_join_the_students_data_and_leave_its_other_terms(packs, tmp_pa
                       outliers=(other, np.arange(8)))
     student = train_student(lq, hq, train, _run(epochs=1, class_aware=False, distill=cfg),
                             tmp_path / "s", teacher, outliers=(other, np.arange(1, 8)))
-    module = StudentModule(student.model.spec_dict(), teacher.model.spec_dict(),
-                           distill=dataclasses.asdict(cfg), outlier_weight=0.5)
-    module.model.load_state_dict(student.model.state_dict())
-    module.load_teacher(teacher.model.state_dict())
-    module.eval()
+    module = _distilling(student.model, teacher.model, cfg, outlier_weight=0.5)
     module.log_dict = lambda *a, **k: None
     module._trainer = type("T", (), {"max_epochs": 1, "current_epoch": 0})()
 
