@@ -32,7 +32,7 @@ import torch
 from . import __version__
 from .config import DistillConfig, ExperimentConfig, load_config
 from .data.dataset import keep_fraction
-from .data.simulate import get_preset, rested_twin, simulate_pack
+from .data.simulate import classes_containing, get_preset, rested_twin, simulate_pack
 from .distill.part_matrix import PartMatrix
 from .errors import SkelkdError
 from .io import open_data_pack, open_pack
@@ -88,8 +88,7 @@ def load_outliers(cfg: ExperimentConfig, run_dir: Path, lq: Pack
         raise SkelkdError(f"data.outliers: simulated into layout '{pack.layout.name}' "
                           f"(data.simulate.layout), but the low-quality data {lq.path} is in "
                           f"'{lq.layout.name}'")
-    names = list(pack.class_names)
-    excluded = [c for c, n in enumerate(names) if any(x in n for x in cfg.data.outlier_exclude)]
+    excluded = classes_containing(list(pack.class_names), cfg.data.outlier_exclude)
     keep = np.flatnonzero(~np.isin(pack.labels, excluded))
     if not len(keep):
         raise SkelkdError(f"data.outlier_exclude: leaves no sample of {source.path}")
