@@ -25,10 +25,8 @@ import platform
 import sys
 from pathlib import Path
 
-import numpy as np
-from scipy.stats import mannwhitneyu
-
 from skelkd.data.simulate import get_preset, simulated_clips
+from skelkd.evaluate.rejection import auroc, clip_readings, coverage_threshold
 from skelkd.experiment import load_data, rested_val_clips
 from skelkd.io import open_pack
 from skelkd.io.files import write_text_atomic
@@ -47,25 +45,15 @@ METRICS = (("val_trimmed", "validation top-1, as trimmed"),
            ("auroc", "AUROC, known (with rest) against unknown"))
 
 
-def read(model, clips) -> tuple[np.ndarray, np.ndarray]:
-    """Each clip's confidence and whether its top class is its label."""
-    conf, right = [], []
-    for c in clips:
-        r = predict_clip(model, c, top=1)
-        conf.append(r["confidence"])
-        right.append(r["top"][0]["index"] == c.label)
-    return np.asarray(conf), np.asarray(right)
-
-
 def measure(model, data: dict) -> dict[str, float]:
-    _, trimmed = read(model, data["val"])
-    conf, right = read(model, data["rest"])
-    unknown, _ = read(model, data["unknown"])
-    thr = float(np.quantile(conf, 1 - COVERAGE))
-    auc = mannwhitneyu(conf, unknown).statistic / (len(conf) * len(unknown))
+    _, trimmed = clip_readings(model, data["val"])
+    conf, right = clip_readings(model, data["rest"])
+    unknown, _ = clip_readings(model, data["unknown"])
+    thr = coverage_threshold(conf, COVERAGE)
     return {"val_trimmed": 100 * trimmed.mean(), "val_rest": 100 * right.mean(),
             "answered_rest": 100 * (conf >= thr).mean(),
-            "unknown": 100 * (unknown >= thr).mean(), "auroc": 100 * auc, "threshold": thr}
+            "unknown": 100 * (unknown >= thr).mean(), "auroc": 100 * auroc(conf, unknown),
+            "threshold": thr}
 
 
 def real(model, threshold: float, folder: Path, cache: Path, reject: list[Path]) -> dict:

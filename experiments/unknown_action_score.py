@@ -29,10 +29,10 @@ import platform
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import mannwhitneyu
 
 from skelkd.config import load_config
 from skelkd.data.simulate import get_preset, simulated_clips
+from skelkd.evaluate.rejection import auroc, coverage_threshold
 from skelkd.experiment import load_data, rested_val_clips
 from skelkd.io import open_pack
 from skelkd.io.files import write_text_atomic
@@ -76,8 +76,8 @@ def main() -> None:
     for name in SCORES:
         a = np.array([k[name] for k in known])
         b = np.array([u[name] for u in unknown])
-        auc = mannwhitneyu(a, b).statistic / (len(a) * len(b))
-        thr = float(np.quantile(a, 0.05))
+        auc = auroc(a, b)
+        thr = coverage_threshold(a, 0.95)
         lines.append(f"| `{name}` | {auc:.3f} | {thr:.3f} | {100 * np.mean(b >= thr):.1f}% |")
     text = "\n".join(lines)
     print(text)

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skelkd.predict import DEFAULT_READING, WINDOW_SCALES, predict_clip
+from skelkd.evaluate.rejection import clip_readings, coverage_threshold
+from skelkd.predict import DEFAULT_READING, WINDOW_SCALES
 
 DEFAULT_OUT = Path("src/skelkd/resources/models/penn_action.ckpt")
 
@@ -60,12 +61,7 @@ def held_out_confidences(model, cfg, experiment: Path, draws: int
         clips = [c for k in range(draws) for c in rested_val_clips(cfg, hq, pack, k)]
     else:
         clips = [pack[int(i)] for i in pack.split_indices(cfg.data.split, cfg.data.val_subset)]
-    top, right = [], []
-    for c in clips:
-        r = predict_clip(model, c, cfg.input.num_frames, top=1)
-        top.append(r["confidence"])
-        right.append(r["top"][0]["index"] == c.label)
-    return np.asarray(top), np.asarray(right)
+    return clip_readings(model, clips, cfg.input.num_frames)
 
 
 def unknown_confidences(model, cfg, pack_path: Path, exclude: list[str]) -> np.ndarray:
@@ -79,9 +75,8 @@ def unknown_confidences(model, cfg, pack_path: Path, exclude: list[str]) -> np.n
 
     sim = cfg.data.simulate or {}
     params = get_preset(sim.get("preset", "fast"), target_layout=model.spec.layout)
-    top = [predict_clip(model, c, cfg.input.num_frames, top=1)["confidence"]
-           for c in simulated_clips(open_pack(pack_path), params, exclude)]
-    return np.asarray(top)
+    return clip_readings(model, simulated_clips(open_pack(pack_path), params, exclude),
+                         cfg.input.num_frames)[0]
 
 
 def main() -> None:
@@ -121,7 +116,7 @@ def main() -> None:
     model, cfg, folder = assemble(args.runs)
     model.eval()
     top, right = held_out_confidences(model, cfg, folder.parent, args.rest_draws)
-    threshold = float(np.quantile(top, 1 - args.coverage))
+    threshold = coverage_threshold(top, args.coverage)
     spec = dataclasses.replace(model.spec, reject_below=round(threshold, 4),
                                num_frames=cfg.input.num_frames)
     state = {f"model.{k}": v.detach().clone() for k, v in model.state_dict().items()}

@@ -48,3 +48,24 @@ def test_a_clip_below_the_threshold_is_no_known_action():
     assert r["decision"] == (NO_ACTION if sure < model.spec.reject_below else r["top"][0]["class"])
     model.spec.reject_below = 1.01  # nothing is that sure
     assert predict_clip(model, sample)["decision"] == NO_ACTION
+
+
+def test_rejection_figures_match_their_definitions():
+    from skelkd.evaluate.rejection import auroc, clip_readings, coverage_threshold
+
+    rng = np.random.default_rng(0)
+    known, unknown = rng.uniform(0.3, 1, 40), rng.uniform(0, 0.8, 30)
+    unknown[:3] = known[:3]  # ties count half
+    pairs = [(k > u) + 0.5 * (k == u) for k in known for u in unknown]
+    assert abs(auroc(known, unknown) - np.mean(pairs)) < 1e-12
+    thr = coverage_threshold(known, 0.9)
+    low = np.sort(known)
+    assert np.mean(known >= thr) >= 0.9 and low[3] <= thr <= low[4]  # 4 of 40 below
+    model, _, _ = default_model()
+    xy = rng.uniform(0, 500, (1, 40, 33, 2)).astype(np.float32)
+    samples = [Sample(xy, np.ones((1, 40, 33), np.float32), label, "noise", "blazepose", {})
+               for label in (0, 1)]
+    conf, right = clip_readings(model, samples)
+    top = predict_clip(model, samples[0], top=1)
+    assert np.allclose(conf, top["confidence"])
+    assert list(right) == [top["top"][0]["index"] == 0, top["top"][0]["index"] == 1]
