@@ -166,6 +166,25 @@ def test_train_teacher_student_report(tmp_path, make_pack):
             "--teacher", str(old), "--set", "distill.part_matrix_source=drop")
     assert r.exit_code != 0 and "part_matrix.json: no probability drops" in r.output
     assert "--subset train" in r.output and "Traceback" not in r.output
+    # E on samples the teacher did not fit (distill.part_matrix_subset=val): computed once
+    # on the run's validation subset, kept beside the teacher; a split without one is
+    # one clear error
+    r = run("train", "student", str(cfg), "--runs", str(tmp_path / "val"), "--op", "0",
+            "--teacher", str(runs / "tiny" / "teacher"),
+            "--set", "distill.part_matrix_subset=val")
+    assert r.exit_code == 2 and "has no subset 'val'" in r.output, r.output
+    r = run("train", "student", str(cfg), "--runs", str(tmp_path / "val"), "--op", "0",
+            "--teacher", str(runs / "tiny" / "teacher"),
+            "--set", "distill.part_matrix_subset=val", "--set", "data.val_subset=test")
+    assert r.exit_code == 0, r.output
+    on_test = json.loads((runs / "tiny" / "teacher" / "part_matrix_test.json").read_text())
+    from skelkd.experiment import part_matrix_on
+
+    np.testing.assert_allclose(on_test["error_rates"],
+                               part_matrix_on(runs / "tiny" / "teacher", "test").rates)
+    label = json.loads((tmp_path / "val" / "tiny" / "student-pmsc-op0" / "metrics.json"
+                        ).read_text())
+    assert label["distill"].endswith("E on val")
     student = str(runs / "tiny" / "student-pmsc-op0.6")
     r = run("evaluate", student, "--ops", "0,0.3")
     assert r.exit_code == 0 and "| 0.3 |" in r.output and "hq.skpack" not in r.output

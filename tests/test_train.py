@@ -339,6 +339,55 @@ def test_absent_parts_and_kl_reach_the_students_loss(packs, tmp_path):
     assert glob > 0 and got == pytest.approx(losses[False, "keep"] + 0.3 * glob, abs=1e-5)
 
 
+def test_learned_temperature_and_projection_head(packs, tmp_path):
+    """distill.learn_temperature: tau starts at distill.temperature (the loss is the
+    fixed-tau loss), is trained with the student, stays within [0.01, 1] and out of
+    weight decay; distill.projection: a per-part head, the identity at the start, trained
+    with the student; neither is part of the exported model."""
+    from skelkd.train.modules import _optimizers
+
+    hq, lq = packs
+    train = hq.split_indices("official", "train")
+    teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t")
+    pm = compute_part_matrix(teacher.model, hq, train, _run())
+    plain = DistillConfig(part_matrix=pm.matrix.tolist(), temperature=0.2,
+                          teacher_precision="32")
+    student = train_student(lq, hq, train, _run(epochs=1, distill=plain), tmp_path / "s",
+                            teacher).model
+    torch.manual_seed(0)
+    batch = {"x_lq": torch.randn(6, 1, 8, lq.layout.num_joints, 3),
+             "x_hq": torch.randn(6, 1, 8, hq.layout.num_joints, 3),
+             "label": torch.tensor([0, 1, 2, 0, 1, 2]), "paired": torch.ones(6, dtype=bool)}
+    losses = {}
+    for name, extra in (("plain", {}), ("tau", {"learn_temperature": True}),
+                        ("head", {"projection": True})):
+        module = _distilling(student, teacher.model, dataclasses.replace(plain, **extra))
+        logits, g, parts = module.model.features(batch["x_lq"])
+        losses[name] = module.distill_loss(batch, logits, g, parts)
+        if name != "plain":
+            losses[name].backward()
+            learned = module.log_temperature if name == "tau" else module.projection
+            assert learned.grad is not None and learned.grad.abs().sum() > 0
+    assert float(losses["tau"]) == pytest.approx(float(losses["plain"]), abs=1e-6)
+    assert float(losses["head"]) == pytest.approx(float(losses["plain"]), abs=1e-6)
+    module.log_temperature = torch.nn.Parameter(torch.tensor(5.0))  # clamped to tau = 1
+    assert float(module.temperature()) == pytest.approx(1.0)
+    cfg = dataclasses.replace(plain, learn_temperature=True, projection=True)
+    trained = train_student(lq, hq, train, _run(epochs=2, distill=cfg), tmp_path / "both",
+                            teacher)
+    assert 0.01 <= float(trained.temperature()) <= 1
+    assert float(trained.temperature()) != pytest.approx(0.2, abs=1e-7)
+    assert not torch.equal(trained.projection.detach(), torch.eye(len(trained.projection[0]))
+                           .repeat(5, 1, 1))
+    groups = _optimizers(trained, trained.optim)["optimizer"].param_groups
+    assert [g["weight_decay"] for g in groups][1] == 0.0
+    assert groups[1]["params"] == [trained.log_temperature]
+    assert not any("temperature" in k or "projection" in k
+                   for k in trained.model.state_dict())
+    reloaded = load_module(tmp_path / "both" / "checkpoints" / "last.ckpt")
+    assert float(reloaded.temperature()) == pytest.approx(float(trained.temperature()))
+
+
 def test_outlier_exposure_loss_is_its_definition():
     """Hendrycks et al.'s outlier exposure, written as a loop: the mean over outlier
     samples of -(1/C) sum_c log softmax(z)_c."""

@@ -212,6 +212,7 @@ CHOICES = {"data": {"student_data": ("all", "paired")},
            "model": {"person_pool": ("present", "all")},
            "distill": {"mode": DISTILL_MODES, "teacher_precision": ("32", "bf16"),
                        "part_matrix_source": ("error", "drop"),
+                       "part_matrix_subset": ("train", "val"),
                        "absent_parts": ("keep", "drop"),
                        "alpha_schedule": ("constant", "warmup", "decay")}}
 """Per section, the allowed values of every key that takes one of a few names (the input
@@ -247,6 +248,11 @@ class DistillConfig:
     # which leaves no row flat where the teacher never errs on its training samples
     # (docs/part_matrix_source.md; a study lever, not the paper's)
     part_matrix_source: str = "error"
+    # which of the teacher's high-quality samples E is read on: "train", its training
+    # samples (the paper's, where a teacher near 100% can leave rows flat), or "val", the
+    # run's validation subset, data the teacher did not fit (computed once and kept
+    # beside the teacher as part_matrix_VALSUBSET.json); a study lever, not the paper's
+    part_matrix_subset: str = "train"
     # a part whose joints are all missing in a low-quality sample: "keep" it in phi
     # (Eq. 7 as the paper writes it) or "drop" it there and rescale the sample's other
     # parts (distill.losses.present_part_weights; a study lever, not the paper's)
@@ -262,6 +268,14 @@ class DistillConfig:
     # the part-level loss with this weight; 0: the part-level loss alone (the paper's); a
     # study lever ("combining signals", issue 25)
     global_weight: float = 0.0
+    # tau learned with the student (log-parametrised, from ``temperature``, kept within
+    # [0.01, 1] and out of weight decay, as CLIP's logit scale, Radford et al. 2021)
+    # instead of fixed; a study lever
+    learn_temperature: bool = False
+    # a per-part linear head on the student's part features (initialised to the
+    # identity, used by the distillation loss only, not exported) before they are
+    # matched with the teacher's, as in CRD (Tian et al., ICLR 2020); a study lever
+    projection: bool = False
     # the frozen teacher's forward when its outputs are not cached (train.cache_teacher
     # off, or augmented teacher input): "bf16" autocast (fast on AMX CPUs and GPUs) or "32"
     teacher_precision: str = "bf16"

@@ -296,6 +296,19 @@ def part_matrix_on(teacher_dir: Path, subset: str) -> PartMatrix:
     return compute_part_matrix(load_module(teacher_dir).model, hq, idx, teacher_config(cfg))
 
 
+def teacher_part_matrix(teacher_dir: Path, subset: str, cfg: ExperimentConfig) -> PartMatrix:
+    """The teacher's E read on its training samples (``subset`` "train": part_matrix.json,
+    written when it was trained) or on the run's validation samples ("val", the split's
+    ``data.val_subset``: part_matrix_SUBSET.json, computed by :func:`part_matrix_on` the
+    first time and kept beside the teacher)."""
+    if subset == "train":
+        return PartMatrix.load(teacher_dir / "part_matrix.json")
+    path = teacher_dir / f"part_matrix_{cfg.data.val_subset}.json"
+    if not path.exists():  # a split without that subset: part_matrix_on's clear error
+        part_matrix_on(teacher_dir, cfg.data.val_subset).save(path)
+    return PartMatrix.load(path)
+
+
 def distill_label(cfg: ExperimentConfig) -> str:
     """The distillation in a table: the mode, its temperature, and the other settings
     that differ from the defaults (``pmsc tau=0.1``, ``kl T=4 alpha=2``...)."""
@@ -308,6 +321,10 @@ def distill_label(cfg: ExperimentConfig) -> str:
     parts += [f"{k}={getattr(d, k):g}" for k in keys if getattr(d, k) != getattr(default, k)]
     if d.mode == "pmsc" and d.part_matrix_source != default.part_matrix_source:
         parts.append(f"E from {d.part_matrix_source}")
+    if d.mode == "pmsc" and d.part_matrix_subset != default.part_matrix_subset:
+        parts.append(f"E on {d.part_matrix_subset}")
+    parts += [name for name, on in (("tau learned", d.learn_temperature),
+                                     ("projection", d.projection)) if on]
     return " ".join(parts)
 
 
@@ -354,7 +371,7 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
             raise SkelkdError(f"{teacher_dir}: no trained teacher (run `skelkd train teacher` "
                               "first)")
         teacher = load_module(ckpt)
-        pm = PartMatrix.load(teacher_dir / "part_matrix.json")
+        pm = teacher_part_matrix(teacher_dir, distill.part_matrix_subset, cfg)
         if pm.class_names != list(lq.class_names):
             raise SkelkdError(f"{teacher_dir}/part_matrix.json: classes differ from {lq.path}")
         if distill.part_matrix_source == "drop" and pm.drops is None:

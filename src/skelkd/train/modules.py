@@ -19,9 +19,12 @@ Distillation modes (the paper's Table 4 and our ablation):
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..config import DISTILL_MODES, DistillConfig, OptimConfig
 from ..distill.distributed import gather_high_quality
@@ -43,8 +46,13 @@ __all__ = ["DISTILL_MODES", "RecognizerModule", "StudentModule"]
 
 
 def _optimizers(module: L.LightningModule, cfg: OptimConfig):
-    params = [p for p in module.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+    # a learned temperature stays out of weight decay, which would pull it to 1
+    free = {id(p) for p in [getattr(module, "log_temperature", None)] if p is not None}
+    params = [p for p in module.parameters() if p.requires_grad and id(p) not in free]
+    groups = [{"params": params}]
+    if free:
+        groups.append({"params": [module.log_temperature], "weight_decay": 0.0})
+    opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
     epochs = max(int(module.trainer.max_epochs or 1), 1)
     steps = [max(1, round(m * epochs)) for m in cfg.milestones]
@@ -172,6 +180,17 @@ class StudentModule(RecognizerModule):
         self.register_buffer("student_joints", pools[0], persistent=False)
         self.register_buffer("teacher_joints", pools[1], persistent=False)
         self.cached: tuple[str, ...] = ()  # the teacher's outputs kept by cache_teacher
+        # study levers (distill.learn_temperature, distill.projection): trained with the
+        # student, used by L_kd only, so neither reaches the exported model
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(self.distill.temperature))) \
+            if self.distill.learn_temperature else None
+        self.projection = None
+        if self.distill.projection:
+            if self.distill.mode not in ("pmsc", "pmsc-uniform"):
+                raise ValueError("distill.projection applies to the part-level modes")
+            width = self.model.backbone.out_channels
+            head = torch.eye(width).repeat(5, 1, 1)  # (parts, C, C), identity at the start
+            self.projection = nn.Parameter(head)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -219,6 +238,12 @@ class StudentModule(RecognizerModule):
             out = self.teacher.features(x, self.teacher_joints)
         return tuple(o.float() for o in out)
 
+    def temperature(self) -> float | torch.Tensor:
+        """tau of Eq. 6: ``distill.temperature``, or the learned one (within [0.01, 1])."""
+        if self.log_temperature is None:
+            return self.distill.temperature
+        return self.log_temperature.clamp(math.log(0.01), 0.0).exp()
+
     def distill_loss(self, batch: dict, logits: torch.Tensor, g: torch.Tensor,
                      parts: torch.Tensor, joints: torch.Tensor | None = None) -> torch.Tensor:
         paired = batch["paired"].bool()
@@ -231,20 +256,23 @@ class StudentModule(RecognizerModule):
             return joint_relation_loss(joints[paired], t_joints[0])
         # contrast with the high-quality batches of every process (distill/distributed.py)
         t_feats = t_g if d.mode == "global-msc" else t_parts
+        tau = self.temperature()
+        if self.projection is not None:
+            parts = torch.einsum("npc,pcd->npd", parts, self.projection)
         t_feats, y_hq, offset = gather_high_quality(t_feats, y[paired])
         twin = torch.cumsum(paired.long(), 0) - 1 + offset
         twin = torch.where(paired, twin, torch.full_like(twin, -1))
         if d.mode == "global-msc":
-            loss = global_msc_loss(g, t_feats, y, y_hq, twin, d.w, d.temperature)
+            loss = global_msc_loss(g, t_feats, y, y_hq, twin, d.w, tau)
         else:
             present = part_presence(batch["x_lq"], self.model.part_pool) \
                 if d.absent_parts == "drop" else None
-            loss = pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w,
-                             d.temperature, present)
+            loss = pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w, tau,
+                             present)
         if d.global_weight > 0 and d.mode != "global-msc":  # parts plus global MSC
             t_global, y_hq, _ = gather_high_quality(t_g, y[paired])
             loss = loss + d.global_weight * global_msc_loss(g, t_global, y, y_hq, twin, d.w,
-                                                            d.temperature)
+                                                            tau)
         if d.kl_weight > 0:  # the contrastive loss plus logit distillation
             loss = loss + d.kl_weight * kd_kl_loss(logits[paired], t_logits, d.kd_temperature)
         return loss
