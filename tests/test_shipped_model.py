@@ -69,3 +69,24 @@ def test_rejection_figures_match_their_definitions():
     top = predict_clip(model, samples[0], top=1)
     assert np.allclose(conf, top["confidence"])
     assert list(right) == [top["top"][0]["index"] == 0, top["top"][0]["index"] == 1]
+
+
+def test_mirror_reading_averages_the_clip_and_its_mirror_image():
+    from skelkd.data.transforms import flip
+    from skelkd.layouts import get_layout
+    from skelkd.predict import window_probabilities
+
+    model, _, _ = default_model()
+    layout = get_layout(model.spec.layout)
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(100, 400, (1, 90, layout.num_joints, 2)).astype(np.float32)
+    sc = np.ones((1, 90, layout.num_joints), np.float32)
+    sample = Sample(xy, sc, 0, "clip", layout.name, {"fps": 30})
+    mxy, msc = flip(xy, sc, layout)
+    mirrored = Sample(mxy, msc, 0, "clip", layout.name, {"fps": 30})
+    both = window_probabilities(model, sample, mirror=True)
+    plain, other = window_probabilities(model, sample), window_probabilities(model, mirrored)
+    for (w, p), (w1, p1), (w2, p2) in zip(both, plain, other, strict=True):
+        assert w == w1 == w2
+        np.testing.assert_allclose(p, (p1 + p2) / 2, atol=1e-6)
+    assert not np.allclose(plain[0][1], other[0][1])  # the mirror is another reading

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .config import ExperimentConfig, load_config
-from .data.transforms import Pipeline
+from .data.transforms import Pipeline, flip
 from .errors import SkelkdError
 from .io import open_pack
 from .io.pack import Sample
@@ -165,11 +165,19 @@ def check_reading(reading: str, name: str = "reading") -> None:
         raise SkelkdError(f"{name}: expected one of {', '.join(READINGS)}, got '{reading}'")
 
 
+MIRROR = False
+"""Whether :func:`predict_clip` averages each window's probabilities with those of its
+mirror image (left and right swapped, :func:`skelkd.data.transforms.flip`, the training
+augmentation's mirror): measured on Penn Action validation clips by
+``experiments/mirror_reading.py`` (docs/mirror_reading.md)."""
+
+
 def window_probabilities(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
-                         scales: tuple[float, ...] = WINDOW_SCALES
+                         scales: tuple[float, ...] = WINDOW_SCALES, mirror: bool = MIRROR
                          ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
     """Per scale of ``scales``, the windows :func:`predict_clip` reads ``sample`` in and
-    the model's (windows, classes) probabilities on each."""
+    the model's (windows, classes) probabilities on each; with ``mirror``, each the mean
+    of the window's and its mirror image's."""
     spec = model.spec
     frames = num_frames or input_frames(model)
     fps = float(sample.meta.get("fps") or 30.0)
@@ -177,13 +185,15 @@ def window_probabilities(model: torch.nn.Module, sample: Sample, num_frames: int
     spans = [[(0, t)]] if spec.clip_seconds <= 0 else [
         clip_windows(t, max(2, int(round(s * spec.clip_seconds * fps)))) for s in scales]
     kp, sc, pipe = _prepared(spec, sample, frames)
+    views = [(kp, sc)] + ([flip(kp, sc, pipe.layout)] if mirror else [])
     model.eval()
     out = []
     for windows in spans:
-        x = torch.from_numpy(pipe.batch([(kp[:, a:b], sc[:, a:b], sample.instance_id, None)
-                                         for a, b in windows]))
+        x = torch.from_numpy(pipe.batch([(k[:, a:b], c[:, a:b], sample.instance_id, None)
+                                         for k, c in views for a, b in windows]))
         with torch.no_grad():
-            out.append((windows, torch.softmax(model(x).float(), dim=1).numpy()))
+            prob = torch.softmax(model(x).float(), dim=1).numpy()
+        out.append((windows, prob.reshape(len(views), len(windows), -1).mean(0)))
     return out
 
 
@@ -218,7 +228,7 @@ def clip_confidence(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]]) -
 
 def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
                  top: int = 5, scales: tuple[float, ...] = WINDOW_SCALES,
-                 reading: str = DEFAULT_READING) -> dict:
+                 reading: str = DEFAULT_READING, mirror: bool = MIRROR) -> dict:
     """The model's answer for a whole clip (``skelkd predict`` on a video).
 
     A model learns the duration of its training clips: one input of ``num_frames``
@@ -238,7 +248,7 @@ def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None 
     held-out data when the model was shipped: ``scripts/ship_model.py``).
     """
     spec = model.spec
-    per_scale = window_probabilities(model, sample, num_frames, scales)
+    per_scale = window_probabilities(model, sample, num_frames, scales, mirror)
     prob = combine_windows(per_scale, reading)
     names = spec.class_names or [f"class {c}" for c in range(spec.num_classes)]
     ranked = _ranked(prob, names, top)
