@@ -14,7 +14,8 @@ measures the ones that change how the work is laid out, at the reproduction's sh
    gives each model the loss and gradients of its own step.
 2. The 9x1 temporal convolution of G models as one grouped convolution (``groups=G``)
    against G convolutions, forward and backward, at the tiny widths.
-3. ``torch.compile`` of the training step against eager PyTorch (and its compile time).
+3. ``torch.compile`` of the training step against eager PyTorch (and its compile time),
+   for stgcn-tiny and efficientgcn-tiny (:data:`COMPILED`).
 4. GraphConv's sum over joints (a batched multiply of every frame by the stacked graph,
    ``skelkd.models.backbones.GraphConv``) against one large matrix multiply over the
    frames (permute, multiply, permute back) and against ``torch.einsum``.
@@ -40,6 +41,9 @@ from torch import nn
 from skelkd.models import ModelSpec, Recognizer
 
 N, T, V, CLASSES = 32, 32, 17, 15
+# torch.compile'd: the reproduction's backbone, and EfficientGCN's CPU-sized one, whose
+# many small element-wise layers (BatchNorm, Swish, attention products) fusion could help
+COMPILED = ("stgcn-tiny", "efficientgcn-tiny")
 
 
 def _interleaved(fns: dict, reps: int, inner: int = 3) -> dict[str, float]:
@@ -56,8 +60,8 @@ def _interleaved(fns: dict, reps: int, inner: int = 3) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def _models(group: int) -> list[Recognizer]:
-    spec = ModelSpec("coco", 3, CLASSES, backbone="stgcn-tiny")
+def _models(group: int, backbone: str = "stgcn-tiny") -> list[Recognizer]:
+    spec = ModelSpec("coco", 3, CLASSES, backbone=backbone)
     out = []
     for seed in range(group):
         torch.manual_seed(seed)
@@ -141,8 +145,8 @@ def grouped_conv(group: int, reps: int) -> list[str]:
     return rows
 
 
-def compiled_step(reps: int) -> list[str]:
-    (model,) = _models(1)
+def compiled_step(reps: int, backbone: str) -> list[str]:
+    (model,) = _models(1, backbone)
     twin = copy.deepcopy(model)
     x, y = torch.randn(N, 1, T, V, 3), torch.randint(0, CLASSES, (N,))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -162,7 +166,7 @@ def compiled_step(reps: int) -> list[str]:
     worst = abs(step(model, opt) - first)
     s = _interleaved({"eager": lambda: step(model, opt),
                       "compiled": lambda: step(compiled, topt)}, reps)
-    return [f"| torch.compile'd stgcn-tiny training step | {N / s['eager']:.0f} | "
+    return [f"| torch.compile'd {backbone} training step | {N / s['eager']:.0f} | "
             f"{N / s['compiled']:.0f} | {s['eager'] / s['compiled']:.2f} | compiling took "
             f"{seconds:.0f} s; first-step loss difference {worst:.1e} |"]
 
@@ -205,7 +209,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     rows = [*grouped_models(args.group, args.reps), *grouped_conv(args.group, args.reps),
-            *compiled_step(args.reps), *joint_sum(args.reps)]
+            *(row for b in COMPILED for row in compiled_step(args.reps, b)),
+            *joint_sum(args.reps)]
     table = ["| what | one at a time / as now (per second) | together / the alternative "
              "(per second) | ratio | check |", "|---|---|---|---|---|", *rows]
     print("\n".join(table))
