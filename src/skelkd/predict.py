@@ -168,8 +168,10 @@ def check_reading(reading: str, name: str = "reading") -> None:
 MIRROR = False
 """Whether :func:`predict_clip` averages each window's probabilities with those of its
 mirror image (left and right swapped, :func:`skelkd.data.transforms.flip`, the training
-augmentation's mirror): measured on Penn Action validation clips by
-``experiments/mirror_reading.py`` (docs/mirror_reading.md)."""
+augmentation's mirror). Off: over the shipped recipe's five students on Penn Action
+validation clips it moved top-1 by -0.47 as trimmed and +0.71 with a rest, neither
+significant (``experiments/mirror_reading.py``, docs/mirror_reading.md), for twice the
+inference."""
 
 
 def window_probabilities(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
