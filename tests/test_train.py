@@ -386,6 +386,9 @@ def test_learned_temperature_and_projection_head(packs, tmp_path):
                    for k in trained.model.state_dict())
     reloaded = load_module(tmp_path / "both" / "checkpoints" / "last.ckpt")
     assert float(reloaded.temperature()) == pytest.approx(float(trained.temperature()))
+    for key in ("learn_temperature", "projection"):  # a mode that would ignore it
+        with pytest.raises(SkelkdError, match=f"distill.{key}: .*not to distill.mode 'kl'"):
+            DistillConfig(mode="kl", **{key: True})
 
 
 def test_outlier_exposure_loss_is_its_definition():

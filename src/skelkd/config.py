@@ -283,6 +283,12 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         check_choices(self, CHOICES["distill"], "distill.")
+        # a lever that the mode would silently ignore is a mistake in the configuration
+        for key, modes in (("learn_temperature", ("pmsc", "pmsc-uniform", "global-msc")),
+                           ("projection", ("pmsc", "pmsc-uniform"))):
+            if getattr(self, key) and self.mode not in ("none", *modes):
+                raise SkelkdError(f"distill.{key}: applies to the modes {', '.join(modes)}, "
+                                  f"not to distill.mode '{self.mode}'")
 
 
 @dataclass

@@ -185,9 +185,7 @@ class StudentModule(RecognizerModule):
         self.log_temperature = nn.Parameter(torch.tensor(math.log(self.distill.temperature))) \
             if self.distill.learn_temperature else None
         self.projection = None
-        if self.distill.projection:
-            if self.distill.mode not in ("pmsc", "pmsc-uniform"):
-                raise ValueError("distill.projection applies to the part-level modes")
+        if self.distill.projection and self.distill.mode != "none":  # part-level modes
             width = self.model.backbone.out_channels
             head = torch.eye(width).repeat(5, 1, 1)  # (parts, C, C), identity at the start
             self.projection = nn.Parameter(head)
