@@ -38,7 +38,7 @@ import numpy as np
 import yaml
 
 from skelkd.distill.part_matrix import PartMatrix
-from skelkd.experiment import part_matrix_on, student_dir, train_student_run
+from skelkd.experiment import part_matrix_on, student_dir, train_student_run, train_teacher_run
 from skelkd.io.files import write_text_atomic
 from skelkd.reproduce import PROTOCOLS, Cell
 from skelkd.reproduce.run import choose_recipe, job_config, read_record
@@ -46,9 +46,19 @@ from skelkd.reproduce.short_schedule import prepare_packs
 from skelkd.reproduce.stats import fmt_p, mean_last, paired
 
 
-def teacher_for(teacher_dir: Path, study: Path, values: dict) -> Path:
-    """The teacher to distil from: the reproduction's, or a copy of it given the
-    probability drops when the lever needs them and it has none."""
+def teacher_for(teacher_dir: Path, study: Path, values: dict, teacher_job=None,
+                teacher_cfg=None) -> Path:
+    """The teacher to distil from: the reproduction's; or, for ``distill.teacher_occlusion``,
+    one trained again with it (``teacher_cfg``: the reproduction teacher's configuration,
+    ``teacher_job`` its job) in ``study``, once per cell; or a copy of the reproduction's
+    given the probability drops when the lever needs them and it has none."""
+    occ = values.get("distill.teacher_occlusion", 0)
+    if occ:
+        run_dir = study / "teachers" / f"occ{occ:g}" / teacher_job.key()
+        if not (run_dir / "teacher" / "metrics.json").exists():
+            teacher_cfg.distill.teacher_occlusion = occ
+            train_teacher_run(teacher_cfg, run_dir)
+        return run_dir / "teacher"
     if values.get("distill.part_matrix_source") != "drop" or PartMatrix.load(
             teacher_dir / "part_matrix.json").drops is not None:
         return teacher_dir
@@ -95,8 +105,8 @@ def run_lever(args, protocol, spec: str, seeds: list[int], name: str,
         out = student_dir(run_dir, cfg)
         if not (out / "metrics.json").exists():
             print(f"{name}: {j.label()}", flush=True)
-            teacher = teacher_for(args.runs / j.teacher().key() / "teacher",
-                                  args.study, values)
+            teacher = teacher_for(args.runs / j.teacher().key() / "teacher", args.study,
+                                  values, j.teacher(), job_config(j.teacher(), protocol, packs))
             train_student_run(cfg, run_dir, teacher)
         m = json.loads((out / "metrics.json").read_text())
         record.parent.mkdir(parents=True, exist_ok=True)

@@ -263,6 +263,36 @@ def test_validation_curve_every_epoch_and_across_a_resume(packs, tmp_path):
     assert more.val_curve[:2] == first.val_curve
 
 
+def test_a_teacher_trained_with_occlusion_is_validated_and_read_clean(tmp_path, make_pack,
+                                                                      monkeypatch):
+    """distill.teacher_occlusion: the teacher's training reads draw a fresh occlusion at
+    that OP; its validation, test and E stay on clean data."""
+    import skelkd.experiment as experiment
+
+    hq = make_pack("penn_action", n=24, num_classes=3, name="hq.skpack")
+    cfg = load_config(None, [f"data.hq={hq.path}", "model.overrides.channels=[8,16]",
+                             "model.overrides.strides=[1,2]", "input.num_frames=8",
+                             "train.epochs=1", "train.batch_size=8", "train.per_class=2",
+                             "train.progress=false", "distill.teacher_occlusion=0.4"])
+    seen, real = {}, experiment.train_recognizer
+
+    def spy(pack, indices, run_cfg, out, val_indices=None, val_occlusion=None):
+        seen.update(input=run_cfg.input, val_occlusion=val_occlusion)
+        return real(pack, indices, run_cfg, out, val_indices, val_occlusion)
+
+    monkeypatch.setattr(experiment, "train_recognizer", spy)
+    evaluated = []
+    monkeypatch.setattr(experiment, "evaluate_at", lambda *a: evaluated.append(a[-1]) or
+                        {"top1": 0.0})
+    train_teacher_run(cfg, tmp_path / "run")
+    assert seen["input"].occlusion == 0.4 and seen["input"].occlusion_draw == "fresh"
+    assert seen["val_occlusion"] == 0.0 and evaluated == [0.0]
+    saved = load_config(tmp_path / "run" / "teacher" / "config.yaml")
+    assert saved.distill.teacher_occlusion == 0.4 and saved.input.occlusion == 0.0
+    with pytest.raises(SkelkdError, match="distill.teacher_occlusion"):
+        load_config(None, ["distill.teacher_occlusion=1.5"])
+
+
 def _distilling(student, teacher, cfg: DistillConfig, **kw) -> StudentModule:
     """A student module (in eval mode) with ``student``'s weights, distilled from
     ``teacher`` as ``cfg`` says."""

@@ -176,6 +176,27 @@ def test_pipeline_occlusion_same_for_every_model():
     assert set(np.flatnonzero(a[0, 0, :, 2] == 0)) == set(np.flatnonzero(b[0, 0, :, 2] == 0))
 
 
+def test_fresh_occlusion_is_drawn_at_every_training_read():
+    """occlusion_draw 'fresh': in training each read draws its own occlusion, from the
+    read's generator and at the OP's rate; without a generator, or not training, the
+    instance's occlusion as ever."""
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 1, 40)
+    sc[:] = 1.0
+    fresh = Pipeline("coco", 40, train=True, occlusion=0.5, occlusion_draw="fresh",
+                     normalize=False)
+    hidden = [fresh(kp, sc, "clip9", np.random.default_rng(r))[0, :, :, 2] == 0
+              for r in range(6)]
+    assert not all(np.array_equal(hidden[0], h) for h in hidden[1:])
+    assert 0.3 < np.mean([h[0].mean() for h in hidden]) < 0.7  # OP 0.5 of the joints
+    again = fresh(kp, sc, "clip9", np.random.default_rng(3))[0, :, :, 2] == 0
+    np.testing.assert_array_equal(again, hidden[3])  # reproducible from its generator
+    instance = Pipeline("coco", 40, occlusion=0.5, normalize=False)(kp, sc, "clip9")
+    for p in (dataclasses.replace(fresh, train=False), fresh):
+        np.testing.assert_array_equal(p(kp, sc, "clip9")[0, :, :, 2], instance[0, :, :, 2])
+    with pytest.raises(SkelkdError, match="occlusion_draw"):
+        Pipeline("coco", 16, occlusion_draw="sometimes")
+
+
 @pytest.mark.parametrize("mode", ["sequence", "frame"])
 @pytest.mark.parametrize("frames, short", [(70, "repeat"), (9, "repeat"), (9, "pad")])
 def test_pipeline_occludes_as_if_before_cropping(mode, frames, short):

@@ -98,6 +98,9 @@ class InputConfig:
     occlusion: float = 0.0
     occlusion_mode: str = "sequence"
     occlusion_seed: int = 0
+    # "instance": the paper's OP, one fixed occlusion per instance (every model sees the
+    # same occluded data); "fresh": in training, drawn afresh at every read (augmentation)
+    occlusion_draw: str = "instance"
     # 3D only: rotate each sequence to the body's own axes, removing the camera's view
     # (cross-view protocols such as NW-UCLA's test on a camera never seen in training)
     align_view: bool = True
@@ -268,6 +271,11 @@ class DistillConfig:
     # the part-level loss with this weight; 0: the part-level loss alone (the paper's); a
     # study lever ("combining signals", issue 25)
     global_weight: float = 0.0
+    # the teacher trained with occlusion at this OP drawn afresh at every read (an
+    # augmentation: input.occlusion_draw "fresh"), still validated, tested and read for E
+    # on clean high-quality data; 0: the paper's teacher, clean; a study lever ("teacher
+    # strength", issue 25)
+    teacher_occlusion: float = 0.0
     # tau learned with the student (log-parametrised, from ``temperature``, kept within
     # [0.01, 1] and out of weight decay, as CLIP's logit scale, Radford et al. 2021)
     # instead of fixed; a study lever
@@ -502,6 +510,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "input.flip_prob": (0, 1, True), "data.hq_fraction": (0, 1, False),
     "distill.alpha": (0, INF, True), "distill.w": (0, INF, True),
     "distill.kl_weight": (0, INF, True), "distill.global_weight": (0, INF, True),
+    "distill.teacher_occlusion": (0, 1, True),
     "train.outlier_weight": (0, INF, True),
     "distill.temperature": (0, INF, False), "distill.kd_temperature": (0, INF, False),
     "distill.part_matrix_temperature": (0, INF, False), "eval.batch_size": (1, INF, True),

@@ -266,7 +266,10 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
     clean = teacher_config(cfg)
     val = val_indices(cfg, lq)
     hq_val = hq_test if track_test else None if val is None else hq_indices(hq, lq, val)
-    teacher = train_recognizer(hq, hq_train, clean, out, val_indices=hq_val)
+    taught = clean if cfg.distill.teacher_occlusion == 0 else dataclasses.replace(
+        clean, input=dataclasses.replace(clean.input, occlusion=cfg.distill.teacher_occlusion,
+                                         occlusion_draw="fresh"))
+    teacher = train_recognizer(hq, hq_train, taught, out, val_indices=hq_val, val_occlusion=0.0)
     report = evaluate_at(teacher.model, hq, hq_test, clean, 0.0)
     report["train_samples"] = int(len(hq_train))
     report["val_curve"] = teacher.val_curve if val is not None and not track_test else []
@@ -277,8 +280,8 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
 
 
 def teacher_config(cfg: ExperimentConfig) -> ExperimentConfig:
-    """``cfg`` as the teacher is trained and read with it: on clean high-quality data
-    (no occlusion)."""
+    """``cfg`` as the teacher is read with it, and trained unless
+    ``distill.teacher_occlusion``: on clean high-quality data (no occlusion)."""
     return dataclasses.replace(cfg, input=dataclasses.replace(cfg.input, occlusion=0.0))
 
 

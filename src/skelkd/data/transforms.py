@@ -17,6 +17,7 @@ from ..errors import SkelkdError
 from ..layouts import PARTS, Layout, get_layout
 
 CHOICES = {"short": ("repeat", "pad"), "occlusion_mode": ("sequence", "frame"),
+           "occlusion_draw": ("instance", "fresh"),
            "normalization": ("torso", "minmax"), "rotate_axes": ("y", "xy")}
 """The values allowed for the pipeline's options that are names (:class:`Pipeline`;
 :func:`skelkd.config.check_choices` checks them)."""
@@ -406,6 +407,10 @@ class Pipeline:
             (:func:`occlude_joints`), fixed per (seed, instance id), so every model is
             tested on the same occluded data and a training set is one fixed
             low-quality dataset.
+        occlusion_draw: ``"instance"`` (that) or ``"fresh"``: in training (a generator
+            given), each read of a sequence draws its own occlusion, an augmentation (a
+            teacher trained with occlusion, ``distill.teacher_occlusion``); testing and
+            validation keep the instance's.
         rotate_deg, scale_range, flip_prob: training augmentation.
         crop_range: training only: each sequence is first cut to a random stretch of this
             share of its frames (uniform in the range, at a random start), then sampled
@@ -442,6 +447,7 @@ class Pipeline:
     occlusion: float = 0.0
     occlusion_mode: str = "sequence"
     occlusion_seed: int = 0
+    occlusion_draw: str = "instance"
     rotate_deg: float = 0.0
     rotate_axes: str = "y"
     scale_range: tuple[float, float] = (1.0, 1.0)
@@ -492,8 +498,11 @@ class Pipeline:
         for kp, sc, key, rng in samples:
             hit = None
             if self.occlusion > 0:  # drawn for the whole sequence: the crop doesn't change it
-                hit = instance_mask(sc.shape, self.occlusion, self.occlusion_seed, key,
-                                    self.occlusion_mode)
+                if self.train and rng is not None and self.occlusion_draw == "fresh":
+                    hit = occlusion_mask(sc.shape, self.occlusion, rng, self.occlusion_mode)
+                else:
+                    hit = instance_mask(sc.shape, self.occlusion, self.occlusion_seed, key,
+                                        self.occlusion_mode)
             if (self.train and rng is not None and self.rest_prob > 0
                     and rng.random() < self.rest_prob):
                 if hit is not None:  # the occlusion is the instance's: the rest inherits it

@@ -61,7 +61,7 @@ def pipeline(pack: Pack, cfg: ExperimentConfig, *, train: bool, occlusion: float
         kwargs = {"rotate_deg": inp.rotate_deg, "rotate_axes": inp.rotate_axes,
                   "scale_range": tuple(inp.scale_range), "flip_prob": inp.flip_prob,
                   "crop_range": tuple(inp.crop_range), "rest_prob": inp.rest_prob,
-                  "rest_share": inp.rest_share}
+                  "rest_share": inp.rest_share, "occlusion_draw": inp.occlusion_draw}
     kwargs |= {"align_view": inp.align_view, "normalization": inp.normalization, **model_input}
     return Pipeline(pack.layout, inp.num_frames, inp.num_persons, train=train, short=inp.short,
                     occlusion=occlusion, occlusion_mode=inp.occlusion_mode,
@@ -307,25 +307,29 @@ def load_module(path: str | Path) -> RecognizerModule:
 
 
 def train_recognizer(pack: Pack, indices: np.ndarray, cfg: ExperimentConfig, out: Path,
-                     val_indices: np.ndarray | None = None) -> RecognizerModule:
+                     val_indices: np.ndarray | None = None,
+                     val_occlusion: float | None = None) -> RecognizerModule:
     """Cross-entropy training on one pack (the teacher on high-quality data, Eq. 2) of the
     architecture ``cfg.model``, at the training OP ``cfg.input.occlusion``; ``val_indices``
     are validated every ``cfg.train.val_every`` epochs (the curve: the returned module's
-    ``val_curve``). Resumes from ``out/checkpoints/last.ckpt`` when it exists."""
+    ``val_curve``), at ``val_occlusion`` (default: the training OP). Resumes from
+    ``out/checkpoints/last.ckpt`` when it exists."""
     seed = cfg.train.seed
     L.seed_everything(seed, workers=True, verbose=False)
     module = RecognizerModule(_spec(pack, indices, cfg), _optim(cfg))
     train_ds = SkeletonDataset(pack, model_pipeline(module.model, pack, cfg, train=True,
                                                     occlusion=cfg.input.occlusion), indices, seed)
-    val = _val_loader(module.model, pack, val_indices, cfg)
+    val = _val_loader(module.model, pack, val_indices, cfg, val_occlusion)
     _fit(module, train_ds, val, cfg, out)
     return module.eval()
 
 
-def _val_loader(model, pack: Pack, indices: np.ndarray | None, cfg: ExperimentConfig):
+def _val_loader(model, pack: Pack, indices: np.ndarray | None, cfg: ExperimentConfig,
+                occlusion: float | None = None):
     if indices is None:
         return None
-    pipe = model_pipeline(model, pack, cfg, occlusion=cfg.input.occlusion)
+    occlusion = cfg.input.occlusion if occlusion is None else occlusion
+    pipe = model_pipeline(model, pack, cfg, occlusion=occlusion)
     return _loader(SkeletonDataset(pack, pipe, indices), pack.labels[indices], cfg, train=False)
 
 
