@@ -271,3 +271,23 @@ def test_a_table3_cell_trains_its_own_backbones_teacher_before_the_workers(
     run_cell(cell, prot, packs, tmp_path / "runs", tmp_path / "results", echo=lambda _: None)
     assert trained == ["penn-agcn-tiny/teacher"]
     assert (tmp_path / "results/penn-agcn-tiny/op0/pmsc/lr0.1/seed0.json").exists()
+
+
+def test_the_demo_quotes_the_converged_comparison_from_the_records(tmp_path):
+    """The demo's line on the gain at convergence is the claims table's Penn Action OP 0.6
+    row, computed from the committed records; without records, only where to find it."""
+    import re
+    from pathlib import Path
+
+    from skelkd.demo import CONVERGED, RECORDS, converged_line
+
+    assert converged_line(tmp_path / "none") == CONVERGED
+    results = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
+    row = next(line for line in results.read_text().splitlines()
+               if line.startswith("| distillation (L_pmsc) improves the student | Penn Action "
+                                  "(heterogeneous), OP 0.6 |"))
+    gain, ci, p, verdict = [c.strip() for c in row.split("|")[4:8]]
+    line = converged_line(RECORDS)
+    assert line.startswith(CONVERGED)
+    assert re.search(rf"{re.escape(gain)} points, 95% CI {re.escape(ci)}, p {re.escape(p)}: "
+                     rf"{verdict}\.$", line), line

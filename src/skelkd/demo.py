@@ -46,6 +46,21 @@ CONVERGED = ("One seed, one short schedule: docs/RESULTS.md measures the same co
              "confidence interval and a p-value (`skelkd reproduce`).")
 
 
+RECORDS = Path(__file__).resolve().parents[2] / "results" / "fair"
+"""The reproduction's committed records, where the package runs from a checkout."""
+
+
+def converged_line(records: Path = RECORDS) -> str:
+    """How the gain compares at convergence: the records' Penn Action OP 0.6 comparison
+    in one line, when the records are there (a checkout), else where to find it."""
+    from .reproduce import PROTOCOLS, Cell
+    from .reproduce.report import converged_gain
+
+    line = converged_gain(records, Cell("penn", "hetero", 0.6), PROTOCOLS["fair"]) \
+        if records.is_dir() else None
+    return CONVERGED if line is None else f"{CONVERGED} {line}"
+
+
 def _trained(curve: list) -> str:
     """Whether a student finished learning: its validation accuracy at the end and how
     much the last quarter of training added (docs/RESULTS.md's convergence measure)."""
@@ -133,7 +148,7 @@ def run_demo(out: Path, overrides: tuple[str, ...] = (), runs: Path | None = Non
     seconds = time.time() - start
     lines += ["", *[f"Student {'w/o' if m == 'none' else 'w/'} KD: "
                     f"{_trained(students[m]['val_curve'])}." for m in ("none", "pmsc")],
-              "", CONVERGED]
+              "", converged_line()]
     summary = ["# skelkd demo", "", *lines, "", "![part matrix](part_matrix.png)",
                "![accuracy](accuracy.png)", "![sample](sample.png)", "",
                f"Run folder: `{run_dir}`; wall time {seconds:.0f} s.",

@@ -100,6 +100,20 @@ class CellResult:
         return sum(r["metrics"]["seconds"] for r in runs.values())
 
 
+def converged_gain(results: Path, cell: Cell, protocol: Protocol) -> str | None:
+    """One line for ``cell``'s distillation-against-none comparison as the records in
+    ``results`` have it (the claims table's row, in words); None while the cell is not
+    complete there."""
+    res = CellResult(cell, protocol, load_records(results))
+    if not res.complete():
+        return None
+    pr = paired(res.top1("none"), res.top1("pmsc"))
+    lo, hi = pr.interval()
+    return (f"At convergence (docs/RESULTS.md, {_where(cell)}, every arm tuned on "
+            f"validation, {pr.n} paired seeds): part-level distillation {pr.gain:+.2f} "
+            f"points, 95% CI [{lo:+.2f}, {hi:+.2f}], p {fmt_p(pr.p)}: {pr.verdict}.")
+
+
 def _claim(claim: str, where: str, pr: Paired, paper: float | None = None) -> str:
     lo, hi = pr.interval()
     ci = f"[{lo:+.2f}, {hi:+.2f}]" if pr.n > 1 else "-"
