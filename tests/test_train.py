@@ -293,6 +293,27 @@ def test_a_teacher_trained_with_occlusion_is_validated_and_read_clean(tmp_path, 
         load_config(None, ["distill.teacher_occlusion=1.5"])
 
 
+def test_a_compiled_backbone_trains_as_the_plain_one(packs, tmp_path):
+    """train.compile: the backbone is compiled in place (here with torch.compile's
+    'eager' backend: the same operations, so the same numbers), its parameter names and
+    checkpoints unchanged; a name that is no backend is one clear error."""
+    hq, lq = packs
+    train = hq.split_indices("official", "train")
+    plain = train_student(lq, hq, train, _run(epochs=1), tmp_path / "plain")
+    compiled = train_student(lq, hq, train, _run(epochs=1, compile="eager"), tmp_path / "c")
+    assert compiled.model.backbone._compiled_call_impl is not None
+    assert plain.model.backbone._compiled_call_impl is None
+    a, b = plain.model.state_dict(), compiled.model.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], msg=k)
+    reloaded = load_module(tmp_path / "c" / "checkpoints" / "last.ckpt")
+    x = torch.randn(2, 1, 8, lq.layout.num_joints, 3)
+    torch.testing.assert_close(reloaded.model.eval()(x), compiled.model.eval()(x))
+    with pytest.raises(SkelkdError, match="train.compile: expected '' or a torch.compile"):
+        load_config(None, ["train.compile=fastest"])
+
+
 def _distilling(student, teacher, cfg: DistillConfig, **kw) -> StudentModule:
     """A student module (in eval mode) with ``student``'s weights, distilled from
     ``teacher`` as ``cfg`` says."""

@@ -178,9 +178,22 @@ class TrainConfig:
     # student's loss adds this weight times the cross-entropy of its outputs on the
     # outlier samples against the uniform distribution over the classes; 0.5 is theirs
     outlier_weight: float = 0.5
+    # torch.compile the backbone with this backend ("inductor", torch's default; "" =
+    # eager PyTorch): measured on this CPU, one thread, by benchmarks/grouped_training.py
+    # (docs/grouped_training.md): 1.25x for efficientgcn-tiny's training step, 0.85x for
+    # stgcn-tiny's, after a first compile that takes minutes on a cold cache; the
+    # weights and checkpoints are unchanged
+    compile: str = ""
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
+        if self.compile:
+            import torch
+
+            if self.compile not in torch._dynamo.list_backends(exclude_tags=()):
+                raise SkelkdError(f"train.compile: expected '' or a torch.compile backend "
+                                  f"({', '.join(torch._dynamo.list_backends())}), got "
+                                  f"{self.compile!r}")
         w = self.workers
         if w != "auto" and (isinstance(w, bool) or not isinstance(w, int) or w < 0):
             raise SkelkdError(f"train.workers: expected 'auto' or a whole number >= 0, "
