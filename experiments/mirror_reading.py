@@ -26,28 +26,16 @@ import platform
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from skelkd.evaluate.rejection import clip_readings
 from skelkd.experiment import load_data, rested_val_clips
 from skelkd.io.files import write_text_atomic
-from skelkd.predict import combine_windows, default_model, window_probabilities
+from skelkd.predict import default_model, predict_clip
 from skelkd.reproduce.stats import fmt_p, mean_sd, paired
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from real_video import labelled_clips  # noqa: E402
 
 WAYS = {"as is": False, "with its mirror": True}
-
-
-def readings(model, clips, mirror: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each clip's top class (the default reading) is its label, and the clip's
-    confidence, read with or without the mirror image."""
-    right, conf = [], []
-    for c in clips:
-        per_scale = window_probabilities(model, c, mirror=mirror)
-        right.append(int(combine_windows(per_scale).argmax()) == c.label)
-        conf.append(np.mean([p.max(1).max() for _, p in per_scale]))
-    return np.asarray(right), np.asarray(conf)
 
 
 def main() -> None:
@@ -73,8 +61,8 @@ def main() -> None:
         trimmed = [lq[int(i)] for i in lq.split_indices(cfg.data.split, cfg.data.val_subset)]
         rested = [c for d in range(args.draws) for c in rested_val_clips(cfg, hq, lq, d)]
         for way, mirror in WAYS.items():
-            right, _ = readings(model, trimmed, mirror)
-            right_rest, conf = readings(model, rested, mirror)
+            _, right = clip_readings(model, trimmed, mirror=mirror)
+            conf, right_rest = clip_readings(model, rested, mirror=mirror)
             per[way]["trimmed"][k] = 100 * right.mean()
             per[way]["rest"][k] = 100 * right_rest.mean()
             per[way]["answered"][k] = 100 * (conf >= threshold).mean()
@@ -96,10 +84,10 @@ def main() -> None:
         for way, mirror in WAYS.items():
             top1 = top3 = 0
             for _, label, s in clips:
-                per_scale = window_probabilities(shipped, s, mirror=mirror)
-                order = list(np.argsort(-combine_windows(per_scale)))
-                top1 += names[order[0]] == label
-                top3 += label in [names[i] for i in order[:3]]
+                ranked = [t["class"] for t in predict_clip(shipped, s, top=3,
+                                                           mirror=mirror)["top"]]
+                top1 += ranked[0] == label
+                top3 += label in ranked
             got[way] = (100 * top1 / len(clips), 100 * top3 / len(clips))
         real_lines.append(f"| top class, the threshold aside ({len(clips)} clips) | "
                           f"{got['as is'][0]:.1f}% | {got['with its mirror'][0]:.1f}% |")

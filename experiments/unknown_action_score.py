@@ -36,7 +36,7 @@ from skelkd.evaluate.rejection import auroc, coverage_threshold
 from skelkd.experiment import load_data, rested_val_clips
 from skelkd.io import open_pack
 from skelkd.io.files import write_text_atomic
-from skelkd.predict import combine_windows, default_model, window_probabilities
+from skelkd.predict import clip_confidence, combine_windows, default_model, window_probabilities
 
 SCORES = ("answer", "surest", "mean")
 
@@ -44,7 +44,7 @@ SCORES = ("answer", "surest", "mean")
 def scores(model, sample) -> dict[str, float]:
     per_scale = window_probabilities(model, sample)
     return {"answer": float(combine_windows(per_scale, "max").max()),
-            "surest": float(np.mean([p.max(1).max() for _, p in per_scale])),
+            "surest": clip_confidence(per_scale),
             "mean": float(combine_windows(per_scale, "mean").max())}
 
 

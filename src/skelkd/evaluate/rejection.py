@@ -16,15 +16,15 @@ from ..io.pack import Sample
 
 
 def clip_readings(model: torch.nn.Module, clips: Iterable[Sample],
-                  num_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  num_frames: int | None = None, **options) -> tuple[np.ndarray, np.ndarray]:
     """Each clip's confidence (``skelkd.predict.clip_confidence``), read as
-    ``skelkd.predict.predict_clip`` reads a video, and whether its top class is its
-    label."""
+    ``skelkd.predict.predict_clip`` reads a video (``options``: its others, e.g.
+    ``mirror``), and whether its top class is its label."""
     from ..predict import predict_clip
 
     conf, right = [], []
     for c in clips:
-        r = predict_clip(model, c, num_frames, top=1)
+        r = predict_clip(model, c, num_frames, top=1, **options)
         conf.append(r["confidence"])
         right.append(r["top"][0]["index"] == c.label)
     return np.asarray(conf), np.asarray(right)

@@ -47,11 +47,10 @@ __all__ = ["DISTILL_MODES", "RecognizerModule", "StudentModule"]
 
 def _optimizers(module: L.LightningModule, cfg: OptimConfig):
     # a learned temperature stays out of weight decay, which would pull it to 1
-    free = {id(p) for p in [getattr(module, "log_temperature", None)] if p is not None}
-    params = [p for p in module.parameters() if p.requires_grad and id(p) not in free]
-    groups = [{"params": params}]
-    if free:
-        groups.append({"params": [module.log_temperature], "weight_decay": 0.0})
+    tau = getattr(module, "log_temperature", None)
+    groups = [{"params": [p for p in module.parameters() if p.requires_grad and p is not tau]}]
+    if tau is not None:
+        groups.append({"params": [tau], "weight_decay": 0.0})
     opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
     epochs = max(int(module.trainer.max_epochs or 1), 1)
