@@ -4,7 +4,9 @@ part-level loss as the reproduction ran it, on validation only.
 For a cell of the reproduction (``--cell DATASET:SETTING:OP``), the distilled arm's
 recipe is the one the protocol chose on validation (read from its records), and its five
 seeds' records are the baseline. Each lever (``--lever NAME KEY=VALUE ...``, repeatable)
-trains the same jobs with its settings changed and nothing else, in ``--study DIR``, and
+trains the same jobs with its settings changed and nothing else (the setting
+``teachers=K``, no section: distil from an ensemble of the reproduction's teacher and K - 1
+more of seeds 1 to K - 1, trained once per cell), in ``--study DIR``, and
 keeps each run's record (its validation curve and seconds) in ``--records DIR``
 (committed, like the reproduction's), so the table regenerates, and a rerun resumes, on
 a machine without the runs. ``--cell`` may be given several times: a row per lever and
@@ -70,6 +72,20 @@ def teacher_for(teacher_dir: Path, study: Path, values: dict, teacher_job=None,
     return copy
 
 
+def ensemble_teachers(study: Path, count: int, teacher_job, teacher_cfg) -> list[str]:
+    """For the lever setting ``teachers=K``: the folders of K - 1 more teachers like the
+    reproduction's (``teacher_cfg``, job ``teacher_job``), of seeds 1 to K - 1, trained in
+    ``study`` once per cell, to read with it as an ensemble (distill.extra_teachers)."""
+    dirs = []
+    for seed in range(1, count):
+        run_dir = study / "teachers" / f"seed{seed}" / teacher_job.key()
+        if not (run_dir / "teacher" / "metrics.json").exists():
+            teacher_cfg.train.seed = seed
+            train_teacher_run(teacher_cfg, run_dir)
+        dirs.append(str(run_dir / "teacher"))
+    return dirs
+
+
 def _cell_jobs(args, protocol, spec: str, seeds: list[int]):
     """The cell, the recipe the protocol chose for its pmsc arm and its final jobs of
     ``seeds``."""
@@ -90,6 +106,7 @@ def run_lever(args, protocol, spec: str, seeds: list[int], name: str,
     run's record."""
     cell, _, jobs = _cell_jobs(args, protocol, spec, seeds)
     values = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in settings)}
+    count = int(values.pop("teachers", 1))  # a teacher ensemble: ensemble_teachers
     slug = name.replace(" ", "-")
     packs = None
     for j in jobs:
@@ -107,6 +124,8 @@ def run_lever(args, protocol, spec: str, seeds: list[int], name: str,
             print(f"{name}: {j.label()}", flush=True)
             teacher = teacher_for(args.runs / j.teacher().key() / "teacher", args.study,
                                   values, j.teacher(), job_config(j.teacher(), protocol, packs))
+            cfg.distill.extra_teachers = ensemble_teachers(
+                args.study, count, j.teacher(), job_config(j.teacher(), protocol, packs))
             train_student_run(cfg, run_dir, teacher)
         m = json.loads((out / "metrics.json").read_text())
         record.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +209,9 @@ def main() -> None:
             f"the mean of the last {protocol.select_last} validated epochs, the protocol's "
             "selection measure; paired by seed; test accuracy is not read. CPU time: the "
             "lever's runs' seconds over the baseline's (runs share the machine with other "
-            "work, so both are upper bounds). All low-quality data SIMULATED.", "", text,
+            "work, so both are upper bounds); the teachers a lever trains (a teacher "
+            "with occlusion, a teacher ensemble's other members) are trained once per cell "
+            "and not counted. All low-quality data SIMULATED.", "", text,
             ""]))
 
 

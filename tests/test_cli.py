@@ -9,6 +9,7 @@ import scipy.io
 from click.testing import CliRunner
 
 from skelkd.cli import main
+from skelkd.config import load_config
 
 
 def run(*args):
@@ -185,6 +186,28 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     label = json.loads((tmp_path / "val" / "tiny" / "student-pmsc-op0" / "metrics.json"
                         ).read_text())
     assert label["distill"].endswith("E on val")
+    # a teacher ensemble: --teacher given twice; E the mean of the two teachers'
+    r = run("train", "teacher", str(cfg), "--runs", str(tmp_path / "seed1"), "--set",
+            "train.seed=1")
+    assert r.exit_code == 0, r.output
+    teachers = [runs / "tiny" / "teacher", tmp_path / "seed1" / "tiny" / "teacher"]
+    r = run("train", "student", str(cfg), "--runs", str(tmp_path / "ens"), "--op", "0",
+            "--teacher", str(teachers[0]), "--teacher", str(teachers[1]))
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "ens" / "tiny" / "student-pmsc-op0"
+    assert json.loads((out / "metrics.json").read_text())["distill"].endswith("2 teachers")
+    ens = load_config(out / "config.yaml").distill
+    assert ens.extra_teachers == [str(teachers[1])]
+    from skelkd.train import load_module
+
+    student = load_module(out)
+    assert len(student.teachers()) == 2
+    matrices = [json.loads((t / "part_matrix.json").read_text())["matrix"] for t in teachers]
+    np.testing.assert_allclose(student.part_matrix.numpy(), np.mean(matrices, 0), rtol=1e-6)
+    r = run("train", "student", str(cfg), "--runs", str(tmp_path / "ens2"), "--op", "0",
+            "--teacher", str(teachers[0]), "--teacher", str(tmp_path / "nowhere"))
+    assert r.exit_code != 0 and "nowhere: no trained teacher" in r.output
+    assert "Traceback" not in r.output
     student = str(runs / "tiny" / "student-pmsc-op0.6")
     r = run("evaluate", student, "--ops", "0,0.3")
     assert r.exit_code == 0 and "| 0.3 |" in r.output and "hq.skpack" not in r.output

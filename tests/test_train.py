@@ -293,6 +293,47 @@ def test_a_teacher_trained_with_occlusion_is_validated_and_read_clean(tmp_path, 
         load_config(None, ["distill.teacher_occlusion=1.5"])
 
 
+def test_a_teacher_ensemble_distils_the_mean_of_its_members_losses(packs, tmp_path):
+    """distill.extra_teachers: L_kd is the mean over the teachers of each one's loss (its
+    own features, the shared E), the same whether their outputs are cached or not; a
+    configuration that names teachers without a mode to use them is an error."""
+    hq, lq = packs
+    train = hq.split_indices("official", "train")
+    teachers = [train_recognizer(hq, train, _run(epochs=1, seed=s), tmp_path / f"t{s}")
+                for s in (0, 1)]
+    pm = compute_part_matrix(teachers[0].model, hq, train, _run())
+    cfg = DistillConfig(part_matrix=pm.matrix.tolist(), teacher_precision="32")
+    student = train_recognizer(lq, train, _run(epochs=1), tmp_path / "s").model
+    torch.manual_seed(0)
+    x_lq = torch.randn(6, 1, 8, lq.layout.num_joints, 3)
+    batch = {"x_lq": x_lq, "x_hq": torch.randn(6, 1, 8, hq.layout.num_joints, 3),
+             "label": torch.tensor([0, 1, 2, 0, 1, 2]), "hq_index": torch.arange(6),
+             "paired": torch.tensor([1, 1, 0, 1, 1, 1], dtype=torch.bool)}
+
+    def loss(module: StudentModule) -> float:
+        with torch.no_grad():
+            return float(module.distill_loss(batch, *module.model.features(x_lq)))
+
+    single = [loss(_distilling(student, t.model, cfg)) for t in teachers]
+    assert single[0] != pytest.approx(single[1], abs=1e-4)
+    both = dataclasses.replace(cfg, extra_teachers=["t1"])
+    module = StudentModule(student.spec_dict(), teachers[0].model.spec_dict(),
+                           distill=dataclasses.asdict(both))
+    module.model.load_state_dict(student.state_dict())
+    module.load_teacher(*(t.model.state_dict() for t in teachers))
+    module.eval()
+    assert loss(module) == pytest.approx(sum(single) / 2, abs=1e-5)
+    loader = [{"x": batch["x_hq"], "index": torch.arange(6)}]
+    module.cache_teacher(loader)
+    assert len(module.cached) == 2 and loss(module) == pytest.approx(sum(single) / 2, abs=1e-5)
+    with pytest.raises(ValueError, match="2 teacher"):
+        module.load_teacher(teachers[0].model.state_dict())
+    with pytest.raises(SkelkdError, match="distill.extra_teachers: distill.mode 'none'"):
+        load_config(None, ["distill.mode=none", "distill.extra_teachers=[runs/b/teacher]"])
+    with pytest.raises(SkelkdError, match="distill.extra_teachers: expected a list"):
+        load_config(None, ["distill.extra_teachers=runs/b/teacher"])
+
+
 def test_a_compiled_backbone_trains_as_the_plain_one(packs, tmp_path):
     """train.compile: the backbone is compiled in place (here with torch.compile's
     'eager' backend: the same operations, so the same numbers), its parameter names and

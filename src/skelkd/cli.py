@@ -489,10 +489,12 @@ def train_teacher_cmd(config: str | None, sets: tuple[str, ...], runs: str) -> N
               help="Distillation (default: the configuration's distill.mode).")
 @click.option("--op", type=click.FloatRange(0, 1), default=None,
               help="Occlusion probability of the low-quality data (input.occlusion).")
-@click.option("--teacher", "teacher_dir", type=click.Path(file_okay=False), default=None,
-              help="Teacher folder (default: RUNS/<name>/teacher).")
+@click.option("--teacher", "teacher_dirs", type=click.Path(file_okay=False), multiple=True,
+              help="Teacher folder (default: RUNS/<name>/teacher). Given again: a teacher "
+                   "ensemble, the further folders its distill.extra_teachers.")
 def train_student_cmd(config: str | None, sets: tuple[str, ...], runs: str,
-                      distill: str | None, op: float | None, teacher_dir: str | None) -> None:
+                      distill: str | None, op: float | None,
+                      teacher_dirs: tuple[str, ...]) -> None:
     """Train a student on low-quality skeletons, L_c + alpha * L_kd (Eq. 4), and evaluate
     it at every OP of eval.ops.
 
@@ -501,11 +503,13 @@ def train_student_cmd(config: str | None, sets: tuple[str, ...], runs: str,
       skelkd train student penn_small --distill none --op 0.6
       skelkd train student penn_small --distill pmsc --op 0.6
       skelkd train student my_experiment.yaml --distill kl --set distill.kd_temperature=2
+      skelkd train student penn_small --teacher runs/a/teacher --teacher runs/b/teacher
     """
     from .experiment import train_student_run
 
-    cfg = _config(config, sets, **{"distill.mode": distill, "input.occlusion": op})
-    report = train_student_run(cfg, _run_dir(runs, cfg), Path(teacher_dir) if teacher_dir
+    cfg = _config(config, sets, **{"distill.mode": distill, "input.occlusion": op,
+                                   "distill.extra_teachers": list(teacher_dirs[1:]) or None})
+    report = train_student_run(cfg, _run_dir(runs, cfg), Path(teacher_dirs[0]) if teacher_dirs
                                else None)
     click.echo(f"student {cfg.distill.mode} trained at OP {cfg.input.occlusion:g}:")
     for key, r in report["by_op"].items():

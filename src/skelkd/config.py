@@ -289,6 +289,15 @@ class DistillConfig:
     # on clean high-quality data; 0: the paper's teacher, clean; a study lever ("teacher
     # strength", issue 25)
     teacher_occlusion: float = 0.0
+    # further trained teachers (their folders, e.g. RUNS/NAME/teacher of other seeds), read
+    # with the run's teacher as an ensemble: L_kd is the mean over the teachers of the
+    # mode's loss against each one's features, with E the mean of their part matrices
+    # (each a distribution over the parts, so the mean is one too). The paper has one
+    # teacher and says nothing of ensembles; each teacher's features are matched in its
+    # own space rather than averaged, since independently trained networks' feature
+    # spaces are not aligned. Every one must have the run teacher's specification.
+    # []: the paper's single teacher; a study lever ("teacher strength", issue 25)
+    extra_teachers: list = field(default_factory=list)
     # tau learned with the student (log-parametrised, from ``temperature``, kept within
     # [0.01, 1] and out of weight decay, as CLIP's logit scale, Radford et al. 2021)
     # instead of fixed; a study lever
@@ -310,6 +319,12 @@ class DistillConfig:
             if getattr(self, key) and self.mode not in ("none", *modes):
                 raise SkelkdError(f"distill.{key}: applies to the modes {', '.join(modes)}, "
                                   f"not to distill.mode '{self.mode}'")
+        if not isinstance(self.extra_teachers, list | tuple) or not all(
+                isinstance(t, str) and t for t in self.extra_teachers):
+            raise SkelkdError("distill.extra_teachers: expected a list of teacher folders, got "
+                              f"{self.extra_teachers!r}")
+        if self.extra_teachers and self.mode == "none":
+            raise SkelkdError("distill.extra_teachers: distill.mode 'none' has no teacher")
 
 
 @dataclass

@@ -38,6 +38,7 @@ from .errors import SkelkdError
 from .io import open_data_pack, open_pack
 from .io.pack import Pack, Sample
 from .train.api import (
+    RecognizerModule,
     compute_part_matrix,
     evaluate_at,
     load_module,
@@ -328,6 +329,8 @@ def distill_label(cfg: ExperimentConfig) -> str:
         parts.append(f"E on {d.part_matrix_subset}")
     parts += [name for name, on in (("tau learned", d.learn_temperature),
                                      ("projection", d.projection)) if on]
+    if d.extra_teachers:
+        parts.append(f"{1 + len(d.extra_teachers)} teachers")
     return " ".join(parts)
 
 
@@ -359,6 +362,28 @@ def train_student_run(cfg: ExperimentConfig, run_dir: Path,
         return _student_run(cfg, run_dir, teacher_dir)
 
 
+def _distill_teacher(teacher_dir: Path, cfg: ExperimentConfig, lq: Pack
+                     ) -> tuple[RecognizerModule, np.ndarray]:
+    """A trained teacher to distil from and its E (Eq. 13) as ``cfg.distill`` reads it
+    (subset, source, temperature), checked against the student's classes."""
+    distill = cfg.distill
+    ckpt = teacher_dir / "checkpoints" / "last.ckpt"
+    if not ckpt.exists():
+        raise SkelkdError(f"{teacher_dir}: no trained teacher (run `skelkd train teacher` "
+                          "first)")
+    teacher = load_module(ckpt)
+    pm = teacher_part_matrix(teacher_dir, distill.part_matrix_subset, cfg)
+    if pm.class_names != list(lq.class_names):
+        raise SkelkdError(f"{teacher_dir}/part_matrix.json: classes differ from {lq.path}")
+    if distill.part_matrix_source == "drop" and pm.drops is None:
+        raise SkelkdError(f"{teacher_dir}/part_matrix.json: no probability drops for "
+                          "distill.part_matrix_source 'drop' (a teacher trained before "
+                          f"they were kept); run `skelkd part-matrix {teacher_dir} "
+                          f"--subset {cfg.data.train_subset}` to compute them")
+    pm = pm.from_source(distill.part_matrix_source)
+    return teacher, pm.with_temperature(distill.part_matrix_temperature).matrix
+
+
 def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None) -> dict:
     """Train a student on the low-quality training split at OP ``input.occlusion`` with
     ``distill.mode``, and evaluate it at every OP of ``eval.ops``."""
@@ -366,33 +391,29 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
     start, env = time.time(), _environment()
     out = student_dir(run_dir, cfg)
     hq, lq, train, test = load_data(cfg, run_dir)
-    teacher, distill = None, cfg.distill
+    teachers, distill = [], cfg.distill
     if distill.mode != "none":
         teacher_dir = teacher_dir or run_dir / "teacher"
-        ckpt = teacher_dir / "checkpoints" / "last.ckpt"
-        if not ckpt.exists():
-            raise SkelkdError(f"{teacher_dir}: no trained teacher (run `skelkd train teacher` "
-                              "first)")
-        teacher = load_module(ckpt)
-        pm = teacher_part_matrix(teacher_dir, distill.part_matrix_subset, cfg)
-        if pm.class_names != list(lq.class_names):
-            raise SkelkdError(f"{teacher_dir}/part_matrix.json: classes differ from {lq.path}")
-        if distill.part_matrix_source == "drop" and pm.drops is None:
-            raise SkelkdError(f"{teacher_dir}/part_matrix.json: no probability drops for "
-                              "distill.part_matrix_source 'drop' (a teacher trained before "
-                              f"they were kept); run `skelkd part-matrix {teacher_dir} "
-                              f"--subset {cfg.data.train_subset}` to compute them")
-        pm = pm.from_source(distill.part_matrix_source)
-        distill.part_matrix = pm.with_temperature(distill.part_matrix_temperature).matrix.tolist()
+        loaded = [_distill_teacher(Path(d), cfg, lq)
+                  for d in (teacher_dir, *distill.extra_teachers)]
+        teachers = [t for t, _ in loaded]
+        for d, t in zip(distill.extra_teachers, teachers[1:], strict=True):
+            if t.model.spec_dict() != teachers[0].model.spec_dict():
+                raise SkelkdError(f"distill.extra_teachers: {d} is not of the specification of "
+                                  f"the run's teacher {teacher_dir} (an ensemble's teachers "
+                                  "must share one)")
+        # an ensemble's E: the mean of its teachers' (docs/design.md, item 75)
+        distill.part_matrix = np.mean([m for _, m in loaded], axis=0).tolist()
     train, hq_fraction = student_train_indices(cfg, hq, lq, train)
     outliers = load_outliers(cfg, run_dir, lq)
-    student = train_student(lq, hq, train, cfg, out, teacher, hq_fraction, val_indices(cfg, lq),
-                            cfg.data.pairing_seed, outliers)
+    student = train_student(lq, hq, train, cfg, out, teachers[0] if teachers else None,
+                            hq_fraction, val_indices(cfg, lq), cfg.data.pairing_seed, outliers,
+                            co_teachers=teachers[1:])
     report = {"train_samples": int(len(train)), "train_occlusion": cfg.input.occlusion,
               "distill": distill_label(cfg), "val_curve": student.val_curve, "by_op": {}}
     if outliers is not None:
         report["outlier_samples"] = int(len(outliers[1]))
-    if teacher is not None:  # where its teacher is, relative to the student's folder
+    if teachers:  # where its teacher is, relative to the student's folder
         report["teacher"] = os.path.relpath(teacher_dir.resolve(), out.resolve())
     for op in cfg.eval.ops:
         report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, cfg, float(op))

@@ -456,7 +456,8 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, cfg: Experimen
                   out: Path, teacher: RecognizerModule | None = None, hq_fraction: float = 1.0,
                   val_indices: np.ndarray | None = None,
                   pairing_seed: int | None = None,
-                  outliers: tuple[Pack, np.ndarray] | None = None) -> StudentModule:
+                  outliers: tuple[Pack, np.ndarray] | None = None,
+                  co_teachers: list[RecognizerModule] | tuple = ()) -> StudentModule:
     """A student of the architecture ``cfg.model`` on low-quality data at the training OP
     ``cfg.input.occlusion``, distilled from a frozen teacher as ``cfg.distill`` says
     (``mode: none``: no teacher). The teacher's high-quality twin is given without
@@ -464,7 +465,8 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, cfg: Experimen
     ``val_indices`` (of ``lq``) are validated every ``cfg.train.val_every`` epochs at the
     training OP (the curve: the returned module's ``val_curve``). ``outliers`` (a pack
     of actions outside the classes in ``lq``'s layout, and the indices to use) join the
-    training data for outlier exposure (``train.outlier_weight``)."""
+    training data for outlier exposure (``train.outlier_weight``). ``co_teachers``: the
+    other members of a teacher ensemble, one per ``cfg.distill.extra_teachers``."""
     distill = cfg.distill
     if distill.mode != "none" and (teacher is None or hq is None):
         raise SkelkdError(f"distillation '{distill.mode}' needs a teacher and a high-quality pack")
@@ -477,7 +479,10 @@ def train_student(lq: Pack, hq: Pack | None, indices: np.ndarray, cfg: Experimen
                            cfg.train.outlier_weight if outliers is not None else 0.0)
     hq_pipe = None
     if use_teacher:
-        module.load_teacher(teacher.model.state_dict())
+        if len(co_teachers) != len(distill.extra_teachers):
+            raise SkelkdError(f"distill.extra_teachers names {len(distill.extra_teachers)} "
+                              f"teacher(s); {len(co_teachers)} given")
+        module.load_teacher(*(t.model.state_dict() for t in (teacher, *co_teachers)))
         hq_pipe = model_pipeline(teacher.model, hq, cfg)  # no augmentation, no occlusion
     cache = use_teacher and cfg.train.cache_teacher
     train_ds = PairedDataset(lq, hq if use_teacher else None,

@@ -168,6 +168,10 @@ class StudentModule(RecognizerModule):
             self.teacher = Recognizer(ModelSpec(**teacher_spec))
             self.teacher.requires_grad_(False)
             self.teacher.eval()
+        # distill.extra_teachers: the ensemble's other members, of the teacher's spec
+        self.co_teachers = nn.ModuleList(
+            Recognizer(ModelSpec(**teacher_spec)).requires_grad_(False).eval()
+            for _ in self.distill.extra_teachers)
         e = torch.as_tensor(self.distill.part_matrix, dtype=torch.float32)
         if self.distill.mode == "pmsc-uniform" or e.numel() == 0:
             e = torch.full((spec["num_classes"], 5), 0.2)
@@ -178,7 +182,8 @@ class StudentModule(RecognizerModule):
                  if self.distill.mode == "skd" else (None, None))
         self.register_buffer("student_joints", pools[0], persistent=False)
         self.register_buffer("teacher_joints", pools[1], persistent=False)
-        self.cached: tuple[str, ...] = ()  # the teacher's outputs kept by cache_teacher
+        # the names of the tables of each teacher's outputs kept by cache_teacher
+        self.cached: tuple[tuple[str, ...], ...] = ()
         # study levers (distill.learn_temperature, distill.projection): trained with the
         # student, used by L_kd only, so neither reaches the exported model
         self.log_temperature = nn.Parameter(torch.tensor(math.log(self.distill.temperature))) \
@@ -191,48 +196,62 @@ class StudentModule(RecognizerModule):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if self.teacher is not None:
-            self.teacher.eval()  # frozen: BatchNorm statistics and dropout stay off
+        for teacher in self.teachers():
+            teacher.eval()  # frozen: BatchNorm statistics and dropout stay off
         return self
 
-    def load_teacher(self, state_dict: dict) -> None:
-        assert self.teacher is not None
-        self.teacher.load_state_dict(state_dict)
+    def teachers(self) -> list[Recognizer]:
+        """The frozen teacher and the ensemble's other members (distill.extra_teachers)."""
+        return [] if self.teacher is None else [self.teacher, *self.co_teachers]
+
+    def load_teacher(self, *state_dicts: dict) -> None:
+        """The teacher's weights, then those of each of distill.extra_teachers."""
+        members = self.teachers()
+        if len(state_dicts) != len(members):
+            raise ValueError(f"{len(members)} teacher(s) to load, got {len(state_dicts)}")
+        for teacher, state in zip(members, state_dicts, strict=True):
+            teacher.load_state_dict(state)
 
     def cache_teacher(self, loader) -> None:
         """Compute the frozen teacher's logits, global and part features of every
         high-quality sample once (``loader`` yields ``{"x", "index"}`` of the high-quality
         pack); training then looks them up by ``hq_index`` instead of running the teacher.
         Valid because the teacher's input is neither augmented nor occluded. Kept out of
-        checkpoints (recomputed on resume)."""
+        checkpoints (recomputed on resume). Every member of a teacher ensemble has its
+        own tables."""
         assert self.teacher is not None
-        self.teacher.eval()
-        rows: dict[int, tuple] = {}
-        with torch.no_grad():
-            for batch in loader:
-                out = self.teacher.features(batch["x"], self.teacher_joints)
-                for k, i in enumerate(batch["index"].tolist()):
-                    rows[i] = tuple(o[k] for o in out)
-        size = max(rows) + 1 if rows else 0
-        names = ("cache_logits", "cache_global", "cache_parts", "cache_joints")
-        self.cached = names[:4 if self.teacher_joints is not None else 3]
-        for j, name in enumerate(self.cached):
-            first = next(iter(rows.values()))[j] if rows else torch.zeros(0)
-            table = first.new_zeros((size, *first.shape))
-            for i, row in rows.items():
-                table[i] = row[j]
-            self.register_buffer(name, table, persistent=False)
+        kinds = ("logits", "global", "parts", "joints")[:4 if self.teacher_joints is not None
+                                                         else 3]
+        self.cached = ()
+        for t, teacher in enumerate(self.teachers()):
+            teacher.eval()
+            rows: dict[int, tuple] = {}
+            with torch.no_grad():
+                for batch in loader:
+                    out = teacher.features(batch["x"], self.teacher_joints)
+                    for k, i in enumerate(batch["index"].tolist()):
+                        rows[i] = tuple(o[k] for o in out)
+            size = max(rows) + 1 if rows else 0
+            names = tuple(f"cache{t or ''}_{kind}" for kind in kinds)
+            for j, name in enumerate(names):
+                first = next(iter(rows.values()))[j] if rows else torch.zeros(0)
+                table = first.new_zeros((size, *first.shape))
+                for i, row in rows.items():
+                    table[i] = row[j]
+                self.register_buffer(name, table, persistent=False)
+            self.cached += (names,)
 
-    def teacher_outputs(self, batch: dict, paired: torch.Tensor):
+    def teacher_outputs(self, batch: dict, paired: torch.Tensor, member: int = 0):
         """The teacher's logits, global and part features of the batch's twins (and, for
-        ``skd``, the features of the shared joints)."""
+        ``skd``, the features of the shared joints); ``member``: which teacher of an
+        ensemble (0: the run's teacher, then distill.extra_teachers in order)."""
         if self.cached:
             idx = batch["hq_index"][paired]
-            return tuple(getattr(self, name)[idx] for name in self.cached)
+            return tuple(getattr(self, name)[idx] for name in self.cached[member])
         x = batch["x_hq"][paired]
         bf16 = self.distill.teacher_precision == "bf16"
         with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=bf16):
-            out = self.teacher.features(x, self.teacher_joints)
+            out = self.teachers()[member].features(x, self.teacher_joints)
         return tuple(o.float() for o in out)
 
     def temperature(self) -> float | torch.Tensor:
@@ -243,9 +262,18 @@ class StudentModule(RecognizerModule):
 
     def distill_loss(self, batch: dict, logits: torch.Tensor, g: torch.Tensor,
                      parts: torch.Tensor, joints: torch.Tensor | None = None) -> torch.Tensor:
+        """L_kd of Eq. 4 for ``distill.mode``; with distill.extra_teachers, its mean over
+        the ensemble's teachers."""
+        members = range(len(self.teachers()))
+        return sum(self._distill_from(m, batch, logits, g, parts, joints)
+                   for m in members) / len(members)
+
+    def _distill_from(self, member: int, batch: dict, logits: torch.Tensor, g: torch.Tensor,
+                      parts: torch.Tensor, joints: torch.Tensor | None) -> torch.Tensor:
+        """L_kd against one teacher of the ensemble (:meth:`teacher_outputs`)."""
         paired = batch["paired"].bool()
         y = batch["label"]
-        t_logits, t_g, t_parts, *t_joints = self.teacher_outputs(batch, paired)
+        t_logits, t_g, t_parts, *t_joints = self.teacher_outputs(batch, paired, member)
         d = self.distill
         if d.mode == "kl":
             return kd_kl_loss(logits[paired], t_logits, d.kd_temperature)
