@@ -334,6 +334,70 @@ def test_a_teacher_ensemble_distils_the_mean_of_its_members_losses(packs, tmp_pa
         load_config(None, ["distill.extra_teachers=runs/b/teacher"])
 
 
+def test_inner_blocks_are_matched_like_the_last(packs, tmp_path):
+    """distill.inner_blocks: the part features of earlier blocks (student's and teacher's
+    of the same index) are matched with the same L_pmsc as the last block's, and L_kd is
+    the mean over the depths; cached teacher outputs give the same loss; a block the
+    stack lacks, blocks of different widths, a family without a block stack and a mode
+    without parts are each one clear error."""
+    from skelkd.distill import pmsc_loss
+    from skelkd.models import Backbone
+
+    hq, lq = packs
+    train = hq.split_indices("official", "train")
+    teacher = train_recognizer(hq, train, _run(epochs=1), tmp_path / "t").model
+    student = train_recognizer(lq, train, _run(epochs=1, seed=1), tmp_path / "s").model
+    pm = compute_part_matrix(teacher, hq, train, _run())
+    torch.manual_seed(0)
+    x_lq = torch.randn(6, 1, 8, lq.layout.num_joints, 3)
+    batch = {"x_lq": x_lq, "x_hq": torch.randn(6, 1, 8, hq.layout.num_joints, 3),
+             "label": torch.tensor([0, 1, 2, 0, 1, 2]), "hq_index": torch.arange(6),
+             "paired": torch.tensor([1, 1, 0, 1, 1, 1], dtype=torch.bool)}
+    # the backbone's block outputs: the stack run by hand; the last is forward's
+    backbone = student.backbone
+    y = backbone.normalize_input(x_lq).reshape(6, 8, -1, 3).permute(0, 3, 1, 2)
+    by_hand = []
+    for block in backbone.blocks:
+        y = block(y)
+        by_hand.append(y)
+    with torch.no_grad():
+        outs = backbone.block_outputs(x_lq, (-2,))
+        torch.testing.assert_close(outs[0].flatten(0, 1), by_hand[0])
+        torch.testing.assert_close(outs[1], backbone(x_lq))
+    cfg = DistillConfig(part_matrix=pm.matrix.tolist(), teacher_precision="32",
+                        inner_blocks=[-2])
+    module = _distilling(student, teacher, cfg)
+    with torch.no_grad():
+        feats = module.model.features(x_lq, None, module.blocks)
+        assert len(feats) == 4 and feats[3].shape == (6, 5, 8)
+        got = float(module.distill_loss(batch, *feats))
+        t = teacher.features(batch["x_hq"][batch["paired"]], None, (0,))
+        y_lq, y_hq, twin = batch["label"], batch["label"][batch["paired"]], torch.tensor(
+            [0, 1, -1, 2, 3, 4])
+        want = (pmsc_loss(feats[2], t[2], y_lq, y_hq, twin, module.part_matrix, cfg.w,
+                          cfg.temperature) +
+                pmsc_loss(feats[3], t[3], y_lq, y_hq, twin, module.part_matrix, cfg.w,
+                          cfg.temperature)) / 2
+        last = float(_distilling(student, teacher, dataclasses.replace(
+            cfg, inner_blocks=[])).distill_loss(batch, *feats[:3]))
+    assert got == pytest.approx(float(want), abs=1e-5) and got != pytest.approx(last, abs=1e-4)
+    module.cache_teacher([{"x": batch["x_hq"], "index": torch.arange(6)}])
+    with torch.no_grad():
+        assert float(module.distill_loss(batch, *feats)) == pytest.approx(got, abs=1e-5)
+    with pytest.raises(SkelkdError, match=r"the backbone has 2 blocks \(indices -2 to 1\)"):
+        backbone.block_outputs(x_lq, (2,))
+    wide = dataclasses.replace(cfg, inner_blocks=[0])
+    with pytest.raises(SkelkdError, match="block 0 is 8 channels wide in the student, 16"):
+        module = _distilling(student, train_recognizer(
+            hq, train, _run(ModelConfig(overrides={"channels": (16, 16), "strides": (1, 2)}),
+                            epochs=1), tmp_path / "w").model, wide)
+        module.distill_loss(batch, *module.model.features(x_lq, None, module.blocks))
+    with pytest.raises(SkelkdError, match="'efficientgcn' has no block stack"):
+        Backbone("coco", 3, 1, "efficientgcn-tiny").block_outputs(x_lq, (0,))
+    with pytest.raises(SkelkdError, match="distill.inner_blocks: applies to the modes pmsc"):
+        load_config(None, ["distill.mode=kl", "distill.inner_blocks=[-2]"])
+
+
 def test_a_compiled_backbone_trains_as_the_plain_one(packs, tmp_path):
     """train.compile: the backbone is compiled in place (here with torch.compile's
     'eager' backend: the same operations, so the same numbers), its parameter names and

@@ -298,6 +298,14 @@ class DistillConfig:
     # spaces are not aligned. Every one must have the run teacher's specification.
     # []: the paper's single teacher; a study lever ("teacher strength", issue 25)
     extra_teachers: list = field(default_factory=list)
+    # where features are matched (a study lever, "where features are matched", issue 25):
+    # besides the last block's five part features (the paper's), those of these blocks
+    # of the backbone's stack (indices, negative from the end: -3 is the third block from
+    # the end), each matched like the last block's (student's block against the
+    # teacher's block of the same index, so the two must have the same width there) with
+    # the same E, w and tau; L_kd is the mean over the depths. distill.projection applies
+    # to the last block's only. []: the last block only, the paper's
+    inner_blocks: list = field(default_factory=list)
     # tau learned with the student (log-parametrised, from ``temperature``, kept within
     # [0.01, 1] and out of weight decay, as CLIP's logit scale, Radford et al. 2021)
     # instead of fixed; a study lever
@@ -323,6 +331,13 @@ class DistillConfig:
                 isinstance(t, str) and t for t in self.extra_teachers):
             raise SkelkdError("distill.extra_teachers: expected a list of teacher folders, got "
                               f"{self.extra_teachers!r}")
+        if not isinstance(self.inner_blocks, list | tuple) or not all(
+                isinstance(b, int) and not isinstance(b, bool) for b in self.inner_blocks):
+            raise SkelkdError("distill.inner_blocks: expected a list of block indices, got "
+                              f"{self.inner_blocks!r}")
+        if self.inner_blocks and self.mode not in ("none", "pmsc", "pmsc-uniform"):
+            raise SkelkdError("distill.inner_blocks: applies to the modes pmsc, pmsc-uniform, "
+                              f"not to distill.mode '{self.mode}'")
         if self.extra_teachers and self.mode == "none":
             raise SkelkdError("distill.extra_teachers: distill.mode 'none' has no teacher")
 

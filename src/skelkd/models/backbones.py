@@ -76,6 +76,14 @@ class Backbone(nn.Module):
         return self.input_norm(x.reshape(n * m * t * v, c)).view(n, m, t, v, c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block_outputs(x)[-1]
+
+    def block_outputs(self, x: torch.Tensor, blocks: tuple[int, ...] = ()
+                      ) -> list[torch.Tensor]:
+        """The outputs (N, M, C_b, T_b, V) of ``blocks`` (indices into the block stack,
+        negative from the end), then the last block's: :meth:`forward` with the features
+        of earlier depths (``distill.inner_blocks``). A family with its own stack
+        (``NETWORKS``) has its last output only."""
         n, m, t, v, c = x.shape
         if not torch.jit.is_tracing() and (v != self.layout.num_joints or c != self.in_channels):
             raise SkelkdError(f"backbone for layout '{self.layout.name}' expects (N, M, T, "
@@ -84,10 +92,21 @@ class Backbone(nn.Module):
         # (N*M, C, T, V) in channels-last memory format, a view without a copy: the
         # graph and temporal convolutions run fastest in that order on CPU and GPU.
         if self.network is not None:
-            y = self.network(x.reshape(n * m, t, v, c).permute(0, 3, 1, 2))
+            if blocks:
+                raise SkelkdError(f"backbone '{self.config.kind}' has no block stack to take "
+                                  "inner blocks' features from (distill.inner_blocks)")
+            outs = [self.network(x.reshape(n * m, t, v, c).permute(0, 3, 1, 2))]
         else:
+            depth = len(self.blocks)
+            if any(not -depth <= b < depth for b in blocks):
+                raise SkelkdError(f"distill.inner_blocks {list(blocks)}: the backbone has "
+                                  f"{depth} blocks (indices -{depth} to {depth - 1})")
+            wanted = [b % depth for b in blocks]
             y = self.normalize_input(x).reshape(n * m, t, v, c).permute(0, 3, 1, 2)
-            for block in self.blocks:
+            taken = {}
+            for i, block in enumerate(self.blocks):
                 y = block(y)
-        _, c2, t2, _ = y.shape
-        return y.view(n, m, c2, t2, v)
+                if i in wanted:
+                    taken[i] = y
+            outs = [taken[b] for b in wanted] + [y]
+        return [y.view(n, m, y.shape[1], y.shape[2], v) for y in outs]

@@ -18,7 +18,9 @@ class Recognizer(nn.Module):
 
     ``forward`` returns logits; :meth:`features` returns logits, the global feature
     (N, C') and the part features (N, 5, C') in one pass, and with ``joints`` (a (J, V)
-    matrix, rows selecting or averaging joints) the (N, J, C') features of those joints.
+    matrix, rows selecting or averaging joints) the (N, J, C') features of those joints,
+    and with ``blocks`` (block indices, :meth:`Backbone.block_outputs`) the part features
+    (N, 5, C_b) of each of those blocks' outputs.
     """
 
     def __init__(self, spec: ModelSpec):
@@ -35,16 +37,20 @@ class Recognizer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)[0]
 
-    def features(self, x: torch.Tensor, joints: torch.Tensor | None = None
-                 ) -> tuple[torch.Tensor, ...]:
-        feats = self.backbone(x)
+    def features(self, x: torch.Tensor, joints: torch.Tensor | None = None,
+                 blocks: tuple[int, ...] = ()) -> tuple[torch.Tensor, ...]:
+        if blocks:
+            *inner, feats = self.backbone.block_outputs(x, blocks)
+        else:
+            inner, feats = [], self.backbone(x)
         mask = person_mask(x, self.spec.person_pool)
         g = global_features(feats, mask)
-        parts = part_features(feats, mask, self.part_pool.to(feats.dtype))
+        pool = self.part_pool.to(feats.dtype)
+        parts = part_features(feats, mask, pool)
         out = (self.fc(self.dropout(g)), g, parts)
-        if joints is None:
-            return out
-        return (*out, part_features(feats, mask, joints.to(feats.dtype)))
+        if joints is not None:
+            out = (*out, part_features(feats, mask, joints.to(feats.dtype)))
+        return (*out, *(part_features(f, mask, pool) for f in inner))
 
     def spec_dict(self) -> dict:
         return asdict(self.spec)

@@ -220,15 +220,15 @@ class StudentModule(RecognizerModule):
         checkpoints (recomputed on resume). Every member of a teacher ensemble has its
         own tables."""
         assert self.teacher is not None
-        kinds = ("logits", "global", "parts", "joints")[:4 if self.teacher_joints is not None
-                                                         else 3]
+        kinds = ["logits", "global", "parts"] + ["joints"] * (self.teacher_joints is not None)
+        kinds += [f"block{b}" for b in self.distill.inner_blocks]
         self.cached = ()
         for t, teacher in enumerate(self.teachers()):
             teacher.eval()
             rows: dict[int, tuple] = {}
             with torch.no_grad():
                 for batch in loader:
-                    out = teacher.features(batch["x"], self.teacher_joints)
+                    out = teacher.features(batch["x"], self.teacher_joints, self.blocks)
                     for k, i in enumerate(batch["index"].tolist()):
                         rows[i] = tuple(o[k] for o in out)
             size = max(rows) + 1 if rows else 0
@@ -243,7 +243,8 @@ class StudentModule(RecognizerModule):
 
     def teacher_outputs(self, batch: dict, paired: torch.Tensor, member: int = 0):
         """The teacher's logits, global and part features of the batch's twins (and, for
-        ``skd``, the features of the shared joints); ``member``: which teacher of an
+        ``skd``, the features of the shared joints; with distill.inner_blocks, the part
+        features of each of those blocks); ``member``: which teacher of an
         ensemble (0: the run's teacher, then distill.extra_teachers in order)."""
         if self.cached:
             idx = batch["hq_index"][paired]
@@ -251,7 +252,7 @@ class StudentModule(RecognizerModule):
         x = batch["x_hq"][paired]
         bf16 = self.distill.teacher_precision == "bf16"
         with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=bf16):
-            out = self.teachers()[member].features(x, self.teacher_joints)
+            out = self.teachers()[member].features(x, self.teacher_joints, self.blocks)
         return tuple(o.float() for o in out)
 
     def temperature(self) -> float | torch.Tensor:
@@ -260,25 +261,33 @@ class StudentModule(RecognizerModule):
             return self.distill.temperature
         return self.log_temperature.clamp(math.log(0.01), 0.0).exp()
 
+    @property
+    def blocks(self) -> tuple[int, ...]:
+        """distill.inner_blocks: the blocks whose part features are matched besides the
+        last one's."""
+        return tuple(self.distill.inner_blocks)
+
     def distill_loss(self, batch: dict, logits: torch.Tensor, g: torch.Tensor,
-                     parts: torch.Tensor, joints: torch.Tensor | None = None) -> torch.Tensor:
-        """L_kd of Eq. 4 for ``distill.mode``; with distill.extra_teachers, its mean over
-        the ensemble's teachers."""
+                     parts: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
+        """L_kd of Eq. 4 for ``distill.mode`` (``extra``: the rest of the student's
+        :meth:`Recognizer.features`, the shared joints' features for ``skd``, the inner
+        blocks' part features for distill.inner_blocks); with distill.extra_teachers, its
+        mean over the ensemble's teachers."""
         members = range(len(self.teachers()))
-        return sum(self._distill_from(m, batch, logits, g, parts, joints)
+        return sum(self._distill_from(m, batch, logits, g, parts, extra)
                    for m in members) / len(members)
 
     def _distill_from(self, member: int, batch: dict, logits: torch.Tensor, g: torch.Tensor,
-                      parts: torch.Tensor, joints: torch.Tensor | None) -> torch.Tensor:
+                      parts: torch.Tensor, extra: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """L_kd against one teacher of the ensemble (:meth:`teacher_outputs`)."""
         paired = batch["paired"].bool()
         y = batch["label"]
-        t_logits, t_g, t_parts, *t_joints = self.teacher_outputs(batch, paired, member)
+        t_logits, t_g, t_parts, *t_extra = self.teacher_outputs(batch, paired, member)
         d = self.distill
         if d.mode == "kl":
             return kd_kl_loss(logits[paired], t_logits, d.kd_temperature)
         if d.mode == "skd":
-            return joint_relation_loss(joints[paired], t_joints[0])
+            return joint_relation_loss(extra[0][paired], t_extra[0])
         # contrast with the high-quality batches of every process (distill/distributed.py)
         t_feats = t_g if d.mode == "global-msc" else t_parts
         tau = self.temperature()
@@ -294,6 +303,16 @@ class StudentModule(RecognizerModule):
                 if d.absent_parts == "drop" else None
             loss = pmsc_loss(parts, t_feats, y, y_hq, twin, self.part_matrix, d.w, tau,
                              present)
+            # distill.inner_blocks: the same loss at each of those depths, then the mean
+            for b, f_lq, f_hq in zip(self.blocks, extra, t_extra, strict=True):
+                if f_lq.shape[-1] != f_hq.shape[-1]:
+                    raise SkelkdError(f"distill.inner_blocks: block {b} is {f_lq.shape[-1]} "
+                                      f"channels wide in the student, {f_hq.shape[-1]} in the "
+                                      "teacher; matched blocks must have one width")
+                f_hq, _, _ = gather_high_quality(f_hq, y[paired])
+                loss = loss + pmsc_loss(f_lq, f_hq, y, y_hq, twin, self.part_matrix, d.w, tau,
+                                        present)
+            loss = loss / (1 + len(self.blocks))
         if d.global_weight > 0 and d.mode != "global-msc":  # parts plus global MSC
             t_global, y_hq, _ = gather_high_quality(t_g, y[paired])
             loss = loss + d.global_weight * global_msc_loss(g, t_global, y, y_hq, twin, d.w,
@@ -303,7 +322,8 @@ class StudentModule(RecognizerModule):
         return loss
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        logits, g, parts, *extra = self.model.features(batch["x_lq"], self.student_joints)
+        logits, g, parts, *extra = self.model.features(batch["x_lq"], self.student_joints,
+                                                        self.blocks)
         known = batch["label"] >= 0
         outliers = None
         if not known.all():  # outlier exposure: the outliers leave every other term
