@@ -186,6 +186,38 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     label = json.loads((tmp_path / "val" / "tiny" / "student-pmsc-op0" / "metrics.json"
                         ).read_text())
     assert label["distill"].endswith("E on val")
+    # E cross-fitted: each training sample read by a fold teacher trained without it
+    r = run("train", "student", str(cfg), "--runs", str(tmp_path / "cf"), "--op", "0",
+            "--teacher", str(runs / "tiny" / "teacher"),
+            "--set", "distill.part_matrix_subset=crossfit", "--set", "distill.part_matrix_folds=2")
+    assert r.exit_code == 0, r.output
+    label = json.loads((tmp_path / "cf" / "tiny" / "student-pmsc-op0" / "metrics.json"
+                        ).read_text())
+    assert label["distill"].endswith("E cross-fitted (2 folds)")
+    crossfit = json.loads((runs / "tiny" / "teacher" / "part_matrix_crossfit2.json").read_text())
+    from skelkd.experiment import (
+        crossfit_folds,
+        load_data,
+        teacher_config,
+        teacher_train_indices,
+    )
+    from skelkd.train import load_module
+    from skelkd.train.api import teacher_probe
+
+    saved_cfg = load_config(runs / "tiny" / "teacher" / "config.yaml")
+    hq_pack, lq_pack, train_idx, _ = load_data(saved_cfg, runs / "tiny")
+    hq_train = teacher_train_indices(saved_cfg, hq_pack, lq_pack, train_idx)
+    fold = crossfit_folds(hq_pack.labels[hq_train], 2, saved_cfg.train.seed)
+    for y in range(3):  # every fold holds its share of every class
+        assert np.ptp(np.bincount(fold[hq_pack.labels[hq_train] == y], minlength=2)) <= 1
+    wrong, counts = np.zeros((3, 5)), np.zeros(3)
+    for k in range(2):  # fold k read by the teacher trained on the other fold
+        fitted = load_module(runs / "tiny" / "teacher" / "crossfit" / f"fold{k}").model
+        probe = teacher_probe(fitted, hq_pack, hq_train[fold == k], teacher_config(saved_cfg))
+        for y, occluded in zip(probe.labels, probe.occluded.argmax(2), strict=True):
+            counts[y] += 1
+            wrong[y] += occluded != y
+    np.testing.assert_allclose(crossfit["error_rates"], wrong / counts[:, None])
     # a teacher ensemble: --teacher given twice; E the mean of the two teachers'
     r = run("train", "teacher", str(cfg), "--runs", str(tmp_path / "seed1"), "--set",
             "train.seed=1")

@@ -228,7 +228,7 @@ CHOICES = {"data": {"student_data": ("all", "paired")},
            "model": {"person_pool": ("present", "all")},
            "distill": {"mode": DISTILL_MODES, "teacher_precision": ("32", "bf16"),
                        "part_matrix_source": ("error", "drop"),
-                       "part_matrix_subset": ("train", "val"),
+                       "part_matrix_subset": ("train", "val", "crossfit"),
                        "absent_parts": ("keep", "drop"),
                        "alpha_schedule": ("constant", "warmup", "decay")}}
 """Per section, the allowed values of every key that takes one of a few names (the input
@@ -267,8 +267,12 @@ class DistillConfig:
     # which of the teacher's high-quality samples E is read on: "train", its training
     # samples (the paper's, where a teacher near 100% can leave rows flat), or "val", the
     # run's validation subset, data the teacher did not fit (computed once and kept
-    # beside the teacher as part_matrix_VALSUBSET.json); a study lever, not the paper's
+    # beside the teacher as part_matrix_VALSUBSET.json); or "crossfit": the training
+    # samples each read by one of part_matrix_folds teachers trained without them
+    # (experiment.part_matrix_crossfit, kept as part_matrix_crossfitK.json, the fold
+    # teachers under teacher/crossfit/); a study lever, not the paper's
     part_matrix_subset: str = "train"
+    part_matrix_folds: int = 3
     # a part whose joints are all missing in a low-quality sample: "keep" it in phi
     # (Eq. 7 as the paper writes it) or "drop" it there and rescale the sample's other
     # parts (distill.losses.present_part_weights; a study lever, not the paper's)
@@ -553,7 +557,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "input.flip_prob": (0, 1, True), "data.hq_fraction": (0, 1, False),
     "distill.alpha": (0, INF, True), "distill.w": (0, INF, True),
     "distill.kl_weight": (0, INF, True), "distill.global_weight": (0, INF, True),
-    "distill.teacher_occlusion": (0, 1, True),
+    "distill.teacher_occlusion": (0, 1, True), "distill.part_matrix_folds": (2, INF, True),
     "train.outlier_weight": (0, INF, True),
     "distill.temperature": (0, INF, False), "distill.kd_temperature": (0, INF, False),
     "distill.part_matrix_temperature": (0, INF, False), "eval.batch_size": (1, INF, True),

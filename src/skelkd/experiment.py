@@ -39,9 +39,11 @@ from .io import open_data_pack, open_pack
 from .io.pack import Pack, Sample
 from .train.api import (
     RecognizerModule,
+    TeacherProbe,
     compute_part_matrix,
     evaluate_at,
     load_module,
+    teacher_probe,
     train_recognizer,
     train_student,
     write_json,
@@ -259,18 +261,13 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
     start, env = time.time(), _environment()
     out = run_dir / "teacher"
     hq, lq, train, test = load_data(cfg, run_dir)
-    kept = paired_instances(cfg, hq, lq, train)
-    hq_train = hq_indices(hq, lq, [i for i in train if lq.instance_ids[i] in kept])
+    hq_train = teacher_train_indices(cfg, hq, lq, train)
     hq_test = hq_indices(hq, lq, test)
-    if len(hq_train) == 0:
-        raise SkelkdError(f"{cfg.data.hq}: no high-quality sample matches the training split")
     clean = teacher_config(cfg)
     val = val_indices(cfg, lq)
     hq_val = hq_test if track_test else None if val is None else hq_indices(hq, lq, val)
-    taught = clean if cfg.distill.teacher_occlusion == 0 else dataclasses.replace(
-        clean, input=dataclasses.replace(clean.input, occlusion=cfg.distill.teacher_occlusion,
-                                         occlusion_draw="fresh"))
-    teacher = train_recognizer(hq, hq_train, taught, out, val_indices=hq_val, val_occlusion=0.0)
+    teacher = train_recognizer(hq, hq_train, taught_config(cfg), out, val_indices=hq_val,
+                               val_occlusion=0.0)
     report = evaluate_at(teacher.model, hq, hq_test, clean, 0.0)
     report["train_samples"] = int(len(hq_train))
     report["val_curve"] = teacher.val_curve if val is not None and not track_test else []
@@ -278,6 +275,64 @@ def _teacher_run(cfg: ExperimentConfig, run_dir: Path, track_test: bool) -> dict
     pm.save(out / "part_matrix.json")
     pm.plot(out / "part_matrix.png", f"Part matrix E: {cfg.name} teacher")
     return _finish(out, cfg, report, start, env, getattr(teacher, "earlier_seconds", 0.0))
+
+
+def teacher_train_indices(cfg: ExperimentConfig, hq: Pack, lq: Pack,
+                          train: np.ndarray) -> np.ndarray:
+    """The high-quality samples the teacher trains on: the twins of the training split's
+    instances it is given (:func:`paired_instances`)."""
+    kept = paired_instances(cfg, hq, lq, train)
+    hq_train = hq_indices(hq, lq, [i for i in train if lq.instance_ids[i] in kept])
+    if len(hq_train) == 0:
+        raise SkelkdError(f"{cfg.data.hq}: no high-quality sample matches the training split")
+    return hq_train
+
+
+def taught_config(cfg: ExperimentConfig) -> ExperimentConfig:
+    """``cfg`` as the teacher is trained with it: :func:`teacher_config`, with
+    ``distill.teacher_occlusion`` drawn afresh at every read when it is set."""
+    clean = teacher_config(cfg)
+    if cfg.distill.teacher_occlusion == 0:
+        return clean
+    return dataclasses.replace(clean, input=dataclasses.replace(
+        clean.input, occlusion=cfg.distill.teacher_occlusion, occlusion_draw="fresh"))
+
+
+def crossfit_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """The fold (0 to ``folds`` - 1) of each sample: each class's samples, in an order
+    shuffled by ``seed``, dealt in turn, so every fold holds its share of every class."""
+    order = np.random.default_rng(seed).permutation(len(labels))
+    order = order[np.argsort(np.asarray(labels)[order], kind="stable")]
+    fold = np.empty(len(labels), dtype=np.int64)
+    fold[order] = np.arange(len(order)) % folds
+    return fold
+
+
+def part_matrix_crossfit(teacher_dir: Path, folds: int) -> PartMatrix:
+    """E (Eq. 12-13) cross-fitted (a study lever, issue 25, not the paper's): the
+    teacher's training samples dealt into ``folds`` folds (per class, in a shuffled
+    order seeded by the run's ``train.seed``, so every fold has each class's share);
+    for each fold a teacher of the run's configuration trained on the other folds
+    (``teacher_dir/crossfit/foldK``, resumable) reads it whole and with each part
+    occluded, and Eq. 12 runs on the pooled readings: every training sample read by a
+    teacher that did not fit it, where the run's teacher, near 100% on them, leaves rows
+    of E flat. Costs ``folds`` teacher trainings on (folds - 1) / folds of its data."""
+    cfg = load_config(teacher_dir / "config.yaml")
+    hq, lq, train, _ = load_data(cfg, teacher_dir.parent)
+    hq_train = teacher_train_indices(cfg, hq, lq, train)
+    fold = crossfit_folds(hq.labels[hq_train], folds, cfg.train.seed)
+    clean = teacher_config(cfg)
+    probes = []
+    for k in range(folds):
+        out = teacher_dir / "crossfit" / f"fold{k}"
+        with claim_run_folder(out, cfg):
+            model = train_recognizer(hq, hq_train[fold != k], taught_config(cfg), out).model
+        probes.append(teacher_probe(model, hq, hq_train[fold == k], clean))
+    probe = TeacherProbe(*(np.concatenate([getattr(p, f) for p in probes])
+                           for f in ("labels", "full", "occluded")))
+    n = len(hq.class_names)
+    return PartMatrix(list(hq.class_names), probe.error_rates(n),
+                      cfg.distill.part_matrix_temperature, probe.probability_drops(n))
 
 
 def teacher_config(cfg: ExperimentConfig) -> ExperimentConfig:
@@ -302,11 +357,18 @@ def part_matrix_on(teacher_dir: Path, subset: str) -> PartMatrix:
 
 def teacher_part_matrix(teacher_dir: Path, subset: str, cfg: ExperimentConfig) -> PartMatrix:
     """The teacher's E read on its training samples (``subset`` "train": part_matrix.json,
-    written when it was trained) or on the run's validation samples ("val", the split's
+    written when it was trained), on the run's validation samples ("val", the split's
     ``data.val_subset``: part_matrix_SUBSET.json, computed by :func:`part_matrix_on` the
-    first time and kept beside the teacher)."""
+    first time and kept beside the teacher), or cross-fitted ("crossfit",
+    :func:`part_matrix_crossfit`, kept likewise)."""
     if subset == "train":
         return PartMatrix.load(teacher_dir / "part_matrix.json")
+    if subset == "crossfit":
+        folds = cfg.distill.part_matrix_folds
+        path = teacher_dir / f"part_matrix_crossfit{folds}.json"
+        if not path.exists():
+            part_matrix_crossfit(teacher_dir, folds).save(path)
+        return PartMatrix.load(path)
     path = teacher_dir / f"part_matrix_{cfg.data.val_subset}.json"
     if not path.exists():  # a split without that subset: part_matrix_on's clear error
         part_matrix_on(teacher_dir, cfg.data.val_subset).save(path)
@@ -325,7 +387,9 @@ def distill_label(cfg: ExperimentConfig) -> str:
     parts += [f"{k}={getattr(d, k):g}" for k in keys if getattr(d, k) != getattr(default, k)]
     if d.mode == "pmsc" and d.part_matrix_source != default.part_matrix_source:
         parts.append(f"E from {d.part_matrix_source}")
-    if d.mode == "pmsc" and d.part_matrix_subset != default.part_matrix_subset:
+    if d.mode == "pmsc" and d.part_matrix_subset == "crossfit":
+        parts.append(f"E cross-fitted ({d.part_matrix_folds} folds)")
+    elif d.mode == "pmsc" and d.part_matrix_subset != default.part_matrix_subset:
         parts.append(f"E on {d.part_matrix_subset}")
     parts += [name for name, on in (("tau learned", d.learn_temperature),
                                      ("projection", d.projection)) if on]
