@@ -135,7 +135,7 @@ def run_lever(args, protocol, spec: str, seeds: list[int], name: str,
             indent=1) + "\n")
 
 
-def study_rows(args, protocol) -> list[str]:
+def study_rows(args, protocol) -> list[dict]:
     """A row per (lever, cell) of the records in ``args.records``: the lever's validation
     accuracy against the paper's loss as the reproduction ran it, paired by seed."""
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -160,13 +160,69 @@ def study_rows(args, protocol) -> list[str]:
         a = {s: base[s][0] for s in seeds}
         b = {s: got[s][0] for s in seeds}
         pr = paired(a, b)
-        lo, hi = pr.interval()
-        cost = sum(v[1] for v in got.values()) / sum(base[s][1] for s in seeds)
-        rows.append(f"| {name} (`{' '.join(recs[0]['settings'])}`) | {spec} (pmsc lr "
-                    f"{recipe[0]:g}, {recipe[1]} batches) | {len(seeds)} | "
-                    f"{np.mean(list(a.values())):.2f} | {np.mean(list(b.values())):.2f} | "
-                    f"{pr.gain:+.2f} | [{lo:+.2f}, {hi:+.2f}] | {fmt_p(pr.p)} | {cost:.2f}x |")
+        rows.append({"lever": name, "settings": " ".join(recs[0]["settings"]), "cell": spec,
+                     "recipe": recipe, "seeds": len(seeds), "base": np.mean(list(a.values())),
+                     "lever_acc": np.mean(list(b.values())), "gain": pr.gain,
+                     "interval": pr.interval(), "p": pr.p,
+                     "cost": sum(v[1] for v in got.values()) / sum(base[s][1] for s in seeds)})
     return rows
+
+
+def table_line(row: dict) -> str:
+    lo, hi = row["interval"]
+    lr, batches = row["recipe"]
+    return (f"| {row['lever']} (`{row['settings']}`) | {row['cell']} (pmsc lr {lr:g}, "
+            f"{batches} batches) | {row['seeds']} | {row['base']:.2f} | {row['lever_acc']:.2f} "
+            f"| {row['gain']:+.2f} | [{lo:+.2f}, {hi:+.2f}] | {fmt_p(row['p'])} | "
+            f"{row['cost']:.2f}x |")
+
+
+def summary(rows: list[dict]) -> str:
+    """What the rows show, counted from them: the levers whose gain's interval lies above
+    zero, and below."""
+    def names(sign: int) -> str:
+        hits = [f"{r['lever']} on {r['cell']} ({r['gain']:+.2f}, {r['seeds']} seeds)"
+                for r in rows if r["seeds"] >= 3 and sign * r["interval"][0 if sign > 0 else 1]
+                > 0]
+        return "; ".join(hits) or "none"
+
+    return (f"Rows with at least 3 paired seeds whose 95% interval lies above zero (the lever "
+            f"beats the paper's loss on validation): {names(1)}. Below zero (it loses): "
+            f"{names(-1)}. Every other row is within what seeds move.")
+
+
+def plot(rows: list[dict], path: Path) -> Path:
+    """A forest plot: each row's paired validation gain and its 95% interval, a panel per
+    cell (rows of fewer than 3 seeds, whose intervals say little, drawn hollow)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = sorted({r["cell"] for r in rows})
+    heights = [max(1, sum(r["cell"] == c for r in rows)) for c in cells]
+    fig, axes = plt.subplots(len(cells), 1, figsize=(7, 1.2 + 0.4 * sum(heights)),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, cell in zip(axes[:, 0], cells, strict=True):
+        mine = [r for r in rows if r["cell"] == cell][::-1]
+        for k, r in enumerate(mine):
+            lo, hi = r["interval"]
+            ax.plot([max(lo, -30), min(hi, 30)], [k, k], color="tab:blue", lw=1.5)
+            ax.plot([r["gain"]], [k], "o", color="tab:blue",
+                    mfc="tab:blue" if r["seeds"] >= 3 else "white")
+        ax.axvline(0, color="grey", lw=0.8, ls="--")
+        ax.set_yticks(range(len(mine)), [f"{r['lever']} ({r['seeds']})" for r in mine],
+                      fontsize=8)
+        ax.set_title(cell, fontsize=9)
+    axes[-1, 0].set_xlabel("validation top-1 gain over the paper's loss (points, 95% CI; "
+                           "clipped at ±30)", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=150)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
 
 
 def main() -> None:
@@ -189,12 +245,17 @@ def main() -> None:
     for name, *settings in args.lever or []:
         for spec in args.cell or []:
             run_lever(args, protocol, spec, seeds, name, settings)
+    rows = study_rows(args, protocol)
     lines = ["| lever | cell | seeds | validation, paper's loss | validation, lever | gain | "
              "95% CI | p | CPU time vs. the paper's |", "|---|---|---|---|---|---|---|---|---|",
-             *study_rows(args, protocol)]
-    text = "\n".join(lines)
+             *map(table_line, rows)]
+    text = "\n".join(lines) + "\n\n" + summary(rows)
     print(text)
     if args.doc:
+        figure = plot(rows, args.doc.parent / "results" / "part_level_study.png")
+        text += (f"\n\n![the study's gains](results/{figure.name})\n\n"
+                 f"`results/{figure.name}`: each row's gain and interval, a panel per cell; "
+                 "hollow: fewer than 3 seeds.")
         write_text_atomic(args.doc, "\n".join([
             "# The part-level study", "",
             "Generated by `python experiments/part_level_study.py --results "
