@@ -278,6 +278,9 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
            f"{u['answered']:.1f}% (with more than 50% confidence for "
            f"{u['above_half']:.1f}%), so read \"no known action\" as a hint, not a "
            "guarantee."] if (u := shipped.get("unknown")) else []),
+        "`skelkd predict clip.mp4 --reject-below X` reads with another level (0: always "
+        "name a class; docs/real_video.md gives the real clips' top class alone, the level "
+        "0, beside the calibrated one's answers).",
         "", "## How its recipe was chosen", "",
         "- Learning rate, schedule and batches: the reproduction's protocol's choices on "
         "Penn Action validation (docs/RESULTS.md); the teacher: the reproduction's.",

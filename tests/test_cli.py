@@ -373,7 +373,8 @@ def test_an_out_of_range_value_is_one_line_before_any_data_is_read(tmp_path, ove
 @pytest.mark.parametrize("args", [["train", "student", "penn_small", "--op", "1.5"],
                                   ["evaluate", "nowhere", "--ops", "0,5"],
                                   ["predict", "x.npz", "--top", "-3"],
-                                  ["predict", "x.mp4", "--reading", "median"]])
+                                  ["predict", "x.mp4", "--reading", "median"],
+                                  ["predict", "x.mp4", "--reject-below", "1.5"]])
 def test_out_of_range_options_are_refused(args):
     r = CliRunner().invoke(main, args)
     assert r.exit_code != 0 and "Traceback" not in r.output

@@ -46,6 +46,10 @@ def test_a_clip_below_the_threshold_is_no_known_action():
     r = predict_clip(model, sample)
     sure = r["confidence"]
     assert r["decision"] == (NO_ACTION if sure < model.spec.reject_below else r["top"][0]["class"])
+    # the threshold given for one reading (skelkd predict --reject-below) overrides the
+    # model's: 0 always names a class
+    assert predict_clip(model, sample, reject_below=0.0)["decision"] == r["top"][0]["class"]
+    assert predict_clip(model, sample, reject_below=1.0)["decision"] == NO_ACTION
     model.spec.reject_below = 1.01  # nothing is that sure
     assert predict_clip(model, sample)["decision"] == NO_ACTION
 

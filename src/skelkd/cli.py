@@ -714,10 +714,14 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
                    "the window the model is surest of; the default), 'confident' (weighted "
                    "by each window's top probability), 'mean', or 'best' (the surest window "
                    "of any length) (docs/window_reading.md, window_reading_students.md).")
+@click.option("--reject-below", type=click.FloatRange(0, 1), default=None,
+              help="Videos: answer 'no known action' when the clip's confidence is below "
+                   "this (default: the model's own threshold, calibrated on held-out data: "
+                   "docs/model_card.md; 0: always name a class).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None,
                 layout: str | None, top: int, window: int, stride: int, out_dir: str,
-                reading: str | None, as_json: bool) -> None:
+                reading: str | None, reject_below: float | None, as_json: bool) -> None:
     """Top actions for skeleton files, packs or videos, with class names and
     probabilities. Inputs in another layout than the model's are mapped by landmark
     names. A video (or a directory of frames) is run through BlazePose first (the
@@ -753,7 +757,7 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
     for item in inputs:
         if is_video(item):
             results.append(predict_video(model, item, frames, top, window, stride,
-                                         Path(out_dir), reading))
+                                         Path(out_dir), reading, reject_below))
         else:
             results += predict(model, read_samples(item, fmt, **options), frames, top)
     if as_json:
@@ -762,9 +766,9 @@ def predict_cmd(inputs: tuple[str, ...], model_path: str | None, fmt: str | None
     for r in results:
         click.echo(f"{r['instance_id']} ({r['frames']} frames)")
         if "decision" in r:  # a video: the answer over the whole clip
+            below = model.spec.reject_below if reject_below is None else reject_below
             sure = (f" (confidence {100 * r['confidence']:.0f}%; no known action below "
-                    f"{100 * model.spec.reject_below:.0f}%)"
-                    if "confidence" in r and model.spec.reject_below > 0 else "")
+                    f"{100 * below:.0f}%)" if "confidence" in r and below > 0 else "")
             click.echo(f"  answer: {r['decision']}{sure}")
         for k, t in enumerate(r["top"], 1):
             click.echo(f"  {k}. {t['class']:<32} {100 * t['probability']:6.2f}%")

@@ -230,7 +230,8 @@ def clip_confidence(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]]) -
 
 def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
                  top: int = 5, scales: tuple[float, ...] = WINDOW_SCALES,
-                 reading: str = DEFAULT_READING, mirror: bool = MIRROR) -> dict:
+                 reading: str = DEFAULT_READING, mirror: bool = MIRROR,
+                 reject_below: float | None = None) -> dict:
     """The model's answer for a whole clip (``skelkd predict`` on a video).
 
     A model learns the duration of its training clips: one input of ``num_frames``
@@ -246,8 +247,9 @@ def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None 
     else 32.
 
     ``decision`` is the top class, or :data:`NO_ACTION` when ``confidence``
-    (:func:`clip_confidence`) is below the model's ``spec.reject_below`` (calibrated on
-    held-out data when the model was shipped: ``scripts/ship_model.py``).
+    (:func:`clip_confidence`) is below ``reject_below``: by default the model's
+    ``spec.reject_below`` (calibrated on held-out data when the model was shipped:
+    ``scripts/ship_model.py``); 0 always names a class.
     """
     spec = model.spec
     per_scale = window_probabilities(model, sample, num_frames, scales, mirror)
@@ -255,7 +257,7 @@ def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None 
     names = spec.class_names or [f"class {c}" for c in range(spec.num_classes)]
     ranked = _ranked(prob, names, top)
     confidence = clip_confidence(per_scale)
-    known = confidence >= spec.reject_below
+    known = confidence >= (spec.reject_below if reject_below is None else reject_below)
     return {"instance_id": sample.instance_id, "frames": sample.num_frames,
             "windows": sum(len(w) for w, _ in per_scale), "confidence": confidence,
             "decision": ranked[0]["class"] if known else NO_ACTION, "top": ranked}
@@ -279,7 +281,7 @@ def predict_windows(model: torch.nn.Module, sample: Sample, num_frames: int, win
 
 def predict_video(model: torch.nn.Module, path: str | Path, num_frames: int, top: int = 5,
                   window: int = 64, stride: int = 32, out_dir: str | Path = ".",
-                  reading: str = DEFAULT_READING) -> dict:
+                  reading: str = DEFAULT_READING, reject_below: float | None = None) -> dict:
     """``skelkd predict`` on a video (or a folder of frames): BlazePose, then the answer
     over the whole clip (:func:`predict_clip`) and over sliding windows
     (:func:`predict_windows`), and an annotated PNG strip (skeleton on frames, each
@@ -291,7 +293,8 @@ def predict_video(model: torch.nn.Module, path: str | Path, num_frames: int, top
     if e.found == 0:
         raise SkelkdError(f"{path}: no person found in any of its {len(e.scores)} frames")
     sample = to_sample(e)
-    result = predict_clip(model, sample, num_frames, top, reading=reading)
+    result = predict_clip(model, sample, num_frames, top, reading=reading,
+                          reject_below=reject_below)
     result["windows"] = predict_windows(model, sample, num_frames, window, stride, top)
     result["extract_fps"] = e.speed
     result["person_found"] = e.found
