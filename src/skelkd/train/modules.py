@@ -222,15 +222,17 @@ class StudentModule(RecognizerModule):
         assert self.teacher is not None
         kinds = ["logits", "global", "parts"] + ["joints"] * (self.teacher_joints is not None)
         kinds += [f"block{b}" for b in self.distill.inner_blocks]
-        self.cached = ()
-        for t, teacher in enumerate(self.teachers()):
-            teacher.eval()
-            rows: dict[int, tuple] = {}
-            with torch.no_grad():
-                for batch in loader:
+        members = self.teachers()
+        member_rows: list[dict[int, tuple]] = [{} for _ in members]
+        with torch.no_grad():
+            for batch in loader:  # the data read once, every teacher run on it
+                for teacher, rows in zip(members, member_rows, strict=True):
+                    teacher.eval()
                     out = teacher.features(batch["x"], self.teacher_joints, self.blocks)
                     for k, i in enumerate(batch["index"].tolist()):
                         rows[i] = tuple(o[k] for o in out)
+        self.cached = ()
+        for t, rows in enumerate(member_rows):
             size = max(rows) + 1 if rows else 0
             names = tuple(f"cache{t or ''}_{kind}" for kind in kinds)
             for j, name in enumerate(names):
