@@ -224,10 +224,11 @@ class StudentModule(RecognizerModule):
         kinds += [f"block{b}" for b in self.distill.inner_blocks]
         members = self.teachers()
         member_rows: list[dict[int, tuple]] = [{} for _ in members]
+        for teacher in members:
+            teacher.eval()
         with torch.no_grad():
             for batch in loader:  # the data read once, every teacher run on it
                 for teacher, rows in zip(members, member_rows, strict=True):
-                    teacher.eval()
                     out = teacher.features(batch["x"], self.teacher_joints, self.blocks)
                     for k, i in enumerate(batch["index"].tolist()):
                         rows[i] = tuple(o[k] for o in out)
