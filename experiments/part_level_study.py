@@ -43,7 +43,7 @@ from skelkd.distill.part_matrix import PartMatrix
 from skelkd.experiment import part_matrix_on, student_dir, train_student_run, train_teacher_run
 from skelkd.io.files import write_text_atomic
 from skelkd.reproduce import PROTOCOLS, Cell
-from skelkd.reproduce.run import choose_recipe, job_config, read_record
+from skelkd.reproduce.run import choose_recipe, ensure_teacher, job_config, read_record
 from skelkd.reproduce.short_schedule import prepare_packs
 from skelkd.reproduce.stats import fmt_p, mean_last, paired
 
@@ -122,6 +122,9 @@ def run_lever(args, protocol, spec: str, seeds: list[int], name: str,
         out = student_dir(run_dir, cfg)
         if not (out / "metrics.json").exists():
             print(f"{name}: {j.label()}", flush=True)
+            # the reproduction's teacher, trained again here when this machine's runs
+            # folder lacks it (its record is kept)
+            ensure_teacher(j.teacher(), protocol, packs, args.runs, args.results)
             teacher = teacher_for(args.runs / j.teacher().key() / "teacher", args.study,
                                   values, j.teacher(), job_config(j.teacher(), protocol, packs))
             cfg.distill.extra_teachers = ensemble_teachers(
