@@ -1,0 +1,141 @@
+"""Which backbone should the shipped real-video student have? The shipped recipe
+(configuration ``penn_video``: SIMULATED low-quality Penn Action, part-level distillation)
+trained with each backbone of ``--backbones``, its teacher of the same backbone (part
+features are compared by cosine, so teacher and student share a width), at each seed, and
+compared, paired over seeds, against the first backbone (the shipped one) on:
+
+* Penn Action validation clips (never the test split), read as ``skelkd predict`` reads a
+  video (reading ``max``), as trimmed and with a synthetic rest before and after
+  (``experiments/window_reading.py``'s rows): where the choice is made;
+* the real clips of ``benchmarks/real_video.py`` (BlazePose on real video, the top class
+  with the no-action threshold aside), every seed, read after the validation rows and
+  shown beside them, not used to choose.
+
+    python experiments/student_backbone.py --runs DIR --real FOLDER
+        [--backbones stgcn-tiny efficientgcn-tiny] [--seeds 0 1 2 3 4] [--draws 3]
+        [--records results/recipes/student_backbone] [--doc docs/student_backbone.md]
+
+Each backbone's teacher trains in ``DIR/BACKBONE`` with the shipped teacher's recipe
+(``scripts/train_shipped_model.sh``); each student in ``DIR/BACKBONE-seedS``. Every
+finished student leaves a small record in ``--records`` (its readings, test top-1,
+seconds, commit): commit them; a rerun on any machine skips a student with a record and
+trains only what is missing, so a comparison spread over machines stays paired by seed.
+The students train without the shipped model's outlier exposure (as in the other
+comparisons of the recipe, docs/simulator_preset.md, docs/rest_augmentation.md): it
+shapes "no known action", not which class comes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+from rest_augmentation import paired_rows, run  # noqa: E402 (this folder)
+from simulator_preset import add_student_arguments  # noqa: E402 (this folder)
+from window_reading import real_rows  # noqa: E402 (this folder)
+
+from skelkd.config import load_config
+from skelkd.experiment import student_dir, train_teacher_run
+from skelkd.io.files import write_text_atomic
+from skelkd.predict import DEFAULT_READING, READINGS, default_model
+from skelkd.reproduce.short_schedule import published_ucla_schedule
+
+# scripts/train_shipped_model.sh's teacher: the reproduction's teacher schedule, 30 epochs,
+# fair.yaml's augmentation (the student's extra augmentation is the student's)
+TEACHER_OVERRIDES = (*published_ucla_schedule(), "train.epochs=30", "input.rotate_deg=10",
+                     "input.flip_prob=0", "input.crop_range=[1,1]", "train.progress=false")
+
+
+def teacher(backbone: str, runs: Path) -> Path:
+    """The shipped recipe's teacher with ``backbone``, trained in ``runs/BACKBONE`` when
+    missing."""
+    run_dir = runs / backbone
+    if not (run_dir / "teacher" / "metrics.json").exists():
+        print(f"training the {backbone} teacher in {run_dir}", flush=True)
+        train_teacher_run(load_config("penn_video", TEACHER_OVERRIDES,
+                                      {"model.backbone": backbone}), run_dir)
+    return run_dir / "teacher"
+
+
+def student(backbone: str, seed: int, args) -> dict:
+    """The record of ``backbone``'s student at ``seed``: trained and read when missing."""
+    record = args.records / f"{backbone}-seed{seed}.json"
+    if record.exists():
+        return json.loads(record.read_text())
+    values = {"model.backbone": backbone}
+    arm = argparse.Namespace(**{**vars(args), "teacher": teacher(backbone, args.runs)})
+    start = time.time()
+    got = run(backbone, seed, values, arm)  # trains DIR/BACKBONE-seedS when missing
+    out = student_dir(args.runs / f"{backbone}-seed{seed}", load_config("penn_video"))
+    metrics = json.loads((out / "metrics.json").read_text())
+    model, _, _ = default_model(out)
+    accs, clips = real_rows(model, args.real, args.cache)
+    rec = {"backbone": backbone, "seed": seed, **got,
+           "real top class": accs[READINGS.index(DEFAULT_READING)], "real clips": len(clips),
+           "test top-1": {op: m["top1"] for op, m in metrics.get("by_op", {}).items()},
+           "seconds": metrics.get("seconds"),
+           "seconds with the readings": time.time() - start,
+           "environment": metrics.get("environment")}
+    write_text_atomic(record, json.dumps(rec, indent=1) + "\n")
+    return rec
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_student_arguments(ap)
+    ap.add_argument("--backbones", nargs="+", default=["stgcn-tiny", "efficientgcn-tiny"],
+                    help="the first is the shipped one, the others are compared with it")
+    ap.add_argument("--records", type=Path, default=Path("results/recipes/student_backbone"))
+    args = ap.parse_args()
+    recs: dict[str, dict[int, dict]] = {b: {} for b in args.backbones}
+    for s in args.seeds:  # seed by seed, so that a comparison cut short is still paired
+        for b in args.backbones:
+            recs[b][s] = student(b, s, args)
+    base, *others = args.backbones
+    lines = [f"| clips | seed | `{base}` | the other | gain |", "|---|---|---|---|---|"]
+    verdicts = []
+    for other in others:
+        for data in ("as trimmed", "with rest", "real top class"):
+            label = f"`{other}`, {data}" + (" (read after the choice)" if "real" in data
+                                             else "")
+            verdicts.append(paired_rows(label, {s: r[data] for s, r in recs[base].items()},
+                                        {s: r[data] for s, r in recs[other].items()}, lines))
+    cost = {b: sum(r["seconds"] or 0 for r in recs[b].values()) for b in args.backbones}
+    test = ["| backbone | seed | Penn Action test top-1, OP 0 | OP 0.3 | training s |",
+            "|---|---|---|---|---|"]
+    for b in args.backbones:
+        for s, r in recs[b].items():
+            t = r["test top-1"]
+            test.append(f"| `{b}` | {s} | {t.get('0', float('nan')):.2f} | "
+                        f"{t.get('0.3', float('nan')):.2f} | {r['seconds'] or 0:.0f} |")
+    text = "\n".join(lines + ["", *[f"- {v}" for v in verdicts], "",
+                              "Test split (information only, not used to choose):", "",
+                              *test, "",
+                              "Training time against the first backbone: " + ", ".join(
+                                  f"`{b}` {cost[b] / max(cost[base], 1e-9):.2f}x"
+                                  for b in others)])
+    print(text)
+    if args.doc:
+        seeds = " ".join(str(s) for s in args.seeds)
+        write_text_atomic(args.doc, "\n".join([
+            "# Which backbone the shipped real-video student has", "",
+            f"Generated by `python experiments/student_backbone.py --runs "
+            f"{args.runs.as_posix()} --real {args.real.as_posix()} --backbones "
+            f"{' '.join(args.backbones)} --seeds {seeds} --draws {args.draws} --records "
+            f"{args.records.as_posix()} --doc {args.doc.as_posix()}` ({platform.machine()}); "
+            "do not edit by hand; the figures are the committed records'.", "",
+            "The shipped student's recipe (`penn_video`, without outlier exposure; all "
+            "training data SIMULATED) trained with each backbone and a teacher of the same "
+            "backbone, at each seed. Top-1 in %: Penn Action's validation clips read as "
+            f"`skelkd predict` reads a video (reading `{DEFAULT_READING}`), as trimmed and "
+            f"with a synthetic rest (mean of {args.draws} draws), where the choice is made; "
+            "then the real clips (BlazePose on real video, the top class with the "
+            "no-action threshold aside), read for every seed after its validation rows.",
+            "", text, ""]))
+
+
+if __name__ == "__main__":
+    main()
