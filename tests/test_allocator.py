@@ -74,3 +74,29 @@ def test_training_applies_the_setting(monkeypatch, tmp_path):
         cfg = ExperimentConfig(train=TrainConfig(keep_freed_memory=keep))
         api._fit(None, data, None, cfg, tmp_path)
     assert calls == [False, True]
+
+
+def test_training_applies_its_thread_count(monkeypatch, tmp_path):
+    """``train.threads`` sets torch's CPU threads when a run starts, and 0 (the default)
+    leaves torch's own count alone (the fit itself stubbed out); a negative count is a
+    configuration error naming the key."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from skelkd.config import ExperimentConfig, TrainConfig, load_config
+    from skelkd.errors import SkelkdError
+    from skelkd.train import api
+
+    calls = []
+    monkeypatch.setattr(api.torch, "set_num_threads", calls.append)
+    monkeypatch.setattr(api, "_loader", lambda *args: None)
+    monkeypatch.setattr(api, "make_trainer",
+                        lambda *args: SimpleNamespace(fit=lambda *a, **k: None))
+    data = SimpleNamespace(labels=np.zeros(1, dtype=int))
+    for threads in (0, 1, 3):
+        api._fit(None, data, None, ExperimentConfig(train=TrainConfig(threads=threads)),
+                 tmp_path)
+    assert calls == [1, 3]
+    with pytest.raises(SkelkdError, match="train.threads"):
+        load_config(values={"train.threads": -1})

@@ -170,6 +170,12 @@ class TrainConfig:
     # faster CPU steps for a higher peak resident memory (train/allocator.py; the
     # measured speed-up: docs/cpu_allocator.md, docs/design.md item 39)
     keep_freed_memory: bool = True
+    # torch's CPU threads in the training process (0: torch's default, one per core).
+    # Several trainings started as separate commands on one machine each take every core
+    # by default and then run far slower together than with the cores shared out
+    # (benchmarks/side_by_side.py, docs/side_by_side.md): give each cores / N.
+    # `skelkd reproduce --workers N` shares them out for its own workers.
+    threads: int = 0
     # a distilled student: the frozen teacher's outputs computed once per high-quality
     # twin before training (its input is fixed: no augmentation, no occlusion) instead of
     # a teacher forward every step; results equal within float tolerance (tests/test_train.py)
@@ -549,6 +555,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     # key: (low, high, low included); high is always included
     "train.epochs": (1, INF, True), "train.batch_size": (1, INF, True),
     "train.per_class": (1, INF, True), "train.val_every": (1, INF, True),
+    "train.threads": (0, INF, True),
     "train.num_nodes": (1, INF, True), "train.optim.lr": (0, INF, False),
     "train.optim.momentum": (0, 1, True), "train.optim.weight_decay": (0, INF, True),
     "train.optim.gamma": (0, 1, False), "train.optim.warmup_epochs": (0, INF, True),

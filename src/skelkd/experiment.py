@@ -166,8 +166,8 @@ def _git_commit() -> str | None:
 # what may change between a run and its resumption: the hardware, the display, the
 # evaluation, the name, and the part matrix that training itself fills in
 RESUMABLE = ("name", "train.progress", "train.workers", "train.accelerator", "train.devices",
-             "train.num_nodes", "train.strategy", "train.keep_freed_memory", "eval.",
-             "distill.part_matrix")
+             "train.num_nodes", "train.strategy", "train.keep_freed_memory", "train.threads",
+             "eval.", "distill.part_matrix")
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

@@ -338,6 +338,8 @@ def _fit(module: L.LightningModule, train_ds, val, cfg: ExperimentConfig, out: P
     SIGINT and SIGTERM stop it with :class:`RunInterrupted` (Lightning would turn Ctrl-C
     into a silent exit 1, and SIGTERM would end the process with status 0)."""
     keep_freed_memory(cfg.train.keep_freed_memory)
+    if cfg.train.threads:  # process-wide, like the allocator's setting
+        torch.set_num_threads(cfg.train.threads)
     if cfg.train.compile:  # in place: parameter names, and so checkpoints, stay the same
         module.model.backbone.compile(backend=cfg.train.compile)
     loader = _loader(train_ds, train_ds.labels, cfg, True)
