@@ -121,6 +121,8 @@ def test_train_teacher_student_report(tmp_path, make_pack):
     assert r.exit_code == 0, r.output
     metrics = json.loads((runs / "tiny" / "student-pmsc-op0.6" / "metrics.json").read_text())
     assert set(metrics["by_op"]) == {"0", "0.6"} and metrics["environment"]["torch"]
+    teacher = json.loads((runs / "tiny" / "teacher" / "metrics.json").read_text())
+    assert metrics["teacher_top1"] == teacher["top1"]  # which training it distilled from
     saved = (runs / "tiny" / "student-pmsc-op0.6" / "config.yaml").read_text()
     assert "temperature: 0.2" in saved and "mode: pmsc" in saved
     r = run("report", str(runs / "tiny"))

@@ -479,6 +479,12 @@ def _student_run(cfg: ExperimentConfig, run_dir: Path, teacher_dir: Path | None)
         report["outlier_samples"] = int(len(outliers[1]))
     if teachers:  # where its teacher is, relative to the student's folder
         report["teacher"] = os.path.relpath(teacher_dir.resolve(), out.resolve())
+        # which training of that teacher: a teacher trained again from its configuration
+        # and seed on another machine is the same recipe, not the same weights (float
+        # sums follow the thread count), so a record names the one it distilled from
+        tm = teacher_dir / "metrics.json"
+        if tm.exists():
+            report["teacher_top1"] = json.loads(tm.read_text()).get("top1")
     for op in cfg.eval.ops:
         report["by_op"][f"{op:g}"] = evaluate_at(student.model, lq, test, cfg, float(op))
     main = report["by_op"].get(f"{cfg.input.occlusion:g}") or next(iter(report["by_op"].values()))

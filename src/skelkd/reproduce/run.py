@@ -7,7 +7,9 @@ source commit; a teacher's part matrix E). Records are what the report reads and
 a reproduction resumes from: a job with a record is done, on any machine. Checkpoints
 stay in the runs folder (out of git); a distilled student whose teacher has a record
 but no checkpoint here gets the teacher trained again, with the same configuration and
-seed, before it runs (its record is kept).
+seed, before it runs (its record is kept): the same recipe, not bit for bit the same
+weights (float sums follow the thread count), so each student's record names its
+teacher's test top-1 (``teacher_top1``).
 """
 
 from __future__ import annotations
