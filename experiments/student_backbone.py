@@ -13,7 +13,8 @@ compared, paired over seeds, against the first backbone (the shipped one) on:
 
     python experiments/student_backbone.py --runs DIR --real FOLDER
         [--backbones stgcn-tiny efficientgcn-tiny] [--seeds 0 1 2 3 4] [--draws 3]
-        [--records results/recipes/student_backbone] [--doc docs/student_backbone.md]
+        [--records results/recipes/student_backbone] [--averaged]
+        [--doc docs/student_backbone.md]
 
 Each backbone's teacher trains in ``DIR/BACKBONE`` with the shipped teacher's recipe
 (``scripts/train_shipped_model.sh``); each student in ``DIR/BACKBONE-seedS``. Every
@@ -23,6 +24,11 @@ trains only what is missing, so a comparison spread over machines stays paired b
 The students train without the shipped model's outlier exposure (as in the other
 comparisons of the recipe, docs/simulator_preset.md, docs/rest_augmentation.md): it
 shapes "no known action", not which class comes first.
+
+With ``--averaged``, each seed's students of all the backbones are also read as one (the
+mean of their class probabilities) and compared like a backbone; that reading needs the
+students' checkpoints on this machine, so a seed whose students were trained elsewhere
+(records only) has no such row until they are trained here again.
 """
 
 from __future__ import annotations
@@ -33,9 +39,11 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
 from rest_augmentation import paired_rows, run  # noqa: E402 (this folder)
 from simulator_preset import add_student_arguments  # noqa: E402 (this folder)
-from window_reading import real_rows  # noqa: E402 (this folder)
+from window_reading import real_rows, validation_rows  # noqa: E402 (this folder)
 
 from skelkd.config import load_config
 from skelkd.experiment import student_dir, train_teacher_run
@@ -83,25 +91,74 @@ def student(backbone: str, seed: int, args) -> dict:
     return rec
 
 
+class Averaged(torch.nn.Module):
+    """Students of different backbones read as one: the log of the mean of their class
+    probabilities (as ``skelkd.models.Ensemble`` reads seeds of one specification), with
+    the first one's specification for reading a clip (the same layout, frames and clip
+    length: one recipe but the backbone)."""
+
+    def __init__(self, models: list[torch.nn.Module]):
+        super().__init__()
+        self.parts = torch.nn.ModuleList(models)
+        self.spec = models[0].spec
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([m(x).float().softmax(dim=1) for m in self.parts]).mean(0)
+        return probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
+
+
+def averaged(backbones: list[str], seed: int, args) -> dict | None:
+    """The record of ``backbones``' students at ``seed`` read as one (:class:`Averaged`):
+    read when missing, from their checkpoints, which must be on this machine (None when
+    they are not: the students' records alone cannot be averaged)."""
+    name = "+".join(backbones)
+    record = args.records / f"{name}-seed{seed}.json"
+    if record.exists():
+        return json.loads(record.read_text())
+    outs = [student_dir(args.runs / f"{b}-seed{seed}", load_config("penn_video"))
+            for b in backbones]
+    if not all((o / "checkpoints" / "last.ckpt").exists() for o in outs):
+        print(f"{name}, seed {seed}: the students' checkpoints are not here; not read")
+        return None
+    model = Averaged([default_model(o)[0] for o in outs])
+    r = READINGS.index(DEFAULT_READING)
+    rows = validation_rows(model, args.draws)
+    accs, clips = real_rows(model, args.real, args.cache)
+    rec = {"backbone": name, "seed": seed, "as trimmed": rows["as trimmed"][r],
+           "with rest": float(np.mean([v[r] for k, v in rows.items() if k != "as trimmed"])),
+           "real top class": accs[r], "real clips": len(clips)}
+    write_text_atomic(record, json.dumps(rec, indent=1) + "\n")
+    return rec
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_student_arguments(ap)
     ap.add_argument("--backbones", nargs="+", default=["stgcn-tiny", "efficientgcn-tiny"],
                     help="the first is the shipped one, the others are compared with it")
     ap.add_argument("--records", type=Path, default=Path("results/recipes/student_backbone"))
+    ap.add_argument("--averaged", action="store_true",
+                    help="also every seed's students of all the backbones read as one")
     args = ap.parse_args()
     recs: dict[str, dict[int, dict]] = {b: {} for b in args.backbones}
+    base, *others = args.backbones
+    both = "+".join(args.backbones)
+    if args.averaged:
+        recs[both] = {}
     for s in args.seeds:  # seed by seed, so that a comparison cut short is still paired
         for b in args.backbones:
             recs[b][s] = student(b, s, args)
-    base, *others = args.backbones
+        if args.averaged and (rec := averaged(args.backbones, s, args)) is not None:
+            recs[both][s] = rec
+    if args.averaged:  # compared on the seeds it was read for
+        others = [*others, both]
     lines = [f"| clips | seed | `{base}` | the other | gain |", "|---|---|---|---|---|"]
     verdicts = []
     for other in others:
         for data in ("as trimmed", "with rest", "real top class"):
             label = f"`{other}`, {data}" + (" (read after the choice)" if "real" in data
                                              else "")
-            verdicts.append(paired_rows(label, {s: r[data] for s, r in recs[base].items()},
+            verdicts.append(paired_rows(label, {s: recs[base][s][data] for s in recs[other]},
                                         {s: r[data] for s, r in recs[other].items()}, lines))
     cost = {b: sum(r["seconds"] or 0 for r in recs[b].values()) for b in args.backbones}
     test = ["| backbone | seed | Penn Action test top-1, OP 0 | OP 0.3 | training s |",
@@ -116,7 +173,8 @@ def main() -> None:
                               *test, "",
                               "Training time against the first backbone: " + ", ".join(
                                   f"`{b}` {cost[b] / max(cost[base], 1e-9):.2f}x"
-                                  for b in others)])
+                                  for b in args.backbones[1:]) + (
+                                  f"; `{both}` reads with both." if args.averaged else "")])
     print(text)
     if args.doc:
         seeds = " ".join(str(s) for s in args.seeds)
@@ -125,7 +183,8 @@ def main() -> None:
             f"Generated by `python experiments/student_backbone.py --runs "
             f"{args.runs.as_posix()} --real {args.real.as_posix()} --backbones "
             f"{' '.join(args.backbones)} --seeds {seeds} --draws {args.draws} --records "
-            f"{args.records.as_posix()} --doc {args.doc.as_posix()}` ({platform.machine()}); "
+            f"{args.records.as_posix()}{' --averaged' if args.averaged else ''} --doc "
+            f"{args.doc.as_posix()}` ({platform.machine()}); "
             "do not edit by hand; the figures are the committed records'.", "",
             "The shipped student's recipe (`penn_video`, without outlier exposure; all "
             "training data SIMULATED) trained with each backbone and a teacher of the same "
@@ -133,7 +192,12 @@ def main() -> None:
             f"`skelkd predict` reads a video (reading `{DEFAULT_READING}`), as trimmed and "
             f"with a synthetic rest (mean of {args.draws} draws), where the choice is made; "
             "then the real clips (BlazePose on real video, the top class with the "
-            "no-action threshold aside), read for every seed after its validation rows.",
+            "no-action threshold aside), read for every seed after its validation rows."
+            + (f" `{both}`: each seed's students of the backbones read as one (the mean of "
+               "their class probabilities). That arm was added after the first seed's "
+               "students had been read clip by clip on the real clips, which showed them "
+               "wrong on different clips: the real rows of that arm are not an untouched "
+               "measure, its validation rows are." if args.averaged else ""),
             "", text, ""]))
 
 
