@@ -30,13 +30,11 @@ CONFIGS = {  # name: (backbone, T, M, classes, batch), as benchmarks/throughput.
     "paper": ("stgcn-paper", 300, 2, 60, 16),
 }
 
-CHILD = """
-import json, resource, statistics, sys, time
+# a child process's student training step, ``step()``, on random input of the shape
+# ``backbone, t, m, classes, batch`` (defined before it) give: shared with side_by_side.py
+STEP = """
 import torch, torch.nn.functional as F
 from skelkd.models import ModelSpec, Recognizer
-from skelkd.train.allocator import keep_freed_memory
-backbone, t, m, classes, batch, keep, steps = json.loads(sys.argv[1])
-took = keep_freed_memory(keep)
 torch.manual_seed(0)
 model = Recognizer(ModelSpec("coco", 3, classes, m, backbone))
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -46,6 +44,16 @@ def step():
     opt.zero_grad()
     loss.backward()
     opt.step()
+"""
+
+CHILD = """
+import json, resource, statistics, sys, time
+import torch, torch.nn.functional as F
+from skelkd.models import ModelSpec, Recognizer
+from skelkd.train.allocator import keep_freed_memory
+backbone, t, m, classes, batch, keep, steps = json.loads(sys.argv[1])
+took = keep_freed_memory(keep)
+""" + STEP + """
 for _ in range(2):
     step()
 seconds, faults, system = [], [], []

@@ -34,28 +34,17 @@ import time
 from pathlib import Path
 
 import torch
+from cpu_allocator import CONFIGS, STEP  # noqa: E402 (this folder)
 
-CONFIGS = {  # name: (backbone, T, M, classes, batch), as benchmarks/throughput.py
-    "tiny": ("stgcn-tiny", 32, 1, 15, 32),
-    "small": ("stgcn-small", 32, 1, 15, 32),
-}
+SIZES = ("tiny", "small")  # of CONFIGS: the paper configuration's steps take seconds each
 
 CHILD = """
 import json, sys, time
-import torch, torch.nn.functional as F
-from skelkd.models import ModelSpec, Recognizer
+import torch
 backbone, t, m, classes, batch, threads, start, seconds = json.loads(sys.argv[1])
 if threads:
     torch.set_num_threads(threads)
-torch.manual_seed(0)
-model = Recognizer(ModelSpec("coco", 3, classes, m, backbone))
-opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-x, y = torch.randn(batch, m, t, 17, 3), torch.randint(0, classes, (batch,))
-def step():
-    loss = F.cross_entropy(model(x), y)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
+""" + STEP + """
 while time.time() < start:  # warm up until every process is ready
     step()
 steps, begin = 0, time.perf_counter()
@@ -86,7 +75,7 @@ def run_together(name: str, threads: list[int], seconds: float) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", choices=list(CONFIGS), default="tiny")
+    ap.add_argument("--config", choices=SIZES, default="tiny")
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--rounds", type=int, default=2)
