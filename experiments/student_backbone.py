@@ -48,6 +48,7 @@ from window_reading import real_rows, validation_rows  # noqa: E402 (this folder
 from skelkd.config import load_config
 from skelkd.experiment import student_dir, train_teacher_run
 from skelkd.io.files import write_text_atomic
+from skelkd.models import Ensemble
 from skelkd.predict import DEFAULT_READING, READINGS, default_model
 from skelkd.reproduce.short_schedule import published_ucla_schedule
 
@@ -92,10 +93,10 @@ def student(backbone: str, seed: int, args) -> dict:
 
 
 class Averaged(torch.nn.Module):
-    """Students of different backbones read as one: the log of the mean of their class
-    probabilities (as ``skelkd.models.Ensemble`` reads seeds of one specification), with
-    the first one's specification for reading a clip (the same layout, frames and clip
-    length: one recipe but the backbone)."""
+    """Students of different backbones read as one as ``skelkd.models.Ensemble`` reads
+    seeds of one specification (``Ensemble.read_as_one``), with the first one's
+    specification for reading a clip (the same layout, frames and clip length: one recipe
+    but the backbone)."""
 
     def __init__(self, models: list[torch.nn.Module]):
         super().__init__()
@@ -103,8 +104,7 @@ class Averaged(torch.nn.Module):
         self.spec = models[0].spec
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probs = torch.stack([m(x).float().softmax(dim=1) for m in self.parts]).mean(0)
-        return probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
+        return Ensemble.read_as_one(self.parts, x)
 
 
 def averaged(backbones: list[str], seed: int, args) -> dict | None:

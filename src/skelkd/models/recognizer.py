@@ -82,7 +82,13 @@ class Ensemble(nn.Module):
         return ensemble
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probs = torch.stack([m(x).float().softmax(dim=1) for m in self.members]).mean(0)
+        return self.read_as_one(self.members, x)
+
+    @staticmethod
+    def read_as_one(models, x: torch.Tensor) -> torch.Tensor:
+        """The log of the mean of ``models``' class probabilities on ``x`` (any
+        recognisers of the same classes)."""
+        probs = torch.stack([m(x).float().softmax(dim=1) for m in models]).mean(0)
         return probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
 
     def spec_dict(self) -> dict:
