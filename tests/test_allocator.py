@@ -54,25 +54,34 @@ def test_restoring_the_defaults_is_accepted():
     assert keep_freed_memory(False) == took  # glibc takes both, or neither is glibc
 
 
-def test_training_applies_the_setting(monkeypatch, tmp_path):
-    """``train.keep_freed_memory`` reaches the allocator when a run starts (the fit
-    itself stubbed out)."""
+def _start_runs(monkeypatch, tmp_path):
+    """A function that starts a run of a given TrainConfig, the fit itself stubbed out:
+    what a run sets up before fitting, and nothing more."""
     from types import SimpleNamespace
 
     import numpy as np
 
-    from skelkd.config import ExperimentConfig, TrainConfig
+    from skelkd.config import ExperimentConfig
     from skelkd.train import api
 
-    calls = []
-    monkeypatch.setattr(api, "keep_freed_memory", calls.append)
     monkeypatch.setattr(api, "_loader", lambda *args: None)
     monkeypatch.setattr(api, "make_trainer",
                         lambda *args: SimpleNamespace(fit=lambda *a, **k: None))
     data = SimpleNamespace(labels=np.zeros(1, dtype=int))
+    return lambda train: api._fit(None, data, None, ExperimentConfig(train=train), tmp_path)
+
+
+def test_training_applies_the_setting(monkeypatch, tmp_path):
+    """``train.keep_freed_memory`` reaches the allocator when a run starts (the fit
+    itself stubbed out)."""
+    from skelkd.config import TrainConfig
+    from skelkd.train import api
+
+    calls = []
+    monkeypatch.setattr(api, "keep_freed_memory", calls.append)
+    start = _start_runs(monkeypatch, tmp_path)
     for keep in (False, True):
-        cfg = ExperimentConfig(train=TrainConfig(keep_freed_memory=keep))
-        api._fit(None, data, None, cfg, tmp_path)
+        start(TrainConfig(keep_freed_memory=keep))
     assert calls == [False, True]
 
 
@@ -80,23 +89,15 @@ def test_training_applies_its_thread_count(monkeypatch, tmp_path):
     """``train.threads`` sets torch's CPU threads when a run starts, and 0 (the default)
     leaves torch's own count alone (the fit itself stubbed out); a negative count is a
     configuration error naming the key."""
-    from types import SimpleNamespace
-
-    import numpy as np
-
-    from skelkd.config import ExperimentConfig, TrainConfig, load_config
+    from skelkd.config import TrainConfig, load_config
     from skelkd.errors import SkelkdError
     from skelkd.train import api
 
     calls = []
     monkeypatch.setattr(api.torch, "set_num_threads", calls.append)
-    monkeypatch.setattr(api, "_loader", lambda *args: None)
-    monkeypatch.setattr(api, "make_trainer",
-                        lambda *args: SimpleNamespace(fit=lambda *a, **k: None))
-    data = SimpleNamespace(labels=np.zeros(1, dtype=int))
+    start = _start_runs(monkeypatch, tmp_path)
     for threads in (0, 1, 3):
-        api._fit(None, data, None, ExperimentConfig(train=TrainConfig(threads=threads)),
-                 tmp_path)
+        start(TrainConfig(threads=threads))
     assert calls == [1, 3]
     with pytest.raises(SkelkdError, match="train.threads"):
         load_config(values={"train.threads": -1})
