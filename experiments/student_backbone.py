@@ -13,8 +13,13 @@ compared, paired over seeds, against the first backbone (the shipped one) on:
 
     python experiments/student_backbone.py --runs DIR --real FOLDER
         [--backbones stgcn-tiny efficientgcn-tiny] [--seeds 0 1 2 3 4] [--draws 3]
-        [--records results/recipes/student_backbone] [--averaged]
-        [--doc docs/student_backbone.md]
+        [--arm NAME model.backbone=B KEY=VALUE ...] [--records results/recipes/student_backbone]
+        [--averaged] [--doc docs/student_backbone.md]
+
+``--arm`` adds a backbone with another recipe than the shipped one, e.g. the learning rate
+and batches its own Table 3 cell chose on validation (docs/RESULTS.md), so that every
+backbone is compared with the same tuning budget: the shipped recipe's are the choice of
+ST-GCN's cell.
 
 Each backbone's teacher trains in ``DIR/BACKBONE`` with the shipped teacher's recipe
 (``scripts/train_shipped_model.sh``); each student in ``DIR/BACKBONE-seedS``. Every
@@ -45,7 +50,7 @@ from rest_augmentation import paired_rows, run  # noqa: E402 (this folder)
 from simulator_preset import add_student_arguments  # noqa: E402 (this folder)
 from window_reading import real_rows, validation_rows  # noqa: E402 (this folder)
 
-from skelkd.config import load_config
+from skelkd.config import load_config, parse_override
 from skelkd.experiment import student_dir, train_teacher_run
 from skelkd.io.files import write_text_atomic
 from skelkd.models import Ensemble
@@ -69,20 +74,23 @@ def teacher(backbone: str, runs: Path) -> Path:
     return run_dir / "teacher"
 
 
-def student(backbone: str, seed: int, args) -> dict:
-    """The record of ``backbone``'s student at ``seed``: trained and read when missing."""
-    record = args.records / f"{backbone}-seed{seed}.json"
+def student(name: str, seed: int, args) -> dict:
+    """The record of arm ``name``'s student at ``seed`` (``args.arms[name]``: its
+    configuration values, the backbone among them): trained and read when missing."""
+    record = args.records / f"{name}-seed{seed}.json"
     if record.exists():
         return json.loads(record.read_text())
-    values = {"model.backbone": backbone}
+    values = args.arms[name]
+    backbone = values["model.backbone"]
     arm = argparse.Namespace(**{**vars(args), "teacher": teacher(backbone, args.runs)})
     start = time.time()
-    got = run(backbone, seed, values, arm)  # trains DIR/BACKBONE-seedS when missing
-    out = student_dir(args.runs / f"{backbone}-seed{seed}", load_config("penn_video"))
+    got = run(name, seed, values, arm)  # trains DIR/NAME-seedS when missing
+    out = student_dir(args.runs / f"{name}-seed{seed}", load_config("penn_video"))
     metrics = json.loads((out / "metrics.json").read_text())
     model, _, _ = default_model(out)
     accs, clips = real_rows(model, args.real, args.cache)
     rec = {"backbone": backbone, "seed": seed, **got,
+           **({"values": values} if name != backbone else {}),
            "real top class": accs[READINGS.index(DEFAULT_READING)], "real clips": len(clips),
            "test top-1": {op: m["top1"] for op, m in metrics.get("by_op", {}).items()},
            "seconds": metrics.get("seconds"),
@@ -137,16 +145,26 @@ def main() -> None:
     ap.add_argument("--backbones", nargs="+", default=["stgcn-tiny", "efficientgcn-tiny"],
                     help="the first is the shipped one, the others are compared with it")
     ap.add_argument("--records", type=Path, default=Path("results/recipes/student_backbone"))
+    ap.add_argument("--arm", nargs="+", action="append", default=[],
+                    metavar=("NAME", "KEY=VALUE"),
+                    help="one more arm: a name and configuration values, model.backbone "
+                    "among them (a backbone with another recipe, e.g. the learning rate and "
+                    "batches its own Table 3 cell chose on validation)")
     ap.add_argument("--averaged", action="store_true",
                     help="also every seed's students of all the backbones read as one")
     args = ap.parse_args()
-    recs: dict[str, dict[int, dict]] = {b: {} for b in args.backbones}
-    base, *others = args.backbones
+    args.arms = {b: {"model.backbone": b} for b in args.backbones}
+    for name, *pairs in args.arm:
+        args.arms[name] = {".".join(k): v for k, v in map(parse_override, pairs)}
+        if "model.backbone" not in args.arms[name]:
+            ap.error(f"--arm {name}: give its backbone (model.backbone=NAME)")
+    recs: dict[str, dict[int, dict]] = {b: {} for b in args.arms}
+    base, *others = args.arms
     both = "+".join(args.backbones)
     if args.averaged:
         recs[both] = {}
     for s in args.seeds:  # seed by seed, so that a comparison cut short is still paired
-        for b in args.backbones:
+        for b in args.arms:
             recs[b][s] = student(b, s, args)
         if args.averaged and (rec := averaged(args.backbones, s, args)) is not None:
             recs[both][s] = rec
@@ -166,10 +184,10 @@ def main() -> None:
                 verdict = (f"{label}: {gain:+.2f} points over {len(b)} seed(s): fewer than 3, "
                            "so no interval or verdict yet")
             verdicts.append(verdict)
-    cost = {b: sum(r["seconds"] or 0 for r in recs[b].values()) for b in args.backbones}
+    cost = {b: sum(r["seconds"] or 0 for r in recs[b].values()) for b in args.arms}
     test = ["| backbone | seed | Penn Action test top-1, OP 0 | OP 0.3 | training s |",
             "|---|---|---|---|---|"]
-    for b in args.backbones:
+    for b in args.arms:
         for s, r in recs[b].items():
             t = r["test top-1"]
             test.append(f"| `{b}` | {s} | {t.get('0', float('nan')):.2f} | "
@@ -179,7 +197,7 @@ def main() -> None:
                               *test, "",
                               "Training time against the first backbone: " + ", ".join(
                                   f"`{b}` {cost[b] / max(cost[base], 1e-9):.2f}x"
-                                  for b in args.backbones[1:]) + (
+                                  for b in others if b != both) + (
                                   f"; `{both}` reads with both." if args.averaged else "")])
     print(text)
     if args.doc:
@@ -188,7 +206,10 @@ def main() -> None:
             "# Which backbone the shipped real-video student has", "",
             f"Generated by `python experiments/student_backbone.py --runs "
             f"{args.runs.as_posix()} --real {args.real.as_posix()} --backbones "
-            f"{' '.join(args.backbones)} --seeds {seeds} --draws {args.draws} --records "
+            f"{' '.join(args.backbones)}"
+            + "".join(f" --arm {n} " + " ".join(f"{k}={v}" for k, v in vals.items())
+                      for n, vals in list(args.arms.items())[len(args.backbones):])
+            + f" --seeds {seeds} --draws {args.draws} --records "
             f"{args.records.as_posix()}{' --averaged' if args.averaged else ''} --doc "
             f"{args.doc.as_posix()}` ({platform.machine()}); "
             "do not edit by hand; the figures are the committed records'.", "",
@@ -203,7 +224,13 @@ def main() -> None:
                "their class probabilities). That arm was added after the first seed's "
                "students had been read clip by clip on the real clips, which showed them "
                "wrong on different clips: the real rows of that arm are not an untouched "
-               "measure, its validation rows are." if args.averaged else ""),
+               "measure, its validation rows are. It reads with two networks against the "
+               "shipped backbone's one, so part of its gain is any ensemble's (seeds of one "
+               "backbone read as one gain too: docs/seed_ensemble.md); the backbone itself "
+               "is judged by the single-network rows." if args.averaged else "")
+            + "".join(f" `{n}`: the recipe with " + ", ".join(
+                f"`{k}={v}`" for k, v in vals.items()) + "." for n, vals in
+                list(args.arms.items())[len(args.backbones):]),
             "", text, ""]))
 
 
