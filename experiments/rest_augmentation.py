@@ -48,8 +48,11 @@ def run(arm: str, seed: int, values: dict, args, val: tuple | None = None) -> di
     configuration given as ``val = (KEY, config)``; kept beside the student
     (``reading.json``, or ``reading-KEY.json``)."""
     run_dir = args.runs / f"{arm}-seed{seed}"
+    # the studies that train through here (this one, simulator_preset.py) ran when the
+    # shipped recipe's backbone was ST-GCN-tiny, and their docs are of those students: a
+    # rerun remakes them unless ``values`` names another (student_backbone.py does)
     cfg = load_config("penn_video", values={"train.seed": seed, "train.progress": False,
-                                            **values})
+                                            "model.backbone": "stgcn-tiny", **values})
     out = student_dir(run_dir, cfg)
     if not (out / "metrics.json").exists():
         print(f"training {arm}, seed {seed} in {out}", flush=True)

@@ -283,7 +283,15 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
         "0, beside the calibrated one's answers).",
         "", "## How its recipe was chosen", "",
         "- Learning rate, schedule and batches: the reproduction's protocol's choices on "
-        "Penn Action validation (docs/RESULTS.md); the teacher: the reproduction's.",
+        "Penn Action validation for ST-GCN-tiny (docs/RESULTS.md); the teacher: the "
+        "reproduction's recipe, with the student's backbone.",
+        *([f"- The backbone (`{spec.backbone}`): chosen on the validation clips, read as "
+           "below as trimmed and with a synthetic rest, five paired seeds of this recipe "
+           "(without outlier exposure) against ST-GCN-tiny, which the choices below were "
+           "made with and carried over from (docs/student_backbone.md); its learning rate "
+           "and batches were chosen for ST-GCN-tiny, not for it. The real clips were read "
+           "for every seed after the choice, not to make it."]
+          if spec.backbone != "stgcn-tiny" else []),
         "- The joint layout (Penn Action's 13 joints, not COCO-17 with its five face points, "
         "which Penn Action's annotation does not have and training would have to invent), "
         "the augmentation and reading a clip in windows were compared on the real clips of "
