@@ -2,7 +2,8 @@
 (configuration ``penn_video``: SIMULATED low-quality Penn Action, part-level distillation)
 trained with each backbone of ``--backbones``, its teacher of the same backbone (part
 features are compared by cosine, so teacher and student share a width), at each seed, and
-compared, paired over seeds, against the first backbone (the shipped one) on:
+compared, paired over seeds, against the first backbone (ST-GCN-tiny, the one the model
+shipped with when this study began; it chose EfficientGCN-tiny, design item 79) on:
 
 * Penn Action validation clips (never the test split), read as ``skelkd predict`` reads a
   video (reading ``max``), as trimmed and with a synthetic rest before and after
@@ -143,7 +144,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_student_arguments(ap)
     ap.add_argument("--backbones", nargs="+", default=["stgcn-tiny", "efficientgcn-tiny"],
-                    help="the first is the shipped one, the others are compared with it")
+                    help="the first is the baseline (the backbone shipped before the study), "
+                    "the others are compared with it")
     ap.add_argument("--records", type=Path, default=Path("results/recipes/student_backbone"))
     ap.add_argument("--arm", nargs="+", action="append", default=[],
                     metavar=("NAME", "KEY=VALUE"),
@@ -225,7 +227,7 @@ def main() -> None:
                "students had been read clip by clip on the real clips, which showed them "
                "wrong on different clips: the real rows of that arm are not an untouched "
                "measure, its validation rows are. It reads with two networks against the "
-               "shipped backbone's one, so part of its gain is any ensemble's (seeds of one "
+               "first backbone's one, so part of its gain is any ensemble's (seeds of one "
                "backbone read as one gain too: docs/seed_ensemble.md); the backbone itself "
                "is judged by the single-network rows." if args.averaged else "")
             + "".join(f" `{n}`: the recipe with " + ", ".join(
