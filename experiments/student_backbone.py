@@ -155,11 +155,12 @@ def main() -> None:
     ap.add_argument("--averaged", action="store_true",
                     help="also every seed's students of all the backbones read as one")
     args = ap.parse_args()
-    args.arms = {b: {"model.backbone": b} for b in args.backbones}
-    for name, *pairs in args.arm:
-        args.arms[name] = {".".join(k): v for k, v in map(parse_override, pairs)}
-        if "model.backbone" not in args.arms[name]:
+    extra = {name: {".".join(k): v for k, v in map(parse_override, pairs)}
+             for name, *pairs in args.arm}  # --arm: name, then its values
+    for name, values in extra.items():
+        if "model.backbone" not in values:
             ap.error(f"--arm {name}: give its backbone (model.backbone=NAME)")
+    args.arms = {**{b: {"model.backbone": b} for b in args.backbones}, **extra}
     recs: dict[str, dict[int, dict]] = {b: {} for b in args.arms}
     base, *others = args.arms
     both = "+".join(args.backbones)
@@ -210,7 +211,7 @@ def main() -> None:
             f"{args.runs.as_posix()} --real {args.real.as_posix()} --backbones "
             f"{' '.join(args.backbones)}"
             + "".join(f" --arm {n} " + " ".join(f"{k}={v}" for k, v in vals.items())
-                      for n, vals in list(args.arms.items())[len(args.backbones):])
+                      for n, vals in extra.items())
             + f" --seeds {seeds} --draws {args.draws} --records "
             f"{args.records.as_posix()}{' --averaged' if args.averaged else ''} --doc "
             f"{args.doc.as_posix()}` ({platform.machine()}); "
@@ -232,7 +233,7 @@ def main() -> None:
                "is judged by the single-network rows." if args.averaged else "")
             + "".join(f" `{n}`: the recipe with " + ", ".join(
                 f"`{k}={v}`" for k, v in vals.items()) + "." for n, vals in
-                list(args.arms.items())[len(args.backbones):]),
+                extra.items()),
             "", text, ""]))
 
 

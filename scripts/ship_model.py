@@ -289,8 +289,9 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
            "below as trimmed and with a synthetic rest, five paired seeds of this recipe "
            "(without outlier exposure) against ST-GCN-tiny, which the choices below were "
            "made with and carried over from (docs/student_backbone.md); its learning rate "
-           "and batches were chosen for ST-GCN-tiny, not for it. The real clips were read "
-           "for every seed after the choice, not to make it."]
+           "and batches are those chosen for ST-GCN-tiny: the ones its own Table 3 cell "
+           "chose read the validation clips worse there (the `-t3` rows). The real clips "
+           "were read for every seed after the choice, not to make it."]
           if spec.backbone != "stgcn-tiny" else []),
         "- The joint layout (Penn Action's 13 joints, not COCO-17 with its five face points, "
         "which Penn Action's annotation does not have and training would have to invent), "
