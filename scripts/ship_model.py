@@ -260,10 +260,10 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
         "predict`'s path, BlazePose then this model): "
         + (" ".join(quoted) if quoted else "not measured yet."), "",
         "## No known action", "",
-        f"It answers \"no known action\" when its confidence (per window length the top "
-        "probability of the window it is surest of, averaged over the lengths: "
-        "`skelkd.predict.clip_confidence`, chosen on held-out data in "
-        "docs/unknown_action_score.md) is below "
+        f"It answers \"no known action\" when its confidence (per window length the "
+        "window it is surest of, by the top probability less the disagreement of its "
+        "networks, averaged over the lengths: `skelkd.predict.clip_confidence`, chosen on "
+        "held-out data in docs/unknown_action_score.md) is below "
         f"{spec.reject_below:.3f}: the level {100 * shipped['coverage']:.0f}% of the "
         f"{shipped['val_clips']} held-out validation clips of its known classes reach (the "
         "validation part of Penn Action's training split, simulated like its training data"

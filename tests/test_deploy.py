@@ -37,18 +37,24 @@ def _blazepose_clip(t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return kp, vis
 
 
-@pytest.mark.parametrize("frames, fps, secs", [(95, 25.0, 1.0), (20, 30.0, 1.0),
-                                               (300, 30.0, 0.0)])
-def test_the_documented_code_predicts_what_skelkd_predicts(tmp_path, frames, fps, secs):
+@pytest.mark.parametrize("frames, fps, secs, members", [
+    (95, 25.0, 1.0, 1), (20, 30.0, 1.0, 1), (300, 30.0, 0.0, 1), (95, 25.0, 1.0, 3)])
+def test_the_documented_code_predicts_what_skelkd_predicts(tmp_path, frames, fps, secs,
+                                                           members):
+    """Probabilities and confidence alike, of one network and of several read as one
+    (whose disagreement the confidence subtracts)."""
     import onnxruntime as ort
 
     from skelkd.export import export_model
+    from skelkd.models import Ensemble
 
     doc = _doc_code()
     torch.manual_seed(0)
     names = ["a", "b", "c", "d", "e"]
-    model = Recognizer(ModelSpec("coco", 3, 5, backbone="stgcn-tiny", coord_dims=2,
+    nets = [Recognizer(ModelSpec("coco", 3, 5, backbone="stgcn-tiny", coord_dims=2,
                                  class_names=names, clip_seconds=secs)).eval()
+            for _ in range(members)]
+    model = nets[0] if members == 1 else Ensemble.of(nets).eval()
     export_model(model, tmp_path / "m.onnx", "onnx", num_frames=32)
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     kp, vis = _blazepose_clip(frames, seed=frames)
@@ -88,13 +94,33 @@ def test_the_readings_of_a_clips_windows():
 
 def test_a_clips_confidence_is_its_surest_window_per_length():
     """``clip_confidence``: per window length the top probability of the surest window,
-    averaged over the lengths, whatever class each one names."""
+    averaged over the lengths, whatever class each one names; of several networks, each
+    window's top probability of their mean less their mutual information with the
+    answer, against the definition written out window by window."""
+    import math
+
     from skelkd.predict import clip_confidence
 
     one = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]])
     two = np.array([[0.3, 0.7]])
     assert clip_confidence([([(0, 2), (1, 3), (2, 4)], one), ([(0, 4)], two)]) == \
         pytest.approx((0.9 + 0.7) / 2)
+    rng = np.random.default_rng(1)
+    scales = [rng.dirichlet(np.ones(4), size=(3, w)) for w in (5, 2)]  # 3 members
+    want = []
+    for prob in scales:
+        best = -math.inf
+        for w in range(prob.shape[1]):
+            mean = [sum(prob[e, w, c] for e in range(3)) / 3 for c in range(4)]
+            h_mean = -sum(q * math.log(q) for q in mean)
+            h_each = sum(-sum(q * math.log(q) for q in prob[e, w]) for e in range(3)) / 3
+            best = max(best, max(mean) - (h_mean - h_each))
+        want.append(best)
+    got = clip_confidence([([(0, 1)] * p.shape[1], p) for p in scales])
+    assert got == pytest.approx(sum(want) / 2)
+    same = [np.repeat(p[:1], 3, axis=0) for p in scales]  # members that agree: no penalty
+    assert clip_confidence([([(0, 1)] * p.shape[1], p) for p in same]) == pytest.approx(
+        clip_confidence([([(0, 1)] * p.shape[1], p[0]) for p in same]))
     model = Recognizer(ModelSpec("coco", 3, 2, backbone="stgcn-tiny", clip_seconds=1.0,
                                  class_names=["a", "b"])).eval()
     rng = np.random.default_rng(0)

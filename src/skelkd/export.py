@@ -1,8 +1,11 @@
 """Exporting a trained recogniser to TorchScript or ONNX, verified by running the
 exported model beside PyTorch (``skelkd export``).
 
-The exported model maps (N, M, T, V, C) inputs to (N, num_classes) logits; N is dynamic
-in ONNX. ONNX export and its check need the ``export`` extra (onnx, onnxscript,
+The exported model maps (N, M, T, V, C) inputs to (N, num_classes) logits (of an
+ensemble: the log of its members' mean probabilities) and (N,) ``member_entropy``, its
+members' mean entropy (a single network's own), which with the logits gives the
+confidence that decides "no known action" (``skelkd.predict.window_confidence``); N is
+dynamic in ONNX. ONNX export and its check need the ``export`` extra (onnx, onnxscript,
 onnxruntime).
 """
 
@@ -20,6 +23,7 @@ from . import __version__
 from .data.calibrate import MISS_THRESHOLD
 from .errors import SkelkdError
 from .layouts import get_layout
+from .models.recognizer import mean_entropy, mean_log_probability, member_probabilities, members_of
 from .predict import WINDOW_SCALES
 
 
@@ -30,6 +34,26 @@ def example_input(model: torch.nn.Module, num_frames: int, batch: int = 2,
     g = torch.Generator().manual_seed(seed)
     v = get_layout(spec.layout).num_joints
     return torch.randn(batch, spec.num_persons, num_frames, v, spec.in_channels, generator=g)
+
+
+class Deployed(torch.nn.Module):
+    """What is exported: a recogniser or an ensemble, returning its logits and its
+    members' mean entropy (:func:`skelkd.models.recognizer.mean_entropy`)."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+        self.spec = model.spec
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        nets = members_of(self.model)
+        if len(nets) == 1:
+            logits = self.model(x)
+            probs = logits.float().softmax(dim=1)[None]
+        else:
+            probs = member_probabilities(nets, x)
+            logits = mean_log_probability(probs)
+        return logits, mean_entropy(probs)
 
 
 def _replace(tmp: Path, out: Path) -> Path:
@@ -43,7 +67,7 @@ def export_torchscript(model: torch.nn.Module, out: Path, num_frames: int) -> Pa
     with torch.no_grad(), warnings.catch_warnings():
         # TorchScript is deprecated in favour of torch.export / ONNX; still asked for
         warnings.simplefilter("ignore", DeprecationWarning)
-        traced = torch.jit.trace(model, example_input(model, num_frames))
+        traced = torch.jit.trace(Deployed(model), example_input(model, num_frames))
     traced.save(str(tmp))
     return _replace(tmp, out)
 
@@ -75,7 +99,10 @@ def deploy_metadata(model: torch.nn.Module, num_frames: int) -> dict[str, str]:
         "window_scales": json.dumps(list(WINDOW_SCALES)),
         "miss_below": f"{MISS_THRESHOLD:g}",
         "reject_below": f"{float(getattr(spec, 'reject_below', 0.0) or 0.0):g}",
-        "output": "logits: float32 (N, num_classes); softmax for probabilities",
+        "output": "logits: float32 (N, num_classes), softmax for probabilities; "
+                  "member_entropy: float32 (N,), the ensemble members' mean entropy of "
+                  "their probabilities (a single network's own), for the confidence "
+                  "(docs/deploy.md)",
         "preprocessing": "frames sampled uniformly to num_frames (the middle frame of each "
                          "of num_frames equal segments); coordinates centred on the torso "
                          "middle (mean over frames of the shoulders' and hips' midpoint) and "
@@ -99,8 +126,9 @@ def export_onnx(model: torch.nn.Module, out: Path, num_frames: int) -> Path:
     model.eval()
     batch = torch.export.Dim("batch", min=1, max=4096)
     with torch.no_grad():
-        program = torch.onnx.export(model, (example_input(model, num_frames),), dynamo=True,
-                                    input_names=["skeletons"], output_names=["logits"],
+        program = torch.onnx.export(Deployed(model), (example_input(model, num_frames),),
+                                    dynamo=True, input_names=["skeletons"],
+                                    output_names=["logits", "member_entropy"],
                                     dynamic_shapes=({0: batch},), verbose=False)
     proto = program.model_proto
     onnx.helper.set_model_props(proto, deploy_metadata(model, num_frames))
@@ -112,27 +140,29 @@ def export_onnx(model: torch.nn.Module, out: Path, num_frames: int) -> Path:
         tmp.unlink(missing_ok=True)
 
 
-def run_exported(path: Path, fmt: str, x: torch.Tensor) -> np.ndarray:
+def run_exported(path: Path, fmt: str, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The exported model's outputs on ``x``: logits and the members' mean entropy."""
     if fmt == "torchscript":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             loaded = torch.jit.load(str(path))
         with torch.no_grad():
-            return loaded(x).numpy()
+            return tuple(o.numpy() for o in loaded(x))
     try:
         import onnxruntime as ort
     except ImportError as exc:
         raise SkelkdError("checking an ONNX export needs onnxruntime (pip install "
                           f"'skelkd[export]'): {exc}") from exc
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    return tuple(session.run(None, {session.get_inputs()[0].name: x.numpy()}))
 
 
 def export_model(model: torch.nn.Module, out: Path, fmt: str, num_frames: int,
                  check_batch: int = 3) -> dict:
-    """Export ``model`` and compare the exported model's logits with PyTorch's on an
-    input of another batch size than the export's example. Returns the check's figures;
-    raises if they differ by more than 1e-4 (relative to the logits' scale)."""
+    """Export ``model`` and compare the exported model's outputs (:class:`Deployed`) with
+    PyTorch's on an input of another batch size than the export's example. Returns the
+    check's figures; raises if they differ by more than 1e-4 (relative to the logits'
+    scale)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "torchscript":
@@ -143,9 +173,9 @@ def export_model(model: torch.nn.Module, out: Path, fmt: str, num_frames: int,
         raise SkelkdError(f"export format must be torchscript or onnx, not '{fmt}'")
     x = example_input(model, num_frames, batch=check_batch, seed=1)
     with torch.no_grad():
-        want = model(x).numpy()
-    got = run_exported(out, fmt, x)
-    diff = float(np.abs(got - want).max())
+        want, want_entropy = (o.numpy() for o in Deployed(model).eval()(x))
+    got, got_entropy = run_exported(out, fmt, x)
+    diff = max(float(np.abs(got - want).max()), float(np.abs(got_entropy - want_entropy).max()))
     scale = float(np.abs(want).max()) or 1.0
     result = {"path": str(out), "format": fmt, "max_abs_diff": diff, "max_abs_logit": scale,
               "same_top1": bool((got.argmax(1) == want.argmax(1)).all())}

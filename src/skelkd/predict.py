@@ -15,6 +15,7 @@ from .io.pack import Sample
 from .io.readers import get_reader
 from .layouts import get_layout
 from .layouts.mapping import map_layout
+from .models.recognizer import member_probabilities, members_of
 from .train.api import load_module
 
 GUESS_FORMAT = {".npz": "blazepose", ".skeleton": "ntu", ".json": "coco", ".npy": "numpy",
@@ -174,12 +175,12 @@ significant (``experiments/mirror_reading.py``, docs/mirror_reading.md), for twi
 inference."""
 
 
-def window_probabilities(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
-                         scales: tuple[float, ...] = WINDOW_SCALES, mirror: bool = MIRROR
-                         ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+def window_inputs(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
+                  scales: tuple[float, ...] = WINDOW_SCALES, mirror: bool = MIRROR
+                  ) -> list[tuple[list[tuple[int, int]], torch.Tensor]]:
     """Per scale of ``scales``, the windows :func:`predict_clip` reads ``sample`` in and
-    the model's (windows, classes) probabilities on each; with ``mirror``, each the mean
-    of the window's and its mirror image's."""
+    the model's input batch of them: the windows in order, and with ``mirror`` then their
+    mirror images (so the batch holds ``2 * len(windows)`` inputs)."""
     spec = model.spec
     frames = num_frames or input_frames(model)
     fps = float(sample.meta.get("fps") or 30.0)
@@ -188,14 +189,29 @@ def window_probabilities(model: torch.nn.Module, sample: Sample, num_frames: int
         clip_windows(t, max(2, int(round(s * spec.clip_seconds * fps)))) for s in scales]
     kp, sc, pipe = _prepared(spec, sample, frames)
     views = [(kp, sc)] + ([flip(kp, sc, pipe.layout)] if mirror else [])
+    return [(windows, torch.from_numpy(pipe.batch([(k[:, a:b], c[:, a:b], sample.instance_id,
+                                                    None)
+                                                   for k, c in views for a, b in windows])))
+            for windows in spans]
+
+
+def window_probabilities(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
+                         scales: tuple[float, ...] = WINDOW_SCALES, mirror: bool = MIRROR,
+                         members: bool = False
+                         ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+    """Per scale of ``scales``, the windows :func:`predict_clip` reads ``sample`` in
+    (:func:`window_inputs`) and the model's (windows, classes) probabilities on each (of an
+    ensemble: its members' mean); with ``members``, each network's (members, windows,
+    classes) instead (one member for a single network); with ``mirror``, each the mean of
+    the window's and its mirror image's."""
     model.eval()
+    nets = members_of(model)
     out = []
-    for windows in spans:
-        x = torch.from_numpy(pipe.batch([(k[:, a:b], c[:, a:b], sample.instance_id, None)
-                                         for k, c in views for a, b in windows]))
+    for windows, x in window_inputs(model, sample, num_frames, scales, mirror):
         with torch.no_grad():
-            prob = torch.softmax(model(x).float(), dim=1).numpy()
-        out.append((windows, prob.reshape(len(views), len(windows), -1).mean(0)))
+            prob = member_probabilities(nets, x).numpy()
+        prob = prob.reshape(len(nets), -1, len(windows), prob.shape[-1]).mean(1)
+        out.append((windows, prob if members else prob.mean(0)))
     return out
 
 
@@ -218,14 +234,32 @@ def combine_windows(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]],
     return np.mean(combined, axis=0)
 
 
+def window_confidence(prob: np.ndarray) -> np.ndarray:
+    """Each window's confidence from its (members, windows, classes) probabilities (or
+    (windows, classes), one member): the top probability of the members' mean, less how
+    far the members disagree, their mutual information with the answer (the entropy of
+    their mean less their mean entropy; Depeweg et al., ICML 2018), which is 0 for a single
+    network."""
+    prob = prob[None] if prob.ndim == 2 else prob
+    mean = prob.mean(0)
+
+    def entropy(p: np.ndarray) -> np.ndarray:
+        return -(p * np.log(np.clip(p, np.finfo(p.dtype).tiny, None))).sum(-1)
+
+    return mean.max(-1) - (entropy(mean) - entropy(prob).mean(0))
+
+
 def clip_confidence(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]]) -> float:
     """How sure the model is that a clip shows one of its actions: per window length the
-    top probability of the window it is surest of, averaged over the lengths. The
-    threshold of "no known action" reads this, not the answer's probability: on held-out
-    clips it tells actions the model does not know from known ones better
-    (docs/unknown_action_score.md), as the answer's probability also drops when the
-    window lengths agree on no one class."""
-    return float(np.mean([prob.max(1).max() for _, prob in per_scale]))
+    confidence of the window it is surest of (:func:`window_confidence`: the top
+    probability, less its members' disagreement), averaged over the lengths. ``per_scale``:
+    :func:`window_probabilities`, with ``members=True`` for an ensemble. The threshold of
+    "no known action" reads this, not the answer's probability: on held-out clips it tells
+    actions the model does not know from known ones better (docs/unknown_action_score.md:
+    the window lengths' surest windows against the answer's probability, which also drops
+    when the lengths agree on no one class; then the members' disagreement subtracted,
+    which answered fewer clips of unknown actions)."""
+    return float(np.mean([window_confidence(prob).max() for _, prob in per_scale]))
 
 
 def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
@@ -252,11 +286,12 @@ def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None 
     ``scripts/ship_model.py``); 0 always names a class.
     """
     spec = model.spec
-    per_scale = window_probabilities(model, sample, num_frames, scales, mirror)
+    each = window_probabilities(model, sample, num_frames, scales, mirror, members=True)
+    per_scale = [(windows, prob.mean(0)) for windows, prob in each]
     prob = combine_windows(per_scale, reading)
     names = spec.class_names or [f"class {c}" for c in range(spec.num_classes)]
     ranked = _ranked(prob, names, top)
-    confidence = clip_confidence(per_scale)
+    confidence = clip_confidence(each)
     known = confidence >= (spec.reject_below if reject_below is None else reject_below)
     return {"instance_id": sample.instance_id, "frames": sample.num_frames,
             "windows": sum(len(w) for w, _ in per_scale), "confidence": confidence,

@@ -88,11 +88,33 @@ class Ensemble(nn.Module):
     def read_as_one(models, x: torch.Tensor) -> torch.Tensor:
         """The log of the mean of ``models``' class probabilities on ``x`` (any
         recognisers of the same classes)."""
-        probs = torch.stack([m(x).float().softmax(dim=1) for m in models]).mean(0)
-        return probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
+        return mean_log_probability(member_probabilities(models, x))
 
     def spec_dict(self) -> dict:
         return asdict(self.spec)
+
+
+def member_probabilities(models, x: torch.Tensor) -> torch.Tensor:
+    """Each of ``models``' class probabilities on ``x``: (members, N, classes)."""
+    return torch.stack([m(x).float().softmax(dim=1) for m in models])
+
+
+def mean_log_probability(probs: torch.Tensor) -> torch.Tensor:
+    """The log of the members' mean class probabilities (members, N, C) -> (N, C)."""
+    mean = probs.mean(0)
+    return mean.clamp(min=torch.finfo(mean.dtype).tiny).log()
+
+
+def mean_entropy(probs: torch.Tensor) -> torch.Tensor:
+    """The members' mean entropy (nats) of their class probabilities (members, N, C) ->
+    (N,); with the entropy of their mean, what tells how far they disagree
+    (``skelkd.predict.clip_confidence``)."""
+    return -(probs * probs.clamp(min=torch.finfo(probs.dtype).tiny).log()).sum(-1).mean(0)
+
+
+def members_of(model: nn.Module) -> list[nn.Module]:
+    """The networks a model reads as one: an :class:`Ensemble`'s members, else itself."""
+    return list(getattr(model, "members", None) or [model])
 
 
 def build_model(spec: ModelSpec) -> Recognizer | Ensemble:
