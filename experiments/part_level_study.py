@@ -86,17 +86,17 @@ def ensemble_teachers(study: Path, count: int, teacher_job, teacher_cfg) -> list
     return dirs
 
 
-def _cell_jobs(args, protocol, spec: str, seeds: list[int]):
-    """The cell, the recipe the protocol chose for its pmsc arm and its final jobs of
-    ``seeds``."""
+def _cell_jobs(args, protocol, spec: str, seeds: list[int], arm: str = "pmsc"):
+    """The cell, the recipe the protocol chose for its ``arm`` (the paper's loss unless
+    told) and that arm's final jobs of ``seeds``."""
     dataset, setting, op = spec.split(":")
     cell = Cell(dataset, setting, float(op))
     tune = [read_record(args.results, j) for j in protocol.cell_jobs(cell, "tune")
-            if j.arm == "pmsc"]
+            if j.arm == arm]
     if any(r is None for r in tune):
-        raise SystemExit(f"{spec}: the reproduction has not tuned this cell yet")
+        raise SystemExit(f"{spec}: the reproduction has not tuned its {arm} arm yet")
     recipe = choose_recipe(protocol, tune)
-    return cell, recipe, [j for j in protocol.cell_jobs(cell, "final", {"pmsc": recipe})
+    return cell, recipe, [j for j in protocol.cell_jobs(cell, "final", {arm: recipe})
                           if j.seed in seeds]
 
 
@@ -164,7 +164,8 @@ def study_rows(args, protocol) -> list[dict]:
         b = {s: got[s][0] for s in seeds}
         pr = paired(a, b)
         rows.append({"lever": name, "settings": " ".join(recs[0]["settings"]), "cell": spec,
-                     "recipe": recipe, "seeds": len(seeds), "base": np.mean(list(a.values())),
+                     "recipe": recipe, "seeds": len(seeds), "per_seed": b,
+                     "base": np.mean(list(a.values())),
                      "lever_acc": np.mean(list(b.values())), "gain": pr.gain,
                      "interval": pr.interval(), "p": pr.p,
                      "cost": sum(v[1] for v in got.values()) / sum(base[s][1] for s in seeds)})
@@ -174,14 +175,8 @@ def study_rows(args, protocol) -> list[dict]:
 def arm_validation(args, protocol, spec: str, arm: str, seeds: list[int]) -> dict[int, float]:
     """The reproduction's ``arm`` of the cell, at the recipe the protocol chose for it on
     validation: per seed of ``seeds``, its selection measure (validation top-1)."""
-    dataset, setting, op = spec.split(":")
-    cell = Cell(dataset, setting, float(op))
-    tune = [read_record(args.results, j) for j in protocol.cell_jobs(cell, "tune")
-            if j.arm == arm]
-    if any(r is None for r in tune):
-        raise SystemExit(f"{spec}: the reproduction has not tuned its {arm} arm yet")
-    jobs = protocol.cell_jobs(cell, "final", {arm: choose_recipe(protocol, tune)})
-    recs = {j.seed: read_record(args.results, j) for j in jobs if j.seed in seeds}
+    _, _, jobs = _cell_jobs(args, protocol, spec, seeds, arm)
+    recs = {j.seed: read_record(args.results, j) for j in jobs}
     if any(r is None for r in recs.values()):
         raise SystemExit(f"{spec}: the reproduction's {arm} arm lacks a record")
     return {s: mean_last(r["metrics"]["val_curve"], protocol.select_last)
@@ -202,14 +197,7 @@ def how_close(args, protocol, rows: list[dict]) -> list[str]:
         seeds = sorted(protocol.seeds)
         none = arm_validation(args, protocol, spec, "none", seeds)
         arms = [("the paper's loss", arm_validation(args, protocol, spec, "pmsc", seeds))]
-        for lever in sorted({r["lever"] for r in rows if r["cell"] == spec}):
-            got = {}
-            for path in (args.records / lever.replace(" ", "-")).rglob("*.json"):
-                r = json.loads(path.read_text())
-                if r["cell"] == spec:
-                    got[r["seed"]] = mean_last(r["val_curve"], protocol.select_last)
-            if len(got) >= 2:
-                arms.append((lever, got))
+        arms += sorted((r["lever"], r["per_seed"]) for r in rows if r["cell"] == spec)
         for name, got in arms:
             both = sorted(set(got) & set(none))
             pr = paired({s: none[s] for s in both}, {s: got[s] for s in both})
