@@ -64,7 +64,14 @@ from skelkd.evaluate.rejection import auroc, coverage_threshold
 from skelkd.experiment import load_data, rested_val_clips, val_indices
 from skelkd.io import open_pack
 from skelkd.io.files import write_text_atomic
-from skelkd.predict import default_model, window_confidence, window_inputs
+from skelkd.models.recognizer import members_of
+from skelkd.predict import (
+    combine_windows,
+    default_model,
+    entropy,
+    window_confidence,
+    window_inputs,
+)
 
 COVERAGE = 0.95
 SHRINK = 1e-3
@@ -73,17 +80,17 @@ SCORES = ("answer", "surest", "mean", "max logit", "energy", "entropy",
           "surest less disagreement", "cosine", "Mahalanobis")
 
 
-def window_outputs(model, sample, scales=None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per window length, every member's logits (members, windows, classes) and global
-    features (members, windows, features) on the windows ``skelkd predict`` reads."""
-    members = getattr(model, "members", [model])
+def window_outputs(model, sample, scales=None
+                   ) -> list[tuple[list[tuple[int, int]], np.ndarray, np.ndarray]]:
+    """Per window length, the windows ``skelkd predict`` reads, and on them every member's
+    logits (members, windows, classes) and global features (members, windows, features)."""
     model.eval()
     out = []
     opts = {} if scales is None else {"scales": scales}
-    for _, x in window_inputs(model, sample, **opts):
+    for windows, x in window_inputs(model, sample, **opts):
         with torch.no_grad():
-            f = [m.features(x)[:2] for m in members]
-        out.append((torch.stack([a for a, _ in f]).float().numpy(),
+            f = [m.features(x)[:2] for m in members_of(model)]
+        out.append((windows, torch.stack([a for a, _ in f]).float().numpy(),
                     torch.stack([g for _, g in f]).float().numpy()))
     return out
 
@@ -93,7 +100,7 @@ def class_means(model, clips) -> list[tuple[np.ndarray, np.ndarray]]:
     training clips' own length, and the inverse of their shared covariance (shrunk)."""
     feats, labels = [], []
     for c in clips:
-        (_, g), = window_outputs(model, c, scales=(1.0,))
+        (_, _, g), = window_outputs(model, c, scales=(1.0,))
         feats.append(g)
         labels += [c.label] * g.shape[1]
     feats, labels = np.concatenate(feats, axis=1), np.array(labels)
@@ -105,10 +112,6 @@ def class_means(model, clips) -> list[tuple[np.ndarray, np.ndarray]]:
         cov += SHRINK * np.trace(cov) / len(cov) * np.eye(len(cov))
         out.append((mu, np.linalg.inv(cov)))
     return out
-
-
-def entropy(p: np.ndarray) -> np.ndarray:
-    return -(p * np.log(np.clip(p, 1e-12, None))).sum(-1)
 
 
 def window_scores(logits: np.ndarray, feats: np.ndarray, means) -> dict[str, np.ndarray]:
@@ -129,11 +132,11 @@ def window_scores(logits: np.ndarray, feats: np.ndarray, means) -> dict[str, np.
 
 def scores(model, sample, means) -> dict[str, float]:
     outs = window_outputs(model, sample)
-    per_len = [window_scores(lg, g, means) for lg, g in outs]
-    probs = [softmax(lg, -1).mean(0) for lg, _ in outs]
+    per_len = [window_scores(lg, g, means) for _, lg, g in outs]
+    per_scale = [(w, softmax(lg, -1).mean(0)) for w, lg, _ in outs]
     out = {k: float(np.mean([s[k].max() for s in per_len])) for k in per_len[0]}
-    out["answer"] = float(np.mean([p[p.max(1).argmax()] for p in probs], 0).max())
-    out["mean"] = float(np.mean([p.mean(0) for p in probs], 0).max())
+    out["answer"] = float(combine_windows(per_scale, "max").max())
+    out["mean"] = float(combine_windows(per_scale, "mean").max())
     return out
 
 
@@ -157,20 +160,19 @@ def bootstrap_gap(known: dict, unknown: dict, name: str, seed: int = 0
     return float(np.quantile(gaps, 0.025)), float(np.quantile(gaps, 0.975)), p
 
 
-def real_readings(model, folder: Path, means) -> tuple[dict, list[tuple[str, dict]]]:
-    """Scores of the labelled real clips of ``folder`` and of the out-of-class clips, read
-    through the video benchmark's extraction (its cache)."""
+def real_readings(model, folder: Path, cache: Path, means
+                  ) -> tuple[dict, list[tuple[str, dict]]]:
+    """Scores of the labelled real clips of ``folder`` and of the video benchmark's
+    out-of-class clips, read through its extraction (and its cache)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from real_video import DEFAULT_REJECT, extraction, read_manifest
+    from real_video import DEFAULT_REJECT, extraction, labelled_clips
 
     from skelkd.video import to_sample
 
-    cache = Path.home() / ".cache" / "skelkd" / "extractions"
-    known = [scores(model, to_sample(extraction(c, cache)), means)
-             for c, _ in read_manifest(folder)]
-    here = Path(__file__).resolve().parents[1]
-    other = [(p.name, scores(model, to_sample(extraction(here / p, cache)), means))
-             for p in DEFAULT_REJECT if (here / p).exists()]
+    known = [scores(model, s, means)
+             for _, _, s in labelled_clips(folder, list(model.spec.class_names), cache)]
+    other = [(p.name, scores(model, to_sample(extraction(p, cache)), means))
+             for p in DEFAULT_REJECT if p.exists()]
     return {k: np.array([s[k] for s in known]) for k in SCORES}, other
 
 
@@ -187,6 +189,7 @@ def main() -> None:
                     help="a folder of labelled real clips (benchmarks/real_video.py's "
                          "manifest) read after the table, not for the choice; needs the "
                          "video extra")
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/skelkd/extractions")
     ap.add_argument("--doc", type=Path, default=None)
     args = ap.parse_args()
     model, _, _ = default_model(args.model)
@@ -228,7 +231,7 @@ def main() -> None:
     print(verdict)
     real_text = []
     if args.real:
-        rk, ro = real_readings(model, args.real, means)
+        rk, ro = real_readings(model, args.real, args.cache, means)
         real_text = ["## The real clips, read after", "",
                      f"Read once the table above was written, not to choose: the "
                      f"{len(rk['surest'])} labelled real clips of {args.real.name}/ and the "

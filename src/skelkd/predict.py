@@ -234,6 +234,11 @@ def combine_windows(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]],
     return np.mean(combined, axis=0)
 
 
+def entropy(prob: np.ndarray) -> np.ndarray:
+    """The entropy (nats) of class probabilities along their last axis."""
+    return -(prob * np.log(np.clip(prob, np.finfo(prob.dtype).tiny, None))).sum(-1)
+
+
 def window_confidence(prob: np.ndarray) -> np.ndarray:
     """Each window's confidence from its (members, windows, classes) probabilities (or
     (windows, classes), one member): the top probability of the members' mean, less how
@@ -242,10 +247,6 @@ def window_confidence(prob: np.ndarray) -> np.ndarray:
     network."""
     prob = prob[None] if prob.ndim == 2 else prob
     mean = prob.mean(0)
-
-    def entropy(p: np.ndarray) -> np.ndarray:
-        return -(p * np.log(np.clip(p, np.finfo(p.dtype).tiny, None))).sum(-1)
-
     return mean.max(-1) - (entropy(mean) - entropy(prob).mean(0))
 
 
