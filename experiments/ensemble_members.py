@@ -1,0 +1,347 @@
+"""Would networks of another kind in the shipped ensemble make it know better when it does
+not know? The shipped model is five seeds of one recipe (``skelkd.models.Ensemble``), and
+its "no known action" confidence subtracts how far its members disagree
+(``skelkd.predict.window_confidence``). Seeds of one recipe and one backbone may agree on
+the same wrong answer for an action none of them knows; networks of another backbone, or
+trained without outlier exposure, may disagree more there. This measures it on held-out
+clips, SIMULATED low quality as in docs/unknown_action_score.md: the shipped run's Penn
+Action validation clips with a synthetic rest (known) against a pack of other actions
+(unknown; classes close to a known action left out). Never the test split; the real clips
+are only read afterwards (``--real``), never to choose.
+
+    python experiments/ensemble_members.py UNKNOWN_PACK --group NAME RUN [RUN ...]
+        --group NAME RUN [RUN ...] [...] [--draws 1] [--exclude throw] [--real FOLDER]
+        [--outputs DIR] [--doc docs/ensemble_members.md]
+
+The first ``--group`` is the shipped ensemble's members; every other group, added to it,
+is a candidate (as many members again: a group of the first's own recipe and backbone
+is the control for "more members" alone). Each member reads every clip in the windows
+``skelkd predict`` reads (``skelkd.predict.window_probabilities``); an ensemble's window
+probabilities are its members' mean and its confidence ``skelkd.predict.clip_confidence``,
+exactly as ``skelkd predict`` reads an ensemble. For each arm: top-1 on the known clips
+(reading ``max``, the shipped reading), the area under the ROC curve (known against
+unknown) and, at the threshold keeping 95% of the known clips (how
+``scripts/ship_model.py`` calibrates), the share of unknown clips still answered; against
+the shipped ensemble, 95% bootstrap intervals and p-values (known and unknown clips
+resampled, the same draws for every arm).
+
+Bootstrap over clips holds the trained networks fixed, so a second reading pairs training
+seeds: per seed index i, the two-member ensemble {shipped i, group i} against {shipped i,
+shipped i+1} (same size, same first member), the differences over the seeds with a
+t-interval.
+
+The rule, fixed before any of these arms was read: a group joins the shipped ensemble only
+if, added to it, it answers fewer unknown clips (bootstrap interval below 0) with an AUROC
+not below the shipped ensemble's and known top-1 not significantly lower (interval not
+wholly below 0), and its paired two-member reading goes the same way (fewer unknown clips
+answered, mean difference below 0). Of several that pass, the one answering the fewest
+unknown clips.
+
+Members' window probabilities are kept in ``--outputs`` (one .npz per member and clip
+set, keyed by the member's path), so a rerun, or a group added later, reads only what is
+new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from skelkd.config import load_config
+from skelkd.data.simulate import get_preset, simulated_clips
+from skelkd.evaluate.rejection import auroc, coverage_threshold
+from skelkd.experiment import load_data, rested_val_clips
+from skelkd.io import open_pack
+from skelkd.io.files import write_bytes_atomic, write_text_atomic
+from skelkd.predict import (
+    clip_confidence,
+    combine_windows,
+    default_model,
+    window_probabilities,
+)
+
+COVERAGE = 0.95
+BOOTSTRAP = 2000
+
+
+class Readings:
+    """One member's window probabilities on a list of clips: ``prob`` (all windows of all
+    clips, classes), ``counts`` (clips, window lengths) the windows of each clip per length,
+    ``labels`` (clips,)."""
+
+    def __init__(self, prob: np.ndarray, counts: np.ndarray, labels: np.ndarray):
+        self.prob, self.counts, self.labels = prob, counts, labels
+
+    @classmethod
+    def read(cls, model, clips) -> Readings:
+        prob, counts, labels = [], [], []
+        for c in clips:
+            per_scale = window_probabilities(model, c)
+            prob += [p for _, p in per_scale]
+            counts.append([len(w) for w, _ in per_scale])
+            labels.append(-1 if c.label is None else c.label)
+        return cls(np.concatenate(prob).astype(np.float32), np.array(counts),
+                   np.array(labels))
+
+    def save(self, path: Path) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, prob=self.prob, counts=self.counts, labels=self.labels)
+        write_bytes_atomic(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path: Path) -> Readings:
+        with np.load(path, allow_pickle=False) as z:
+            return cls(z["prob"], z["counts"], z["labels"])
+
+
+def member_readings(run: Path, name: str, clips, outputs: Path | None) -> Readings:
+    """``run``'s readings of the clip set ``name`` (``clips``: a callable giving them), from
+    ``outputs`` when kept there."""
+    key = hashlib.sha1(str(run.resolve()).encode()).hexdigest()[:12]
+    path = outputs / f"{name}-{key}.npz" if outputs else None
+    if path is not None and path.exists():
+        return Readings.load(path)
+    model, _, _ = default_model(run)
+    out = Readings.read(model.eval(), clips())
+    print(f"  read {name} with {run}", flush=True)
+    if path is not None:
+        out.save(path)
+    return out
+
+
+def ensemble_reading(members: list[Readings]) -> tuple[np.ndarray, np.ndarray]:
+    """Per clip, the ensemble's confidence (:func:`skelkd.predict.clip_confidence`) and
+    answer (reading ``max``), from its members' readings of the same clips."""
+    counts = members[0].counts
+    if any(not np.array_equal(m.counts, counts) for m in members[1:]):
+        raise ValueError("members read the clips in different windows (another clip "
+                         "length or frame count): they cannot be read as one ensemble")
+    prob = np.stack([m.prob for m in members])  # members, windows, classes
+    conf, answer = [], []
+    start = 0
+    for row in counts:
+        per_scale = []
+        for n in row:
+            per_scale.append((range(n), prob[:, start:start + n]))
+            start += n
+        conf.append(clip_confidence(per_scale))
+        answer.append(int(combine_windows([(w, p.mean(0)) for w, p in per_scale]).argmax()))
+    return np.array(conf), np.array(answer)
+
+
+def answered(known: np.ndarray, unknown: np.ndarray) -> float:
+    return float(np.mean(unknown >= coverage_threshold(known, COVERAGE)))
+
+
+class Arm:
+    """An ensemble's readings: confidence and answers on the known clips, confidence on
+    the unknown ones."""
+
+    def __init__(self, name: str, known: list[Readings], unknown: list[Readings]):
+        self.name = name
+        self.members = len(known)
+        self.kconf, ans = ensemble_reading(known)
+        self.right = ans == known[0].labels
+        self.uconf, _ = ensemble_reading(unknown)
+
+    def figures(self, ik=None, iu=None) -> tuple[float, float]:
+        """Known top-1 and unknown answered (shares), on resampled clips if given."""
+        ik = slice(None) if ik is None else ik
+        iu = slice(None) if iu is None else iu
+        return float(self.right[ik].mean()), answered(self.kconf[ik], self.uconf[iu])
+
+
+def bootstrap(arm: Arm, base: Arm, seed: int = 0) -> list[tuple[float, float, float]]:
+    """95% intervals and two-sided p-values of ``arm`` less ``base``: known top-1, unknown
+    answered; the clips resampled, the same draws for every arm."""
+    rng = np.random.default_rng(seed)
+    nk, nu = len(base.kconf), len(base.uconf)
+    gaps = []
+    for _ in range(BOOTSTRAP):
+        ik, iu = rng.integers(0, nk, nk), rng.integers(0, nu, nu)
+        gaps.append(np.subtract(arm.figures(ik, iu), base.figures(ik, iu)))
+    gaps = np.array(gaps)
+    return [(float(np.quantile(g, 0.025)), float(np.quantile(g, 0.975)),
+             min(1.0, 2 * min(np.mean(g >= 0), np.mean(g <= 0)))) for g in gaps.T]
+
+
+def t_interval(d: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean, 95% t-interval and two-sided p-value of paired differences."""
+    m = float(d.mean())
+    if len(d) < 2 or np.allclose(d, d[0]):
+        return m, m, m, 1.0 if m == 0 else 0.0
+    h = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+    return m, m - h, m + h, float(stats.ttest_1samp(d, 0.0).pvalue)
+
+
+def pct(v: float) -> str:
+    return f"{100 * v:+.1f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("unknown", type=Path, help="a high-quality pack of other actions")
+    ap.add_argument("--group", nargs="+", action="append", required=True,
+                    metavar=("NAME", "RUN"),
+                    help="a name and its members' run folders; the first group is the "
+                         "shipped ensemble's")
+    ap.add_argument("--draws", type=int, default=1, help="draws of the validation rest")
+    ap.add_argument("--exclude", nargs="*", default=["throw"])
+    ap.add_argument("--outputs", type=Path, default=None,
+                    help="a folder keeping each member's readings for reruns")
+    ap.add_argument("--real", type=Path, default=None,
+                    help="a folder of labelled real clips (benchmarks/real_video.py's "
+                         "manifest) read after the table, not for the choice; needs the "
+                         "video extra")
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/skelkd/extractions")
+    ap.add_argument("--doc", type=Path, default=None)
+    args = ap.parse_args()
+    if len(args.group) < 2 or any(len(g) < 2 for g in args.group):
+        ap.error("give at least two --group NAME RUN [RUN ...]")
+    groups = {g[0]: [Path(r) for r in g[1:]] for g in args.group}
+    if args.outputs:
+        args.outputs.mkdir(parents=True, exist_ok=True)
+    cfg = load_config("penn_video")
+    sim = cfg.data.simulate
+    first, _, _ = default_model(next(iter(groups.values()))[0])
+    other = get_preset(sim["preset"], target_layout=first.spec.layout)
+    with tempfile.TemporaryDirectory() as tmp:
+        hq, lq, _, _ = load_data(cfg, Path(tmp))
+
+        def known_clips():
+            return [c for k in range(args.draws) for c in rested_val_clips(cfg, hq, lq, k)]
+
+        def unknown_clips():
+            return list(simulated_clips(open_pack(args.unknown), other, args.exclude))
+
+        reads = {name: [(member_readings(r, f"known{args.draws}", known_clips, args.outputs),
+                         member_readings(r, "unknown-" + "-".join(args.exclude),
+                                         unknown_clips, args.outputs)) for r in runs]
+                 for name, runs in groups.items()}
+    base_name = next(iter(groups))
+    base_reads = reads[base_name]
+    arms = [Arm(base_name, *zip(*base_reads, strict=True))]
+    for name, rs in list(reads.items())[1:]:
+        arms.append(Arm(f"{base_name} + {name}", *zip(*(base_reads + rs), strict=True)))
+    base = arms[0]
+    b_top1, b_ans = base.figures()
+    b_auc = auroc(base.kconf, base.uconf)
+    lines = ["| ensemble | members | known top-1 | AUROC | unknown answered at 95% of known "
+             "| top-1 less shipped's [95% CI], p | unknown answered less shipped's "
+             "[95% CI], p |", "|---|---|---|---|---|---|---|"]
+    passed = {}
+    for arm in arms:
+        top1, ans = arm.figures()
+        auc = auroc(arm.kconf, arm.uconf)
+        cells = ["", ""]
+        if arm is not base:
+            (tl, th, tp), (ul, uh, up) = bootstrap(arm, base)
+            cells = [f"{pct(top1 - b_top1)} [{pct(tl)}, {pct(th)}], p {tp:.3f}",
+                     f"{pct(ans - b_ans)} [{pct(ul)}, {pct(uh)}], p {up:.3f}"]
+            if uh < 0 and auc >= b_auc and th >= 0:
+                passed[arm.name] = ans
+        lines.append(f"| {arm.name} | {arm.members} | {100 * top1:.2f} | {auc:.3f} | "
+                     f"{100 * ans:.1f}% | {cells[0]} | {cells[1]} |")
+    paired = ["| group | pairs | known top-1: {shipped i, group i} less {shipped i, shipped "
+              "i+1} [95% CI], p | unknown answered, the same [95% CI], p |", "|---|---|---|---|"]
+    n = len(base_reads)
+    for name, rs in list(reads.items())[1:]:
+        k = min(n, len(rs))
+        d = np.array([np.subtract(
+            Arm("", *zip(base_reads[i], rs[i], strict=True)).figures(),
+            Arm("", *zip(base_reads[i], base_reads[(i + 1) % n], strict=True)).figures())
+            for i in range(k)])
+        (tm, tl, th, tp), (um, ul, uh, up) = t_interval(d[:, 0]), t_interval(d[:, 1])
+        paired.append(f"| {name} | {k} | {pct(tm)} [{pct(tl)}, {pct(th)}], p {tp:.3f} | "
+                      f"{pct(um)} [{pct(ul)}, {pct(uh)}], p {up:.3f} |")
+        arm_name = f"{base_name} + {name}"
+        if arm_name in passed and not um < 0:
+            del passed[arm_name]
+    chosen = min(passed, key=passed.get) if passed else None
+    verdict = (f"By the rule, `{chosen}` replaces `{base_name}`." if chosen else
+               f"By the rule, no group joins `{base_name}`: none answers significantly fewer "
+               "unknown clips, at an AUROC at least its own and known top-1 not "
+               "significantly lower, with its paired two-member reading the same way.")
+    text = "\n".join(lines + ["", *paired])
+    print(text)
+    print(verdict)
+    real_text = real_section(args, groups, arms) if args.real else []
+    if args.doc:
+        group_args = " ".join(f"--group {k} " + " ".join(r.as_posix() for r in v)
+                              for k, v in groups.items())
+        real_arg = f" --real {args.real.as_posix()}" if args.real else ""
+        write_text_atomic(args.doc, "\n".join([
+            "# Networks of another kind in the shipped ensemble", "",
+            f"Generated by `python experiments/ensemble_members.py {args.unknown.name} "
+            f"{group_args} --draws {args.draws} --exclude {' '.join(args.exclude)}"
+            f"{real_arg} --doc {args.doc.as_posix()}` ({platform.machine()}); do not edit "
+            f"by hand. {args.unknown.name} is a pack of actions the models do not know "
+            "(made by `skelkd data import`); classes left out as close to a known action: "
+            f"{', '.join(args.exclude) or 'none'}.", "",
+            f"Known: {len(base.kconf)} readings of the Penn Action validation clips with a "
+            f"synthetic rest ({args.draws} draw(s) each); unknown: {len(base.uconf)} clips; "
+            "both SIMULATED low quality (`penn_video`'s preset). The question, the arms "
+            "and the rule (fixed before any arm was read) are in the script's docstring. "
+            f"Bootstrap intervals: {BOOTSTRAP} draws of the known and unknown clips; the "
+            "paired table: per training seed, two-member ensembles of the same size and "
+            "first member, t-intervals over the seeds.", "", text, "", verdict, "",
+            *real_text]))
+
+
+def real_section(args, groups: dict[str, list[Path]], arms: list[Arm]) -> list[str]:
+    """Each arm on the real clips, read once the table was written: top-1 at the arm's own
+    threshold (95% of its known clips; declined counts as wrong), the top class alone, and
+    the out-of-class clips' confidence."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from real_video import DEFAULT_REJECT, extraction, labelled_clips
+
+    from skelkd.video import to_sample
+
+    first, _, _ = default_model(next(iter(groups.values()))[0])
+    labelled = list(labelled_clips(args.real, list(first.spec.class_names), args.cache))
+    rejects = [(p.name, to_sample(extraction(p, args.cache)))
+               for p in DEFAULT_REJECT if p.exists()]
+    runs = {r for rs in groups.values() for r in rs}
+    real = {r: member_readings(r, "", lambda: [s for _, _, s in labelled], None)
+            for r in sorted(runs)}
+    out = {r: member_readings(r, "", lambda: [s for _, s in rejects], None)
+           for r in sorted(runs)}
+    base_runs = next(iter(groups.values()))
+    names = [n for n, _ in rejects]
+    lines = ["## The real clips, read after", "",
+             f"Read once the tables above were written, not to choose: the {len(labelled)} "
+             f"labelled real clips of {args.real.name}/ and the out-of-class clips of "
+             "docs/real_video.md (BlazePose output, benchmarks/real_video.py's "
+             "extraction), each ensemble at its own threshold (95% of its simulated known "
+             "clips).", "",
+             "| ensemble | threshold | real top-1 (declined counts wrong) | top class alone | "
+             + " | ".join(f"{n}: confidence" for n in names) + " |",
+             "|---|---|---|---|---|" + "---|" * len(names)]
+    for arm, rs in zip(arms, [base_runs] + [base_runs + v for v in list(groups.values())[1:]],
+                       strict=True):
+        thr = coverage_threshold(arm.kconf, COVERAGE)
+        conf, ans = ensemble_reading([real[r] for r in rs])
+        right = ans == np.array([label_index(first, lab) for _, lab, _ in labelled])
+        oconf, _ = ensemble_reading([out[r] for r in rs])
+        lines.append(f"| {arm.name} | {thr:.3f} | {100 * np.mean(right & (conf >= thr)):.1f}% "
+                     f"| {100 * right.mean():.1f}% | "
+                     + " | ".join(f"{100 * c:.0f}%" + ("" if c >= thr else " (declined)")
+                                  for c in oconf) + " |")
+    print("\n".join(lines))
+    return lines + [""]
+
+
+def label_index(model, label: str) -> int:
+    return list(model.spec.class_names).index(label)
+
+
+if __name__ == "__main__":
+    main()
