@@ -23,7 +23,9 @@ exactly as ``skelkd predict`` reads an ensemble. For each arm: top-1 on the know
 unknown) and, at the threshold keeping 95% of the known clips (how
 ``scripts/ship_model.py`` calibrates), the share of unknown clips still answered; against
 the shipped ensemble, 95% bootstrap intervals and p-values (known and unknown clips
-resampled, the same draws for every arm).
+resampled, the same draws for every arm), and the threshold's own bootstrap interval: a
+threshold in a sparse tail of the known clips' confidences moves far between draws, and
+the unknown clips answered with it.
 
 Bootstrap over clips holds the trained networks fixed, so a second reading pairs training
 seeds: per seed index i, the two-member ensemble {shipped i, group i} against {shipped i,
@@ -158,19 +160,26 @@ class Arm:
         iu = slice(None) if iu is None else iu
         return float(self.right[ik].mean()), answered(self.kconf[ik], self.uconf[iu])
 
+    def threshold(self, ik=None) -> float:
+        return coverage_threshold(self.kconf[slice(None) if ik is None else ik], COVERAGE)
 
-def bootstrap(arm: Arm, base: Arm, seed: int = 0) -> list[tuple[float, float, float]]:
+
+def bootstrap(arm: Arm, base: Arm, seed: int = 0
+              ) -> tuple[list[tuple[float, float, float]], tuple[float, float]]:
     """95% intervals and two-sided p-values of ``arm`` less ``base``: known top-1, unknown
-    answered; the clips resampled, the same draws for every arm."""
+    answered; the clips resampled, the same draws for every arm. Also the 95% interval of
+    ``arm``'s threshold over the draws: how firmly the known clips place it."""
     rng = np.random.default_rng(seed)
     nk, nu = len(base.kconf), len(base.uconf)
-    gaps = []
+    gaps, thr = [], []
     for _ in range(BOOTSTRAP):
         ik, iu = rng.integers(0, nk, nk), rng.integers(0, nu, nu)
         gaps.append(np.subtract(arm.figures(ik, iu), base.figures(ik, iu)))
+        thr.append(arm.threshold(ik))
     gaps = np.array(gaps)
-    return [(float(np.quantile(g, 0.025)), float(np.quantile(g, 0.975)),
-             min(1.0, 2 * min(np.mean(g >= 0), np.mean(g <= 0)))) for g in gaps.T]
+    return ([(float(np.quantile(g, 0.025)), float(np.quantile(g, 0.975)),
+              min(1.0, 2 * min(np.mean(g >= 0), np.mean(g <= 0)))) for g in gaps.T],
+            (float(np.quantile(thr, 0.025)), float(np.quantile(thr, 0.975))))
 
 
 def t_interval(d: np.ndarray) -> tuple[float, float, float, float]:
@@ -234,22 +243,23 @@ def main() -> None:
     base = arms[0]
     b_top1, b_ans = base.figures()
     b_auc = auroc(base.kconf, base.uconf)
-    lines = ["| ensemble | members | known top-1 | AUROC | unknown answered at 95% of known "
-             "| top-1 less shipped's [95% CI], p | unknown answered less shipped's "
-             "[95% CI], p |", "|---|---|---|---|---|---|---|"]
+    lines = ["| ensemble | members | known top-1 | AUROC | threshold keeping 95% of known "
+             "[95% CI] | unknown answered there | top-1 less shipped's [95% CI], p | "
+             "unknown answered less shipped's [95% CI], p |", "|---|---|---|---|---|---|---|---|"]
     passed = {}
     for arm in arms:
         top1, ans = arm.figures()
         auc = auroc(arm.kconf, arm.uconf)
+        ((tl, th, tp), (ul, uh, up)), (thl, thh) = bootstrap(arm, base)
         cells = ["", ""]
         if arm is not base:
-            (tl, th, tp), (ul, uh, up) = bootstrap(arm, base)
             cells = [f"{pct(top1 - b_top1)} [{pct(tl)}, {pct(th)}], p {tp:.3f}",
                      f"{pct(ans - b_ans)} [{pct(ul)}, {pct(uh)}], p {up:.3f}"]
             if uh < 0 and auc >= b_auc and th >= 0:
                 passed[arm.name] = ans
         lines.append(f"| {arm.name} | {arm.members} | {100 * top1:.2f} | {auc:.3f} | "
-                     f"{100 * ans:.1f}% | {cells[0]} | {cells[1]} |")
+                     f"{arm.threshold():.3f} [{thl:.3f}, {thh:.3f}] | {100 * ans:.1f}% | "
+                     f"{cells[0]} | {cells[1]} |")
     paired = ["| group | pairs | known top-1: {shipped i, group i} less {shipped i, shipped "
               "i+1} [95% CI], p | unknown answered, the same [95% CI], p |", "|---|---|---|---|"]
     n = len(base_reads)
@@ -270,7 +280,8 @@ def main() -> None:
                f"By the rule, no group joins `{base_name}`: none answers significantly fewer "
                "unknown clips, at an AUROC at least its own and known top-1 not "
                "significantly lower, with its paired two-member reading the same way.")
-    text = "\n".join(lines + ["", *paired])
+    text = "\n".join([*(f"- `{k}`: {describe(v)}" for k, v in groups.items()), "",
+                      *lines, "", *paired])
     print(text)
     print(verdict)
     real_text = real_section(args, groups, arms) if args.real else []
@@ -310,9 +321,9 @@ def real_section(args, groups: dict[str, list[Path]], arms: list[Arm]) -> list[s
     rejects = [(p.name, to_sample(extraction(p, args.cache)))
                for p in DEFAULT_REJECT if p.exists()]
     runs = {r for rs in groups.values() for r in rs}
-    real = {r: member_readings(r, "", lambda: [s for _, _, s in labelled], None)
+    real = {r: member_readings(r, "real clips", lambda: [s for _, _, s in labelled], None)
             for r in sorted(runs)}
-    out = {r: member_readings(r, "", lambda: [s for _, s in rejects], None)
+    out = {r: member_readings(r, "out-of-class clips", lambda: [s for _, s in rejects], None)
            for r in sorted(runs)}
     base_runs = next(iter(groups.values()))
     names = [n for n, _ in rejects]
@@ -337,6 +348,15 @@ def real_section(args, groups: dict[str, list[Path]], arms: list[Arm]) -> list[s
                                   for c in oconf) + " |")
     print("\n".join(lines))
     return lines + [""]
+
+
+def describe(runs: list[Path]) -> str:
+    """A group's recipe, from its first run's configuration: backbone, outlier exposure."""
+    cfg = load_config(runs[0] / "config.yaml")
+    oe = (f"outlier exposure on {Path(cfg.data.outliers).name}" if cfg.data.outliers
+          else "no outlier exposure")
+    return (f"{len(runs)} student(s) of `{cfg.name}`, backbone {cfg.model.backbone}, {oe}, "
+            f"seeds {', '.join(str(load_config(r / 'config.yaml').train.seed) for r in runs)}")
 
 
 def label_index(model, label: str) -> int:
