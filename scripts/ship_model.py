@@ -318,7 +318,11 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
         *(["- Several seeds as one: the ensemble reads the validation clips better than "
            "its seeds alone do, most with a synthetic rest (docs/seed_ensemble.md, where "
            "it was chosen, the real clips read once afterwards); the real clips it gets "
-           "wrong are mostly wrong for every seed, which more seeds cannot fix."]
+           "wrong are mostly wrong for every seed, which more seeds cannot fix. Networks "
+           "of another kind added to them (ST-GCN-tiny students of the same recipe, or "
+           "students without outlier exposure) passed no test of the rule fixed for them "
+           "on held-out clips (docs/ensemble_members.md), so the members are seeds of one "
+           "recipe."]
           if spec.members > 1 else []),
         *(["- A still rest in training (`input.rest_prob`): chosen on the same validation "
            "clips, five paired seeds (docs/rest_augmentation.md)."] if cfg.input.rest_prob
