@@ -50,18 +50,22 @@ import argparse
 import hashlib
 import io
 import platform
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+from unknown_action_score import (  # noqa: E402 (this folder)
+    BOOTSTRAP,
+    COVERAGE,
+    add_unknown_arguments,
+    answered,
+    real_clips,
+    unknown_clips,
+)
 
 from skelkd.config import load_config
-from skelkd.data.simulate import get_preset, simulated_clips
 from skelkd.evaluate.rejection import auroc, coverage_threshold
 from skelkd.experiment import load_data, rested_val_clips
-from skelkd.io import open_pack
 from skelkd.io.files import write_bytes_atomic, write_text_atomic
 from skelkd.predict import (
     clip_confidence,
@@ -69,9 +73,7 @@ from skelkd.predict import (
     default_model,
     window_probabilities,
 )
-
-COVERAGE = 0.95
-BOOTSTRAP = 2000
+from skelkd.reproduce.stats import Paired
 
 
 class Readings:
@@ -139,10 +141,6 @@ def ensemble_reading(members: list[Readings]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(conf), np.array(answer)
 
 
-def answered(known: np.ndarray, unknown: np.ndarray) -> float:
-    return float(np.mean(unknown >= coverage_threshold(known, COVERAGE)))
-
-
 class Arm:
     """An ensemble's readings: confidence and answers on the known clips, confidence on
     the unknown ones."""
@@ -182,22 +180,13 @@ def bootstrap(arm: Arm, base: Arm, seed: int = 0
             (float(np.quantile(thr, 0.025)), float(np.quantile(thr, 0.975))))
 
 
-def t_interval(d: np.ndarray) -> tuple[float, float, float, float]:
-    """Mean, 95% t-interval and two-sided p-value of paired differences."""
-    m = float(d.mean())
-    if len(d) < 2 or np.allclose(d, d[0]):
-        return m, m, m, 1.0 if m == 0 else 0.0
-    h = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
-    return m, m - h, m + h, float(stats.ttest_1samp(d, 0.0).pvalue)
-
-
 def pct(v: float) -> str:
     return f"{100 * v:+.1f}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("unknown", type=Path, help="a high-quality pack of other actions")
+    add_unknown_arguments(ap)
     ap.add_argument("--group", nargs="+", action="append", required=True,
                     metavar=("NAME", "RUN"),
                     help="a name and its members' run folders; the first group is the "
@@ -205,16 +194,8 @@ def main() -> None:
     ap.add_argument("--later", nargs="*", default=[], metavar="NAME",
                     help="groups chosen after the tables without them had been read: "
                          "marked so in the doc")
-    ap.add_argument("--draws", type=int, default=1, help="draws of the validation rest")
-    ap.add_argument("--exclude", nargs="*", default=["throw"])
     ap.add_argument("--outputs", type=Path, default=None,
                     help="a folder keeping each member's readings for reruns")
-    ap.add_argument("--real", type=Path, default=None,
-                    help="a folder of labelled real clips (benchmarks/real_video.py's "
-                         "manifest) read after the table, not for the choice; needs the "
-                         "video extra")
-    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/skelkd/extractions")
-    ap.add_argument("--doc", type=Path, default=None)
     args = ap.parse_args()
     if len(args.group) < 2 or any(len(g) < 2 for g in args.group):
         ap.error("give at least two --group NAME RUN [RUN ...]")
@@ -224,21 +205,19 @@ def main() -> None:
     if args.outputs:
         args.outputs.mkdir(parents=True, exist_ok=True)
     cfg = load_config("penn_video")
-    sim = cfg.data.simulate
     first, _, _ = default_model(next(iter(groups.values()))[0])
-    other = get_preset(sim["preset"], target_layout=first.spec.layout)
     with tempfile.TemporaryDirectory() as tmp:
         hq, lq, _, _ = load_data(cfg, Path(tmp))
 
-        def known_clips():
+        def known():
             return [c for k in range(args.draws) for c in rested_val_clips(cfg, hq, lq, k)]
 
-        def unknown_clips():
-            return list(simulated_clips(open_pack(args.unknown), other, args.exclude))
+        def unknown():
+            return list(unknown_clips(args.unknown, first.spec.layout, args.exclude))
 
-        reads = {name: [(member_readings(r, f"known{args.draws}", known_clips, args.outputs),
-                         member_readings(r, "unknown-" + "-".join(args.exclude),
-                                         unknown_clips, args.outputs)) for r in runs]
+        reads = {name: [(member_readings(r, f"known{args.draws}", known, args.outputs),
+                         member_readings(r, "unknown-" + "-".join(args.exclude), unknown,
+                                         args.outputs)) for r in runs]
                  for name, runs in groups.items()}
     base_name = next(iter(groups))
     base_reads = reads[base_name]
@@ -270,13 +249,15 @@ def main() -> None:
     n = len(base_reads)
     for name, rs in list(reads.items())[1:]:
         k = min(n, len(rs))
-        d = np.array([np.subtract(
-            Arm("", *zip(base_reads[i], rs[i], strict=True)).figures(),
-            Arm("", *zip(base_reads[i], base_reads[(i + 1) % n], strict=True)).figures())
-            for i in range(k)])
-        (tm, tl, th, tp), (um, ul, uh, up) = t_interval(d[:, 0]), t_interval(d[:, 1])
-        paired.append(f"| {name} | {k} | {pct(tm)} [{pct(tl)}, {pct(th)}], p {tp:.3f} | "
-                      f"{pct(um)} [{pct(ul)}, {pct(uh)}], p {up:.3f} |")
+        same = [Arm("", *zip(base_reads[i], base_reads[(i + 1) % n], strict=True)).figures()
+                for i in range(k)]
+        other = [Arm("", *zip(base_reads[i], rs[i], strict=True)).figures() for i in range(k)]
+        cmps = [Paired(tuple(f[j] for f in same), tuple(f[j] for f in other))
+                for j in range(2)]  # known top-1, unknown answered
+        cells = [f"{pct(c.gain)} [{pct(c.interval()[0])}, {pct(c.interval()[1])}], "
+                 f"p {c.p:.3f}" for c in cmps]
+        um = cmps[1].gain
+        paired.append(f"| {name} | {k} | {cells[0]} | {cells[1]} |")
         arm_name = f"{base_name} + {name}"
         if arm_name in passed and not um < 0:
             del passed[arm_name]
@@ -324,22 +305,16 @@ def real_section(args, groups: dict[str, list[Path]], arms: list[Arm]) -> list[s
     """Each arm on the real clips, read once the table was written: top-1 at the arm's own
     threshold (95% of its known clips; declined counts as wrong), the top class alone, and
     the out-of-class clips' confidence."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from real_video import DEFAULT_REJECT, extraction, labelled_clips
-
-    from skelkd.video import to_sample
-
     first, _, _ = default_model(next(iter(groups.values()))[0])
-    labelled = list(labelled_clips(args.real, list(first.spec.class_names), args.cache))
-    rejects = [(p.name, to_sample(extraction(p, args.cache)))
-               for p in DEFAULT_REJECT if p.exists()]
+    names = list(first.spec.class_names)
+    labelled, rejects = real_clips(args.real, names, args.cache)
     runs = {r for rs in groups.values() for r in rs}
     real = {r: member_readings(r, "real clips", lambda: [s for _, _, s in labelled], None)
             for r in sorted(runs)}
     out = {r: member_readings(r, "out-of-class clips", lambda: [s for _, s in rejects], None)
            for r in sorted(runs)}
     base_runs = next(iter(groups.values()))
-    names = [n for n, _ in rejects]
+    others = [n for n, _ in rejects]
     lines = ["## The real clips, read after", "",
              f"Read once the tables above were written, not to choose: the {len(labelled)} "
              f"labelled real clips of {args.real.name}/ and the out-of-class clips of "
@@ -347,13 +322,13 @@ def real_section(args, groups: dict[str, list[Path]], arms: list[Arm]) -> list[s
              "extraction), each ensemble at its own threshold (95% of its simulated known "
              "clips).", "",
              "| ensemble | threshold | real top-1 (declined counts wrong) | top class alone | "
-             + " | ".join(f"{n}: confidence" for n in names) + " |",
-             "|---|---|---|---|---|" + "---|" * len(names)]
+             + " | ".join(f"{n}: confidence" for n in others) + " |",
+             "|---|---|---|---|---|" + "---|" * len(others)]
     for arm, rs in zip(arms, [base_runs] + [base_runs + v for v in list(groups.values())[1:]],
                        strict=True):
-        thr = coverage_threshold(arm.kconf, COVERAGE)
+        thr = arm.threshold()
         conf, ans = ensemble_reading([real[r] for r in rs])
-        right = ans == np.array([label_index(first, lab) for _, lab, _ in labelled])
+        right = ans == np.array([names.index(lab) for _, lab, _ in labelled])
         oconf, _ = ensemble_reading([out[r] for r in rs])
         lines.append(f"| {arm.name} | {thr:.3f} | {100 * np.mean(right & (conf >= thr)):.1f}% "
                      f"| {100 * right.mean():.1f}% | "
@@ -370,10 +345,6 @@ def describe(runs: list[Path]) -> str:
           else "no outlier exposure")
     return (f"{len(runs)} student(s) of `{cfg.name}`, backbone {cfg.model.backbone}, {oe}, "
             f"seeds {', '.join(str(load_config(r / 'config.yaml').train.seed) for r in runs)}")
-
-
-def label_index(model, label: str) -> int:
-    return list(model.spec.class_names).index(label)
 
 
 if __name__ == "__main__":

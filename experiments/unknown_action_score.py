@@ -160,29 +160,42 @@ def bootstrap_gap(known: dict, unknown: dict, name: str, seed: int = 0
     return float(np.quantile(gaps, 0.025)), float(np.quantile(gaps, 0.975)), p
 
 
-def real_readings(model, folder: Path, cache: Path, means
-                  ) -> tuple[dict, list[tuple[str, dict]]]:
-    """Scores of the labelled real clips of ``folder`` and of the video benchmark's
-    out-of-class clips, read through its extraction (and its cache)."""
+def real_clips(folder: Path, names: list[str], cache: Path
+               ) -> tuple[list[tuple[Path, str, object]], list[tuple[str, object]]]:
+    """The labelled real clips of ``folder`` (clip, class, sample) and the video benchmark's
+    out-of-class clips (name, sample), read through its extraction (and its cache)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from real_video import DEFAULT_REJECT, extraction, labelled_clips
 
     from skelkd.video import to_sample
 
-    known = [scores(model, s, means)
-             for _, _, s in labelled_clips(folder, list(model.spec.class_names), cache)]
-    other = [(p.name, scores(model, to_sample(extraction(p, cache)), means))
-             for p in DEFAULT_REJECT if p.exists()]
+    return (list(labelled_clips(folder, names, cache)),
+            [(p.name, to_sample(extraction(p, cache))) for p in DEFAULT_REJECT if p.exists()])
+
+
+def real_readings(model, folder: Path, cache: Path, means
+                  ) -> tuple[dict, list[tuple[str, dict]]]:
+    """Scores of the labelled real clips of ``folder`` and of the video benchmark's
+    out-of-class clips (:func:`real_clips`)."""
+    labelled, rejects = real_clips(folder, list(model.spec.class_names), cache)
+    known = [scores(model, s, means) for _, _, s in labelled]
+    other = [(name, scores(model, s, means)) for name, s in rejects]
     return {k: np.array([s[k] for s in known]) for k in SCORES}, other
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def unknown_clips(pack: Path, layout: str, exclude: list[str]):
+    """The clips of ``pack`` (actions the model does not know) but those of ``exclude``,
+    simulated as the shipped recipe's training data (``penn_video``'s preset) in
+    ``layout``."""
+    preset = get_preset(load_config("penn_video").data.simulate["preset"],
+                        target_layout=layout)
+    return simulated_clips(open_pack(pack), preset, exclude)
+
+
+def add_unknown_arguments(ap: argparse.ArgumentParser) -> None:
+    """The arguments this script shares with ``ensemble_members.py``: the unknown pack,
+    the validation rest's draws, the classes left out, the real clips and the doc."""
     ap.add_argument("unknown", type=Path, help="a high-quality pack of other actions")
-    ap.add_argument("--model", default=None, help="a run folder (default: the shipped model)")
-    ap.add_argument("--run", type=Path, default=None,
-                    help="the run folder holding the model's simulated pack (default: the "
-                         "model's own run's folder; the shipped model: simulated afresh)")
     ap.add_argument("--draws", type=int, default=1, help="draws of the validation rest")
     ap.add_argument("--exclude", nargs="*", default=["throw"])
     ap.add_argument("--real", type=Path, default=None,
@@ -191,10 +204,18 @@ def main() -> None:
                          "video extra")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/skelkd/extractions")
     ap.add_argument("--doc", type=Path, default=None)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_unknown_arguments(ap)
+    ap.add_argument("--model", default=None, help="a run folder (default: the shipped model)")
+    ap.add_argument("--run", type=Path, default=None,
+                    help="the run folder holding the model's simulated pack (default: the "
+                         "model's own run's folder; the shipped model: simulated afresh)")
     args = ap.parse_args()
     model, _, _ = default_model(args.model)
     cfg = load_config("penn_video")
-    sim = cfg.data.simulate
     with tempfile.TemporaryDirectory() as tmp:
         hq, lq, train, _ = load_data(cfg, args.run or Path(tmp))
         val = val_indices(cfg, lq)
@@ -202,9 +223,8 @@ def main() -> None:
         means = class_means(model, (lq[int(i)] for i in fit))
         known = [scores(model, c, means) for k in range(args.draws)
                  for c in rested_val_clips(cfg, hq, lq, k)]
-    other = get_preset(sim["preset"], target_layout=model.spec.layout)
     unknown = [scores(model, c, means)
-               for c in simulated_clips(open_pack(args.unknown), other, args.exclude)]
+               for c in unknown_clips(args.unknown, model.spec.layout, args.exclude)]
     known = {k: np.array([s[k] for s in known]) for k in SCORES}
     unknown = {k: np.array([s[k] for s in unknown]) for k in SCORES}
     base_auc = auroc(known["surest"], unknown["surest"])
