@@ -196,6 +196,11 @@ def bootstrap(arm: Arm, base: Arm, draws: int = 1, seed: int = 0
             (float(np.quantile(thr, 0.025)), float(np.quantile(thr, 0.975))))
 
 
+NEAR = (0.93, 0.94, 0.95, 0.96, 0.97)
+"""Shares of the known clips kept at which the unknown clips answered are shown beside the
+rule's 95% (``COVERAGE``)."""
+
+
 def pct(v: float) -> str:
     return f"{100 * v:+.1f}"
 
@@ -280,6 +285,11 @@ def main() -> None:
         arm_name = f"{base_name} + {name}"
         if arm_name in passed and not um < 0:
             del passed[arm_name]
+    near = ["| ensemble | " + " | ".join(f"{100 * c:.0f}% of known kept" for c in NEAR)
+            + " |", "|---|" + "---|" * len(NEAR)]
+    near += [f"| {arm.name} | " + " | ".join(
+        f"{100 * np.mean(arm.uconf >= coverage_threshold(arm.kconf, c)):.1f}%" for c in NEAR)
+        + " |" for arm in arms]
     chosen = min(passed, key=passed.get) if passed else None
     verdict = (f"By the rule, `{chosen}` replaces `{base_name}`." if chosen else
                f"By the rule, no group joins `{base_name}`: none answers significantly fewer "
@@ -287,7 +297,11 @@ def main() -> None:
                "significantly lower, with its paired two-member reading the same way.")
     text = "\n".join([*(f"- `{k}`: {describe(v)}"
                         + (" (added later: see below)" if k in args.later else "")
-                        for k, v in groups.items()), "", *lines, "", *paired])
+                        for k, v in groups.items()), "", *lines, "", *paired, "",
+                     "Unknown clips answered at thresholds near the rule's (descriptive, not "
+                     "part of the rule): where an ensemble's unknown clips crowd around its "
+                     "threshold, a small move of the threshold moves this share far.", "",
+                     *near])
     print(text)
     print(verdict)
     real_text = real_section(args, groups, arms) if args.real else []
