@@ -72,6 +72,7 @@ from unknown_action_score import (  # noqa: E402 (this folder)
     add_unknown_arguments,
     answered,
     real_clips,
+    resample_known,
     unknown_clips,
 )
 
@@ -177,16 +178,14 @@ class Arm:
 def bootstrap(arm: Arm, base: Arm, draws: int = 1, seed: int = 0
               ) -> tuple[list[tuple[float, float, float]], tuple[float, float]]:
     """95% intervals and two-sided p-values of ``arm`` less ``base``: known top-1, unknown
-    answered; the clips resampled, the same draws for every arm. The known readings are
-    ``draws`` simulations of each clip, draw-major (``draws`` blocks of the same clips), and
-    a resampled clip brings all its draws. Also the 95% interval of ``arm``'s threshold over
-    the draws: how firmly the known clips place it."""
+    answered; the clips resampled, the same draws for every arm (a known clip with all its
+    ``draws``: ``unknown_action_score.resample_known``). Also the 95% interval of
+    ``arm``'s threshold over the bootstrap draws: how firmly the known clips place it."""
     rng = np.random.default_rng(seed)
-    nk, nu = len(base.kconf) // draws, len(base.uconf)
-    blocks = nk * np.arange(draws)[:, None]
+    nk, nu = len(base.kconf), len(base.uconf)
     gaps, thr = [], []
     for _ in range(BOOTSTRAP):
-        ik = (blocks + rng.integers(0, nk, nk)).ravel()
+        ik = resample_known(rng, nk, draws)
         iu = rng.integers(0, nu, nu)
         gaps.append(np.subtract(arm.figures(ik, iu), base.figures(ik, iu)))
         thr.append(arm.threshold(ik))

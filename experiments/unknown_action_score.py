@@ -144,15 +144,25 @@ def answered(known: np.ndarray, unknown: np.ndarray) -> float:
     return float(np.mean(unknown >= coverage_threshold(known, COVERAGE)))
 
 
-def bootstrap_gap(known: dict, unknown: dict, name: str, seed: int = 0
+def resample_known(rng: np.random.Generator, readings: int, draws: int) -> np.ndarray:
+    """One bootstrap draw of the known readings: ``draws`` simulations of each clip,
+    draw-major (``draws`` blocks of the same clips), resampled by clip, so that a clip
+    brings all its draws and they are not counted as independent clips."""
+    clips = readings // draws
+    return (clips * np.arange(draws)[:, None] + rng.integers(0, clips, clips)).ravel()
+
+
+def bootstrap_gap(known: dict, unknown: dict, name: str, draws: int = 1, seed: int = 0
                   ) -> tuple[float, float, float]:
     """``name``'s share of unknown clips answered less ``surest``'s: 95% interval and
-    two-sided p-value over paired bootstrap draws of the clips."""
+    two-sided p-value over paired bootstrap draws of the clips (the known ones with their
+    ``draws``, :func:`resample_known`)."""
     rng = np.random.default_rng(seed)
     nk, nu = len(known["surest"]), len(unknown["surest"])
     gaps = []
     for _ in range(BOOTSTRAP):
-        ik, iu = rng.integers(0, nk, nk), rng.integers(0, nu, nu)
+        ik = resample_known(rng, nk, draws)
+        iu = rng.integers(0, nu, nu)
         gaps.append(answered(known[name][ik], unknown[name][iu])
                     - answered(known["surest"][ik], unknown["surest"][iu]))
     gaps = np.array(gaps)
@@ -237,7 +247,7 @@ def main() -> None:
         share = answered(known[name], unknown[name])
         gap = ""
         if name != "surest":
-            lo, hi, p = bootstrap_gap(known, unknown, name)
+            lo, hi, p = bootstrap_gap(known, unknown, name, args.draws)
             gap = (f"{100 * (share - answered(known['surest'], unknown['surest'])):+.1f} "
                    f"[{100 * lo:+.1f}, {100 * hi:+.1f}], p {p:.3f}")
             if hi < 0 and auc >= base_auc and chosen == "surest":
