@@ -10,7 +10,9 @@ This measures it on SIMULATED clips, held out as in docs/unknown_action_score.md
 known clip (validation, with its rest) and each unknown clip (a pack of other actions,
 classes close to a known action left out) as it is and played over and over until it
 lasts at least ``--seconds`` (the high-quality joints repeated, then degraded by the
-simulator, so no two repetitions carry the same estimator errors), each read as
+simulator, so no two repetitions carry the same estimator errors:
+``skelkd.experiment.rested_val_clips`` and ``skelkd.data.simulate.simulated_clips`` with
+``seconds``), each read as
 ``skelkd predict`` reads a clip with the shipped model (or ``--model``). Per length: the
 shares of known clips kept and unknown clips answered at the model's threshold, AUROC,
 and the unknown clips answered at the threshold that keeps 95% of the known clips of that
@@ -29,52 +31,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from unknown_action_score import COVERAGE  # noqa: E402 (this folder)
+from unknown_action_score import COVERAGE, unknown_clips  # noqa: E402 (this folder)
 
 from skelkd.config import load_config
-from skelkd.data.simulate import classes_containing, get_preset, simulate_sample
-from skelkd.data.transforms import hold_rest
 from skelkd.evaluate.rejection import auroc, coverage_threshold
-from skelkd.experiment import load_data
+from skelkd.experiment import load_data, rested_val_clips
 from skelkd.io.files import write_text_atomic
-from skelkd.io.pack import Sample, open_pack
 from skelkd.predict import clip_confidence, default_model, window_probabilities
-
-FPS = 30.0  # the frame rate of clips without one (skelkd.predict reads them so)
-
-
-def looped(sample: Sample, frames: int) -> Sample:
-    """``sample`` played over and over until it has at least ``frames`` frames (as it is
-    when it has)."""
-    reps = max(1, -(-frames // sample.num_frames))
-    return Sample(np.tile(sample.keypoints, (1, reps, 1, 1)),
-                  np.tile(sample.scores, (1, reps, 1)), sample.label, sample.instance_id,
-                  sample.layout, dict(sample.meta))
-
-
-def known_clips(cfg, hq, lq, params, seconds: float):
-    """The run's validation clips given a rest (draw 0, as the threshold's calibration),
-    then looped to ``seconds`` and degraded by the simulator."""
-    pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
-    for i in lq.split_indices(cfg.data.split, cfg.data.val_subset):
-        twin = hq[pos[lq.instance_ids[int(i)]]]
-        kp, sc = hold_rest(twin.keypoints, twin.scores, np.random.default_rng([0, int(i)]))
-        rested = Sample(kp, sc, twin.label, twin.instance_id, twin.layout, dict(twin.meta))
-        fps = float(twin.meta.get("fps") or FPS)
-        yield simulate_sample(looped(rested, int(seconds * fps)), hq.layout, params, seed=0)
-
-
-def unknown_clips(pack, params, exclude, seconds: float):
-    """The pack's clips but those of ``exclude``, looped to ``seconds`` and degraded."""
-    left_out = set(classes_containing(list(pack.class_names), exclude))
-    for i in range(len(pack)):
-        s = pack[i]
-        if s.label in left_out:
-            continue
-        fps = float(s.meta.get("fps") or FPS)
-        out = simulate_sample(looped(s, int(seconds * fps)), pack.layout, params, seed=0)
-        out.meta["fps"] = fps
-        yield out
 
 
 def confidences(model, clips) -> np.ndarray:
@@ -94,17 +57,14 @@ def main() -> None:
     model.eval()
     threshold = model.spec.reject_below
     cfg = load_config("penn_video")
-    pack = open_pack(args.unknown)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         hq, lq, _, _ = load_data(cfg, Path(tmp))
         for seconds in [0.0, *args.seconds]:
-            # as rested_val_clips and unknown_action_score.unknown_clips simulate them
-            sim = cfg.data.simulate
-            kparams = get_preset(sim["preset"], target_layout=sim["layout"])
-            uparams = get_preset(sim["preset"], target_layout=model.spec.layout)
-            known = confidences(model, known_clips(cfg, hq, lq, kparams, seconds))
-            unknown = confidences(model, unknown_clips(pack, uparams, args.exclude, seconds))
+            # draw 0 of the rest and the simulation, as the threshold's calibration
+            known = confidences(model, rested_val_clips(cfg, hq, lq, 0, seconds=seconds))
+            unknown = confidences(model, unknown_clips(args.unknown, model.spec.layout,
+                                                       args.exclude, seconds))
             matched = coverage_threshold(known, COVERAGE)
             rows.append(f"| {'as it is' if seconds == 0 else f'at least {seconds:g} s'} | "
                         f"{100 * np.mean(known >= threshold):.1f}% | "

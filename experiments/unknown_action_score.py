@@ -193,13 +193,13 @@ def real_readings(model, folder: Path, cache: Path, means
     return {k: np.array([s[k] for s in known]) for k in SCORES}, other
 
 
-def unknown_clips(pack: Path, layout: str, exclude: list[str]):
+def unknown_clips(pack: Path, layout: str, exclude: list[str], seconds: float = 0.0):
     """The clips of ``pack`` (actions the model does not know) but those of ``exclude``,
     simulated as the shipped recipe's training data (``penn_video``'s preset) in
-    ``layout``."""
+    ``layout``; with ``seconds``, each played over and over to at least that long."""
     preset = get_preset(load_config("penn_video").data.simulate["preset"],
                         target_layout=layout)
-    return simulated_clips(open_pack(pack), preset, exclude)
+    return simulated_clips(open_pack(pack), preset, exclude, seconds=seconds)
 
 
 def add_unknown_arguments(ap: argparse.ArgumentParser) -> None:

@@ -257,3 +257,34 @@ def test_simulated_clips_leave_out_the_named_classes_and_match_simulate_sample(t
     want = simulate_sample(open_pack(pack)[2], get_layout("kinect_v1"), params, 2)
     np.testing.assert_array_equal(got[1].keypoints, want.keypoints)
     assert got[1].layout == "penn_action"
+    # played over and over to 2 s before the simulation: 30 frames at 15 fps, 60 at 30
+    long = list(simulated_clips(open_pack(pack), params, exclude=["throw"], seed=2,
+                                seconds=2.0))
+    assert [c.num_frames for c in long] == [36, 60, 60, 60]
+    first = open_pack(pack)[2]
+    looped = Sample(np.tile(first.keypoints, (1, 5, 1, 1)), np.tile(first.scores, (1, 5, 1)),
+                    first.label, first.instance_id, first.layout, dict(first.meta))
+    want = simulate_sample(looped, get_layout("kinect_v1"), params, 2)
+    np.testing.assert_array_equal(long[1].keypoints, want.keypoints)
+    assert not np.array_equal(long[1].keypoints[:, :12], long[1].keypoints[:, 12:24])
+
+
+def test_rested_twin_loops_the_rested_clip_before_the_simulation():
+    from skelkd.data.simulate import rested_twin, simulate_sample
+    from skelkd.data.transforms import hold_rest, repeat_to
+    from skelkd.io.pack import Sample
+
+    rng = np.random.default_rng(0)
+    twin = Sample(rng.normal(size=(1, 12, 20, 3)).astype(np.float32) + np.float32([0, 0, 3]),
+                  np.ones((1, 12, 20), np.float32), 0, "s0", "kinect_v1", {})
+    params = get_preset("fast", target_layout="penn_action")
+    src = get_layout("kinect_v1")
+    once = rested_twin(twin, src, params, draw=1, key=7)
+    kp, sc = hold_rest(twin.keypoints, twin.scores, np.random.default_rng([1, 7]))
+    want = simulate_sample(Sample(kp, sc, 0, "s0", "kinect_v1", {}), src, params, seed=1)
+    np.testing.assert_array_equal(once.keypoints, want.keypoints)
+    long = rested_twin(twin, src, params, draw=1, key=7, frames=100)
+    kp, sc = repeat_to(kp, sc, 100)
+    want = simulate_sample(Sample(kp, sc, 0, "s0", "kinect_v1", {}), src, params, seed=1)
+    assert long.num_frames >= 100
+    np.testing.assert_array_equal(long.keypoints, want.keypoints)

@@ -14,6 +14,7 @@ from skelkd.data.transforms import (
     occlude_joints,
     pad_persons,
     part_mask,
+    repeat_to,
     retime,
     rotate,
     sample_rng,
@@ -413,6 +414,18 @@ def test_hold_rest_holds_the_first_and_last_pose_and_keeps_the_clip():
     assert np.all(swaying[0, :before, 3] == 0)  # a missing joint does not sway into view
     short, _ = hold_rest(kp, sc, np.random.default_rng(1), share=0.1)
     assert short.shape[1] <= 30 + 2 * 3
+
+
+def test_repeat_to_plays_the_clip_over_and_over_to_at_least_the_frames():
+    kp, sc = random_skeleton(np.random.default_rng(0), "coco", 1, 7)
+    rkp, rsc = repeat_to(kp, sc, 20)
+    assert rkp.shape[1] == rsc.shape[1] == 21  # three whole plays, not cut at 20
+    for k in range(3):
+        np.testing.assert_array_equal(rkp[:, 7 * k:7 * (k + 1)], kp)
+        np.testing.assert_array_equal(rsc[:, 7 * k:7 * (k + 1)], sc)
+    same, _ = repeat_to(kp, sc, 7)
+    np.testing.assert_array_equal(same, kp)
+    np.testing.assert_array_equal(repeat_to(kp, sc, 0)[0], kp)
 
 
 def test_pipeline_rest_in_training_only_and_at_its_rate():

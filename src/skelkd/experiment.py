@@ -107,18 +107,21 @@ def val_indices(cfg: ExperimentConfig, pack: Pack) -> np.ndarray | None:
 
 
 def rested_val_clips(cfg: ExperimentConfig, hq: Pack, lq: Pack, draw: int,
-                     tempo: float = 1.0) -> Iterator[Sample]:
+                     tempo: float = 1.0, seconds: float = 0.0) -> Iterator[Sample]:
     """Each validation clip of the run (``data.val_subset`` of its split, in ``lq``'s
     order) as its high-quality twin given a still rest before and after the action and
     degraded by the run's simulator (:func:`skelkd.data.simulate.rested_twin`: draw
     ``draw``, keyed by the clip's index in ``lq``): a trimmed clip made to look like an
-    untrimmed real one; ``tempo`` != 1 plays each action that many times as long first."""
+    untrimmed real one; ``tempo`` != 1 plays each action that many times as long first;
+    ``seconds`` > 0 plays the rested clip over and over to at least that long (at the
+    clip's frame rate, 30 when it has none)."""
     sim = cfg.data.simulate
     params = get_preset(sim["preset"], target_layout=sim["layout"])
     pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
     for i in lq.split_indices(cfg.data.split, cfg.data.val_subset):
         twin = hq[pos[lq.instance_ids[int(i)]]]
-        yield rested_twin(twin, hq.layout, params, draw, int(i), tempo)
+        frames = int(seconds * float(twin.meta.get("fps") or 30.0))
+        yield rested_twin(twin, hq.layout, params, draw, int(i), tempo, frames)
 
 
 def hq_indices(hq: Pack, lq: Pack, lq_indices: np.ndarray) -> np.ndarray:

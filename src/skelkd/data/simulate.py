@@ -45,7 +45,7 @@ from ..errors import SkelkdError
 from ..io.pack import Pack, PackWriter, Sample
 from ..layouts import Layout, get_layout
 from ..layouts.mapping import map_layout
-from .transforms import body_height, hold_rest, retime, sample_rng
+from .transforms import body_height, hold_rest, repeat_to, retime, sample_rng
 
 GROUPS = ("face", "hands", "feet", "body")
 
@@ -297,17 +297,21 @@ def simulate_sample(sample: Sample, src: Layout, params: SimulatorParams, seed: 
 
 
 def rested_twin(sample: Sample, src: Layout, params: SimulatorParams, draw: int,
-                key: int, tempo: float = 1.0) -> Sample:
+                key: int, tempo: float = 1.0, frames: int = 0) -> Sample:
     """The simulated low-quality twin of a high-quality sample given a still rest before
     and after the action (:func:`skelkd.data.transforms.hold_rest`, 0 to 1 times its
     length each side, drawn from ``(draw, key)``), degraded by the simulator with seed
     ``draw``: a trimmed clip made to look like an untrimmed real one, for choosing how a
     real clip is read and calibrating the "no known action" threshold. ``tempo`` != 1
-    first plays the action that many times as long (:func:`~skelkd.data.transforms.retime`)."""
+    first plays the action that many times as long (:func:`~skelkd.data.transforms.retime`);
+    ``frames`` > 0 plays the rested clip over and over to at least that many frames
+    (:func:`~skelkd.data.transforms.repeat_to`) before it is degraded, so no two
+    repetitions carry the same estimator errors."""
     kp, sc = sample.keypoints, sample.scores
     if tempo != 1.0:
         kp, sc = retime(kp, sc, tempo)
     kp, sc = hold_rest(kp, sc, np.random.default_rng([draw, key]))
+    kp, sc = repeat_to(kp, sc, frames)
     rested = Sample(kp, sc, sample.label, sample.instance_id, sample.layout, dict(sample.meta))
     return simulate_sample(rested, src, params, seed=draw)
 
@@ -319,18 +323,25 @@ def classes_containing(names: Sequence[str], parts: Sequence[str]) -> list[int]:
 
 
 def simulated_clips(pack: Pack, params: SimulatorParams, exclude: Sequence[str] = (),
-                    seed: int = 0, fps: float = 30.0) -> Iterator[Sample]:
+                    seed: int = 0, fps: float = 30.0, seconds: float = 0.0
+                    ) -> Iterator[Sample]:
     """Every clip of a high-quality pack as the simulator degrades it (``seed``), in the
     order of the pack, less the classes whose name contains one of ``exclude``; a clip
-    without a frame rate gets ``fps``. For measuring a model on actions it was not
-    trained on, simulated like its training data."""
+    without a frame rate gets ``fps``. ``seconds`` > 0 plays each clip over and over to at
+    least that long (:func:`~skelkd.data.transforms.repeat_to`) before it is degraded.
+    For measuring a model on actions it was not trained on, simulated like its training
+    data."""
     left_out = set(classes_containing(list(pack.class_names), exclude))
     for i in range(len(pack)):
         s = pack[i]
         if s.label in left_out:
             continue
+        rate = s.meta.get("fps") or fps
+        if seconds > 0:
+            kp, sc = repeat_to(s.keypoints, s.scores, int(seconds * rate))
+            s = Sample(kp, sc, s.label, s.instance_id, s.layout, dict(s.meta))
         out = simulate_sample(s, pack.layout, params, seed)
-        out.meta["fps"] = out.meta.get("fps") or fps
+        out.meta["fps"] = rate
         yield out
 
 

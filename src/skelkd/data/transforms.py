@@ -294,6 +294,14 @@ def retime(kp: np.ndarray, sc: np.ndarray, factor: float) -> tuple[np.ndarray, n
     return resampled(kp, both[..., None]), resampled(sc, both)
 
 
+def repeat_to(kp: np.ndarray, sc: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sequence played over and over, whole, until it has at least ``frames`` frames
+    (as it is when it has): a long clip of a repeated action, for measuring how a clip's
+    length moves what the model reads (``experiments/clip_length_rejection.py``)."""
+    reps = max(1, -(-frames // kp.shape[1]))
+    return np.tile(kp, (1, reps, 1, 1)), np.tile(sc, (1, reps, 1))
+
+
 def apply_mask(kp: np.ndarray, sc: np.ndarray,
                hit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Zero the coordinates and scores where ``hit`` (broadcast to (M, T, V)) is set."""
