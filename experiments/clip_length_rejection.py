@@ -54,7 +54,6 @@ def main() -> None:
     ap.add_argument("--doc", type=Path, default=None)
     args = ap.parse_args()
     model, _, _ = default_model(args.model)
-    model.eval()
     threshold = model.spec.reject_below
     cfg = load_config("penn_video")
     rows = []

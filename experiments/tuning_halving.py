@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from skelkd.io.files import write_text_atomic
-from skelkd.reproduce.plan import PROTOCOLS, Job
+from skelkd.reproduce.plan import PROTOCOLS
 from skelkd.reproduce.report import load_records
 from skelkd.reproduce.run import choose_recipe
 from skelkd.reproduce.stats import mean_last
@@ -42,26 +42,19 @@ SETTINGS = ((1 / 4, 1), (1 / 4, 2), (1 / 3, 2), (1 / 2, 2), (1 / 2, 3))
 """(rung as a fraction of the epochs, trials continued past it)."""
 
 
-def cut(record: dict, epoch: int) -> dict:
-    """``record`` with its validation curve up to ``epoch``."""
-    metrics = dict(record["metrics"],
-                   val_curve=[p for p in record["metrics"]["val_curve"] if p[0] <= epoch])
-    return dict(record, metrics=metrics)
-
-
 def halved(protocol, trials: list[dict], rung: float, keep: int
            ) -> tuple[tuple[float, str], float]:
     """The recipe the halved search chooses among an arm's ``trials`` and what its trials
     cost (seconds)."""
     epochs = trials[0]["config"]["train"]["epochs"]
     at = max(1, math.ceil(rung * epochs))
-    early = sorted(trials, key=lambda r: -mean_last(cut(r, at)["metrics"]["val_curve"],
-                                                    protocol.select_last))
-    survivors = early[:keep]
+    early = sorted(range(len(trials)), key=lambda i: -mean_last(
+        [p for p in trials[i]["metrics"]["val_curve"] if p[0] <= at], protocol.select_last))
+    kept = set(early[:keep])
     # ties broken as choose_recipe breaks them: the protocol's order
-    survivors = [r for r in trials if r in survivors]
-    seconds = sum(r["metrics"]["seconds"] * (1 if r in survivors else at / epochs)
-                  for r in trials)
+    survivors = [r for i, r in enumerate(trials) if i in kept]
+    seconds = sum(r["metrics"]["seconds"] * (1 if i in kept else at / epochs)
+                  for i, r in enumerate(trials))
     return choose_recipe(protocol, survivors), seconds
 
 
@@ -80,9 +73,10 @@ def main() -> None:
             if rec is not None:
                 arms.setdefault((cell.key(), job.arm), {})[job.key()] = rec
     n_trials = len(protocol.grid_lr) * len(protocol.batches)
-    arms = {k: list(v.values()) for k, v in arms.items() if len(v) == n_trials}
-    tuned = {k for v in arms.values() for k in (Job(**r["job"]).key() for r in v)}
+    arms = {k: v for k, v in arms.items() if len(v) == n_trials}
+    tuned = {key for v in arms.values() for key in v}  # job keys, each counted once
     tune_seconds = sum(records[k]["metrics"]["seconds"] for k in tuned)
+    arms = {k: list(v.values()) for k, v in arms.items()}
     lines = ["| rung (share of the epochs) | trials continued (of "
              f"{n_trials}) | arms whose recipe changes | validation points lost where it "
              "changes (the recorded choice's end score less the halved one's): median, "

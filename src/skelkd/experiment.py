@@ -38,6 +38,7 @@ from .errors import SkelkdError
 from .io import open_data_pack, open_pack
 from .io.pack import Pack, Sample
 from .train.api import (
+    DEFAULT_FPS,
     RecognizerModule,
     TeacherProbe,
     compute_part_matrix,
@@ -114,13 +115,13 @@ def rested_val_clips(cfg: ExperimentConfig, hq: Pack, lq: Pack, draw: int,
     ``draw``, keyed by the clip's index in ``lq``): a trimmed clip made to look like an
     untrimmed real one; ``tempo`` != 1 plays each action that many times as long first;
     ``seconds`` > 0 plays the rested clip over and over to at least that long (at the
-    clip's frame rate, 30 when it has none)."""
+    clip's frame rate, :data:`~skelkd.train.api.DEFAULT_FPS` when it has none)."""
     sim = cfg.data.simulate
     params = get_preset(sim["preset"], target_layout=sim["layout"])
     pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
     for i in lq.split_indices(cfg.data.split, cfg.data.val_subset):
         twin = hq[pos[lq.instance_ids[int(i)]]]
-        frames = int(seconds * float(twin.meta.get("fps") or 30.0))
+        frames = int(seconds * float(twin.meta.get("fps") or DEFAULT_FPS))
         yield rested_twin(twin, hq.layout, params, draw, int(i), tempo, frames)
 
 
