@@ -38,12 +38,12 @@ from .errors import SkelkdError
 from .io import open_data_pack, open_pack
 from .io.pack import Pack, Sample
 from .train.api import (
-    DEFAULT_FPS,
     RecognizerModule,
     TeacherProbe,
     compute_part_matrix,
     evaluate_at,
     load_module,
+    sample_fps,
     teacher_probe,
     train_recognizer,
     train_student,
@@ -121,7 +121,7 @@ def rested_val_clips(cfg: ExperimentConfig, hq: Pack, lq: Pack, draw: int,
     pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
     for i in lq.split_indices(cfg.data.split, cfg.data.val_subset):
         twin = hq[pos[lq.instance_ids[int(i)]]]
-        frames = int(seconds * float(twin.meta.get("fps") or DEFAULT_FPS))
+        frames = int(seconds * sample_fps(twin))
         yield rested_twin(twin, hq.layout, params, draw, int(i), tempo, frames)
 
 

@@ -16,7 +16,7 @@ from .io.readers import get_reader
 from .layouts import get_layout
 from .layouts.mapping import map_layout
 from .models.recognizer import member_probabilities, members_of
-from .train.api import load_module
+from .train.api import load_module, sample_fps
 
 GUESS_FORMAT = {".npz": "blazepose", ".skeleton": "ntu", ".json": "coco", ".npy": "numpy",
                 ".jsonl": "pifpaf"}
@@ -183,7 +183,7 @@ def window_inputs(model: torch.nn.Module, sample: Sample, num_frames: int | None
     mirror images (so the batch holds ``2 * len(windows)`` inputs)."""
     spec = model.spec
     frames = num_frames or input_frames(model)
-    fps = float(sample.meta.get("fps") or 30.0)
+    fps = sample_fps(sample)
     t = sample.num_frames
     spans = [[(0, t)]] if spec.clip_seconds <= 0 else [
         clip_windows(t, max(2, int(round(s * spec.clip_seconds * fps)))) for s in scales]
@@ -250,17 +250,37 @@ def window_confidence(prob: np.ndarray) -> np.ndarray:
     return mean.max(-1) - (entropy(mean) - entropy(prob).mean(0))
 
 
-def clip_confidence(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]]) -> float:
+def surest_over_stretches(conf: np.ndarray, windows: list[tuple[int, int]],
+                          stretch: int | None) -> float:
+    """The largest of the windows' confidences ``conf`` (in the order of ``windows``,
+    :func:`clip_windows`); with ``stretch`` (frames), the largest within each run of as
+    many consecutive windows as a clip of ``stretch`` frames holds, averaged over the
+    runs: what a ``stretch``-frame part of the clip would score, on average. Equal to the
+    largest when the clip holds no more windows than that. The largest of more windows is
+    larger whatever the clip shows, so without a stretch a longer clip reads surer
+    (docs/clip_length_rejection.md)."""
+    k = len(clip_windows(stretch, windows[0][1] - windows[0][0])) if stretch else len(conf)
+    if len(conf) <= k:
+        return float(conf.max())
+    runs = np.lib.stride_tricks.sliding_window_view(conf, k)
+    return float(runs.max(1).mean())
+
+
+def clip_confidence(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]],
+                    stretch: int | None = None) -> float:
     """How sure the model is that a clip shows one of its actions: per window length the
     confidence of the window it is surest of (:func:`window_confidence`: the top
-    probability, less its members' disagreement), averaged over the lengths. ``per_scale``:
+    probability, less its members' disagreement), averaged over the lengths; with
+    ``stretch`` (frames), per length the mean over the clip's ``stretch``-frame parts of
+    their surest window's (:func:`surest_over_stretches`). ``per_scale``:
     :func:`window_probabilities`, with ``members=True`` for an ensemble. The threshold of
     "no known action" reads this, not the answer's probability: on held-out clips it tells
     actions the model does not know from known ones better (docs/unknown_action_score.md:
     the window lengths' surest windows against the answer's probability, which also drops
     when the lengths agree on no one class; then the members' disagreement subtracted,
     which answered fewer clips of unknown actions)."""
-    return float(np.mean([window_confidence(prob).max() for _, prob in per_scale]))
+    return float(np.mean([surest_over_stretches(window_confidence(prob), windows, stretch)
+                          for windows, prob in per_scale]))
 
 
 def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,

@@ -278,6 +278,11 @@ def _spec(pack: Pack, indices: np.ndarray, cfg: ExperimentConfig) -> dict:
 DEFAULT_FPS = 30.0  # a pack whose samples carry no 'fps' (Penn Action, NTU, Kinect: 30)
 
 
+def sample_fps(sample) -> float:
+    """A sample's frame rate: its ``meta['fps']``, :data:`DEFAULT_FPS` when it has none."""
+    return float(sample.meta.get("fps") or DEFAULT_FPS)
+
+
 def clip_seconds(pack: Pack, indices: np.ndarray) -> float:
     """The median duration of ``pack``'s samples ``indices`` in seconds: frames over each
     sample's ``fps`` column, :data:`DEFAULT_FPS` where it has none."""
