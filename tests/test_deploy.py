@@ -92,6 +92,31 @@ def test_the_readings_of_a_clips_windows():
         combine_windows(per_scale, "median")
 
 
+def test_surest_over_stretches_averages_each_parts_surest_window():
+    """``surest_over_stretches``: with no stretch the surest window; with one, per run of
+    as many consecutive windows as a clip of the stretch holds, the surest, averaged over
+    the runs (written out run by run); a clip no longer than the stretch reads as its
+    surest window, and a clip played over and over, each part holding one play, as once."""
+    from skelkd.predict import clip_confidence, clip_windows, surest_over_stretches
+
+    rng = np.random.default_rng(3)
+    windows = clip_windows(300, 30)  # 19 windows, every 15 frames
+    conf = rng.uniform(size=len(windows))
+    assert surest_over_stretches(conf, windows, None) == conf.max()
+    k = len(clip_windows(90, 30))  # a 90-frame part holds 5 windows
+    want = sum(max(conf[j + i] for i in range(k)) for j in range(len(conf) - k + 1))
+    assert surest_over_stretches(conf, windows, 90) == pytest.approx(
+        want / (len(conf) - k + 1))
+    assert surest_over_stretches(conf[:k], windows[:k], 90) == conf[:k].max()
+    assert surest_over_stretches(conf, windows, 90) < conf.max()
+    once = rng.uniform(size=4)
+    looped = np.tile(once, 5)[:len(windows)]  # a play lasts 4 windows, a part holds 5
+    assert surest_over_stretches(looped, windows, 90) == pytest.approx(once.max())
+    prob = rng.dirichlet(np.ones(3), size=len(windows))
+    assert clip_confidence([(windows, prob)], stretch=90) == pytest.approx(
+        surest_over_stretches(prob.max(1), windows, 90))
+
+
 def test_a_clips_confidence_is_its_surest_window_per_length():
     """``clip_confidence``: per window length the top probability of the surest window,
     averaged over the lengths, whatever class each one names; of several networks, each
