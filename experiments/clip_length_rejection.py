@@ -37,7 +37,7 @@ clips as they are its AUROC is at least the shipped reading's less 0.01. The rea
 are read only afterwards (``benchmarks/real_video.py``), never to choose.
 
     python experiments/clip_length_rejection.py UNKNOWN_PACK [--model RUN] [--seconds 4 10]
-        [--exclude throw] [--doc docs/clip_length_rejection.md]
+        [--exclude throw] [--real FOLDER] [--doc docs/clip_length_rejection.md]
 """
 
 from __future__ import annotations
@@ -48,13 +48,19 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from unknown_action_score import BOOTSTRAP, COVERAGE, unknown_clips  # noqa: E402 (this folder)
+from unknown_action_score import (  # noqa: E402 (this folder)
+    BOOTSTRAP,
+    COVERAGE,
+    real_clips,
+    unknown_clips,
+)
 
 from skelkd.config import load_config
 from skelkd.evaluate.rejection import auroc, coverage_threshold
 from skelkd.experiment import load_data, rested_val_clips
 from skelkd.io.files import write_text_atomic
 from skelkd.predict import (
+    combine_windows,
     default_model,
     surest_over_stretches,
     window_confidence,
@@ -65,12 +71,42 @@ from skelkd.train.api import sample_fps
 READINGS = ("shipped", "stretched")
 
 
+def real_rows(model, folder: Path, cache: Path, stretch: float, calibrated: dict
+              ) -> list[str]:
+    """The labelled real clips of ``folder`` and the video benchmark's out-of-class clips
+    (``unknown_action_score.real_clips``) read with both readings, each at its threshold:
+    the known clips kept and named right, and each out-of-class clip's confidence."""
+    labelled, rejects = real_clips(folder, list(model.spec.class_names), cache)
+    names = list(model.spec.class_names)
+
+    def read(sample):
+        each = window_probabilities(model, sample, members=True)
+        answer = combine_windows([(w, p.mean(0)) for w, p in each]).argmax()
+        return readings_of(sample, each), answer
+
+    known = [(read(s), names.index(c)) for _, c, s in labelled]
+    right = np.array([answer == label for (_, answer), label in known])
+    other = [(name, read(s)[0]) for name, s in rejects]
+    rows = []
+    for r, s in (("shipped", None), ("stretched", stretch)):
+        conf = confidences([c for (c, _), _ in known], s)
+        kept = conf >= calibrated[r]
+        rows.append(f"| {r} | {calibrated[r]:.3f} | {100 * kept.mean():.1f}% | "
+                    f"{100 * (kept & right).mean():.1f}% | " + " | ".join(
+                        f"{confidences([c], s)[0]:.3f}" for _, c in other) + " |")
+    return [f"| reading | threshold | real known clips kept | top-1 (declined counts as "
+            f"wrong) | {' | '.join(f'{name}: confidence' for name, _ in other)} |",
+            "|---|---|---|---|" + "---|" * len(other), *rows]
+
+
+def readings_of(sample, per_scale) -> tuple[float, list]:
+    return sample_fps(sample), [(w, window_confidence(p)) for w, p in per_scale]
+
+
 def readings(model, clips) -> list[tuple[float, list]]:
     """Each clip's frame rate and, per window length, its windows and their confidences
     (``skelkd.predict.window_confidence``)."""
-    return [(sample_fps(c), [(w, window_confidence(p))
-                             for w, p in window_probabilities(model, c, members=True)])
-            for c in clips]
+    return [readings_of(c, window_probabilities(model, c, members=True)) for c in clips]
 
 
 def confidences(clips: list[tuple[float, list]], stretch: float | None) -> np.ndarray:
@@ -109,6 +145,10 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=None, help="default: the shipped model")
     ap.add_argument("--seconds", type=float, nargs="+", default=[4.0, 10.0])
     ap.add_argument("--exclude", nargs="*", default=["throw"])
+    ap.add_argument("--real", type=Path, default=None,
+                    help="a folder of labelled real clips read after the verdict, not for "
+                         "it (benchmarks/real_video.py's manifest); needs the video extra")
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/skelkd/extractions")
     ap.add_argument("--doc", type=Path, default=None)
     args = ap.parse_args()
     model, _, _ = default_model(args.model)
@@ -161,6 +201,16 @@ def main() -> None:
     verdict = (f"By the rule, the reading over {stretch:.2f}-second parts "
                f"{'replaces' if passed else 'does not replace'} the shipped one.")
     print(verdict)
+    real = []
+    if args.real:
+        real = ["", "## The real clips, read after", "", "Read once the verdict above was "
+                f"written, not to reach it: the labelled real clips of {args.real.name}/ "
+                "and the out-of-class clips of docs/real_video.md (BlazePose output, "
+                "benchmarks/real_video.py's extraction), each reading at its threshold "
+                "above (calibrated here on one draw of the rest, so the shipped reading's "
+                "differs a little from the shipped model's).", "",
+                *real_rows(model, args.real, args.cache, stretch, calibrated)]
+        print("\n".join(real))
     text = "\n".join([
         f"| clips | known kept at the model's threshold ({threshold:.3f}) | unknown "
         "answered there | AUROC | threshold keeping 95% of the known clips of this "
@@ -176,9 +226,10 @@ def main() -> None:
         "known and unknown clips, thresholds recalibrated in each.", "",
         "| clips | shipped: known kept | unknown answered | AUROC | stretched: known kept "
         "| unknown answered | AUROC | unknown answered, stretched less shipped [95% CI], "
-        "p |", "|---|---|---|---|---|---|---|---|", *compared, "", verdict])
+        "p |", "|---|---|---|---|---|---|---|---|", *compared, "", verdict, *real])
     if args.doc:
         model_arg = f" --model {args.model.as_posix()}" if args.model else ""
+        model_arg += f" --real {args.real.as_posix()}" if args.real else ""
         write_text_atomic(args.doc, "\n".join([
             "# A clip's length and the \"no known action\" threshold", "",
             f"Generated by `python experiments/clip_length_rejection.py {args.unknown.name}"
