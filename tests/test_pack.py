@@ -35,6 +35,15 @@ def test_round_trip_multi_person_variable_length(tmp_path, archive):
         assert isinstance(pack.keypoints, np.memmap)  # read lazily, never loaded whole
 
 
+def test_a_samples_frame_rate_is_its_meta_fps_else_the_default():
+    from skelkd.io.pack import DEFAULT_FPS
+
+    kp, sc = np.zeros((1, 4, 2, 2), np.float32), np.ones((1, 4, 2), np.float32)
+    assert Sample(kp, sc, 0, "a", "coco", {"fps": 25}).fps == 25.0
+    assert Sample(kp, sc, 0, "a", "coco", {"fps": None}).fps == DEFAULT_FPS == 30.0
+    assert Sample(kp, sc, 0, "a", "coco").fps == DEFAULT_FPS
+
+
 def test_meta_fields_are_documented_json(tmp_path, make_pack):
     pack = make_pack()
     meta = json.loads((pack.path / "meta.json").read_text())

@@ -43,7 +43,6 @@ from .train.api import (
     compute_part_matrix,
     evaluate_at,
     load_module,
-    sample_fps,
     teacher_probe,
     train_recognizer,
     train_student,
@@ -115,13 +114,13 @@ def rested_val_clips(cfg: ExperimentConfig, hq: Pack, lq: Pack, draw: int,
     ``draw``, keyed by the clip's index in ``lq``): a trimmed clip made to look like an
     untrimmed real one; ``tempo`` != 1 plays each action that many times as long first;
     ``seconds`` > 0 plays the rested clip over and over to at least that long (at the
-    clip's frame rate, :data:`~skelkd.train.api.DEFAULT_FPS` when it has none)."""
+    clip's frame rate, :data:`~skelkd.io.pack.DEFAULT_FPS` when it has none)."""
     sim = cfg.data.simulate
     params = get_preset(sim["preset"], target_layout=sim["layout"])
     pos = {iid: k for k, iid in enumerate(hq.instance_ids)}
     for i in lq.split_indices(cfg.data.split, cfg.data.val_subset):
         twin = hq[pos[lq.instance_ids[int(i)]]]
-        frames = int(seconds * sample_fps(twin))
+        frames = int(seconds * twin.fps)
         yield rested_twin(twin, hq.layout, params, draw, int(i), tempo, frames)
 
 

@@ -16,7 +16,7 @@ from .io.readers import get_reader
 from .layouts import get_layout
 from .layouts.mapping import map_layout
 from .models.recognizer import member_probabilities, members_of
-from .train.api import load_module, sample_fps
+from .train.api import load_module
 
 GUESS_FORMAT = {".npz": "blazepose", ".skeleton": "ntu", ".json": "coco", ".npy": "numpy",
                 ".jsonl": "pifpaf"}
@@ -183,7 +183,7 @@ def window_inputs(model: torch.nn.Module, sample: Sample, num_frames: int | None
     mirror images (so the batch holds ``2 * len(windows)`` inputs)."""
     spec = model.spec
     frames = num_frames or input_frames(model)
-    fps = sample_fps(sample)
+    fps = sample.fps
     t = sample.num_frames
     spans = [[(0, t)]] if spec.clip_seconds <= 0 else [
         clip_windows(t, max(2, int(round(s * spec.clip_seconds * fps)))) for s in scales]

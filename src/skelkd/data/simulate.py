@@ -42,7 +42,7 @@ import yaml
 from tqdm import tqdm
 
 from ..errors import SkelkdError
-from ..io.pack import Pack, PackWriter, Sample
+from ..io.pack import DEFAULT_FPS, Pack, PackWriter, Sample
 from ..layouts import Layout, get_layout
 from ..layouts.mapping import map_layout
 from .transforms import body_height, hold_rest, repeat_to, retime, sample_rng
@@ -323,7 +323,7 @@ def classes_containing(names: Sequence[str], parts: Sequence[str]) -> list[int]:
 
 
 def simulated_clips(pack: Pack, params: SimulatorParams, exclude: Sequence[str] = (),
-                    seed: int = 0, fps: float = 30.0, seconds: float = 0.0
+                    seed: int = 0, fps: float = DEFAULT_FPS, seconds: float = 0.0
                     ) -> Iterator[Sample]:
     """Every clip of a high-quality pack as the simulator degrades it (``seed``), in the
     order of the pack, less the classes whose name contains one of ``exclude``; a clip

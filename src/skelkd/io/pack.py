@@ -59,6 +59,9 @@ _HEADER_BYTES = 128  # fixed .npy header size, so arrays can be streamed before 
 _STANDARD_COLUMNS = ("instance_id", "subject", "view", "camera", "source_file")
 
 
+DEFAULT_FPS = 30.0  # a sample without an 'fps' (Penn Action, NTU, Kinect: 30)
+
+
 @dataclass
 class Sample:
     """One action instance.
@@ -86,6 +89,11 @@ class Sample:
     @property
     def num_frames(self) -> int:
         return self.keypoints.shape[1]
+
+    @property
+    def fps(self) -> float:
+        """Its frame rate: ``meta['fps']``, :data:`DEFAULT_FPS` when it has none."""
+        return float(self.meta.get("fps") or DEFAULT_FPS)
 
 
 def clean_joints(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

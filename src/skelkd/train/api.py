@@ -41,7 +41,7 @@ from ..distill.part_matrix import (
 from ..errors import RunInterrupted, SkelkdError
 from ..evaluate.metrics import evaluate
 from ..io.files import write_text_atomic
-from ..io.pack import Pack
+from ..io.pack import DEFAULT_FPS, Pack
 from ..layouts import PARTS
 from .allocator import keep_freed_memory
 from .checkpoint import SafeCheckpointIO, read_checkpoint
@@ -275,17 +275,9 @@ def _spec(pack: Pack, indices: np.ndarray, cfg: ExperimentConfig) -> dict:
             "clip_seconds": clip_seconds(pack, indices), "num_frames": inp.num_frames}
 
 
-DEFAULT_FPS = 30.0  # a pack whose samples carry no 'fps' (Penn Action, NTU, Kinect: 30)
-
-
-def sample_fps(sample) -> float:
-    """A sample's frame rate: its ``meta['fps']``, :data:`DEFAULT_FPS` when it has none."""
-    return float(sample.meta.get("fps") or DEFAULT_FPS)
-
-
 def clip_seconds(pack: Pack, indices: np.ndarray) -> float:
     """The median duration of ``pack``'s samples ``indices`` in seconds: frames over each
-    sample's ``fps`` column, :data:`DEFAULT_FPS` where it has none."""
+    sample's ``fps`` column, :data:`~skelkd.io.pack.DEFAULT_FPS` where it has none."""
     if len(indices) == 0:
         return 0.0
     fps = pack.columns.get("fps") or [None] * len(pack)
