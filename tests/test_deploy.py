@@ -97,7 +97,7 @@ def test_surest_over_stretches_averages_each_parts_surest_window():
     as many consecutive windows as a clip of the stretch holds, the surest, averaged over
     the runs (written out run by run); a clip no longer than the stretch reads as its
     surest window, and a clip played over and over, each part holding one play, as once."""
-    from skelkd.predict import clip_confidence, clip_windows, surest_over_stretches
+    from skelkd.predict import clip_windows, surest_over_stretches
 
     rng = np.random.default_rng(3)
     windows = clip_windows(300, 30)  # 19 windows, every 15 frames
@@ -112,9 +112,6 @@ def test_surest_over_stretches_averages_each_parts_surest_window():
     once = rng.uniform(size=4)
     looped = np.tile(once, 5)[:len(windows)]  # a play lasts 4 windows, a part holds 5
     assert surest_over_stretches(looped, windows, 90) == pytest.approx(once.max())
-    prob = rng.dirichlet(np.ones(3), size=len(windows))
-    assert clip_confidence([(windows, prob)], stretch=90) == pytest.approx(
-        surest_over_stretches(prob.max(1), windows, 90))
 
 
 def test_a_clips_confidence_is_its_surest_window_per_length():

@@ -257,8 +257,9 @@ def surest_over_stretches(conf: np.ndarray, windows: list[tuple[int, int]],
     many consecutive windows as a clip of ``stretch`` frames holds, averaged over the
     runs: what a ``stretch``-frame part of the clip would score, on average. Equal to the
     largest when the clip holds no more windows than that. The largest of more windows is
-    larger whatever the clip shows, so without a stretch a longer clip reads surer
-    (docs/clip_length_rejection.md)."""
+    larger whatever the clip shows, so without a stretch a longer clip reads surer. Measured
+    in place of :func:`clip_confidence`'s surest window, not adopted (design item 84,
+    docs/clip_length_rejection.md)."""
     k = len(clip_windows(stretch, windows[0][1] - windows[0][0])) if stretch else len(conf)
     if len(conf) <= k:
         return float(conf.max())
@@ -266,21 +267,17 @@ def surest_over_stretches(conf: np.ndarray, windows: list[tuple[int, int]],
     return float(runs.max(1).mean())
 
 
-def clip_confidence(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]],
-                    stretch: int | None = None) -> float:
+def clip_confidence(per_scale: list[tuple[list[tuple[int, int]], np.ndarray]]) -> float:
     """How sure the model is that a clip shows one of its actions: per window length the
     confidence of the window it is surest of (:func:`window_confidence`: the top
-    probability, less its members' disagreement), averaged over the lengths; with
-    ``stretch`` (frames), per length the mean over the clip's ``stretch``-frame parts of
-    their surest window's (:func:`surest_over_stretches`). ``per_scale``:
+    probability, less its members' disagreement), averaged over the lengths. ``per_scale``:
     :func:`window_probabilities`, with ``members=True`` for an ensemble. The threshold of
     "no known action" reads this, not the answer's probability: on held-out clips it tells
     actions the model does not know from known ones better (docs/unknown_action_score.md:
     the window lengths' surest windows against the answer's probability, which also drops
     when the lengths agree on no one class; then the members' disagreement subtracted,
     which answered fewer clips of unknown actions)."""
-    return float(np.mean([surest_over_stretches(window_confidence(prob), windows, stretch)
-                          for windows, prob in per_scale]))
+    return float(np.mean([window_confidence(prob).max() for _, prob in per_scale]))
 
 
 def predict_clip(model: torch.nn.Module, sample: Sample, num_frames: int | None = None,
