@@ -17,9 +17,9 @@ simulator, so no two repetitions carry the same estimator errors:
 shares of known clips kept and unknown clips answered at the model's threshold, AUROC,
 and the unknown clips answered at the threshold that keeps 95% of the known clips of that
 length (how ``scripts/ship_model.py`` calibrates, there on clips as they are). Never the
-test split; the real clips are not read here.
+test split; the real clips only with ``--real``, after the verdict below.
 
-A confidence read over stretches (``--stretch``, the second table). The same windows'
+A confidence read over stretches (the second table). The same windows'
 confidences, reduced per window length not to the surest window of the whole clip but to
 the surest of each run of consecutive windows that a part of ``S`` seconds holds, averaged
 over the parts (``skelkd.predict.surest_over_stretches``): what an ``S``-second part of
@@ -51,6 +51,7 @@ import numpy as np
 from unknown_action_score import (  # noqa: E402 (this folder)
     BOOTSTRAP,
     COVERAGE,
+    gap_interval,
     real_clips,
     unknown_clips,
 )
@@ -75,8 +76,8 @@ def real_rows(model, folder: Path, cache: Path, stretch: float, calibrated: dict
     """The labelled real clips of ``folder`` and the video benchmark's out-of-class clips
     (``unknown_action_score.real_clips``) read with both readings, each at its threshold:
     the known clips kept and named right, and each out-of-class clip's confidence."""
-    labelled, rejects = real_clips(folder, list(model.spec.class_names), cache)
     names = list(model.spec.class_names)
+    labelled, rejects = real_clips(folder, names, cache)
 
     def read(sample):
         each = window_probabilities(model, sample, members=True)
@@ -129,9 +130,7 @@ def bootstrap_gap(base: dict, longer: dict, seed: int = 0) -> tuple[float, float
         share = {r: np.mean(longer["unknown"][r][iu] >= coverage_threshold(
             base["known"][r][ik], COVERAGE)) for r in READINGS}
         gaps.append(share["stretched"] - share["shipped"])
-    gaps = np.array(gaps)
-    p = min(1.0, 2 * min(np.mean(gaps >= 0), np.mean(gaps <= 0)))
-    return float(np.quantile(gaps, 0.025)), float(np.quantile(gaps, 0.975)), p
+    return gap_interval(gaps)
 
 
 def label(seconds: float) -> str:
@@ -178,7 +177,7 @@ def main() -> None:
             print(rows[-1], flush=True)
     base = by_length[0.0]
     calibrated = {r: coverage_threshold(base["known"][r], COVERAGE) for r in READINGS}
-    compared = []
+    compared, intervals = [], {}
     for seconds, read in by_length.items():
         cells = []
         for r in READINGS:
@@ -187,13 +186,13 @@ def main() -> None:
                       f"{100 * np.mean(u >= calibrated[r]):.1f}%", f"{auroc(k, u):.3f}"]
         gap = ""
         if seconds:
-            lo, hi, p = bootstrap_gap(base, read)
+            lo, hi, p = intervals[seconds] = bootstrap_gap(base, read)
             diff = np.mean([read["unknown"][r] >= calibrated[r] for r in READINGS], axis=1)
             gap = f"{100 * (diff[1] - diff[0]):+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}], p {p:.3f}"
         compared.append(f"| {label(seconds)} | {' | '.join(cells)} | {gap} |")
         print(compared[-1], flush=True)
     longest = by_length[max(by_length)]
-    hi = bootstrap_gap(base, longest)[1]
+    hi = intervals[max(by_length)][1]
     kept = np.mean(longest["known"]["stretched"] >= calibrated["stretched"])
     areas = {r: auroc(base["known"][r], base["unknown"][r]) for r in READINGS}
     tests = [(max(by_length) >= 10 and hi < 0, f"(1) the upper end of the interval on clips of "

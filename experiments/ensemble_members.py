@@ -71,6 +71,7 @@ from unknown_action_score import (  # noqa: E402 (this folder)
     COVERAGE,
     add_unknown_arguments,
     answered,
+    gap_interval,
     real_clips,
     resample_known,
     unknown_clips,
@@ -189,9 +190,7 @@ def bootstrap(arm: Arm, base: Arm, draws: int = 1, seed: int = 0
         iu = rng.integers(0, nu, nu)
         gaps.append(np.subtract(arm.figures(ik, iu), base.figures(ik, iu)))
         thr.append(arm.threshold(ik))
-    gaps = np.array(gaps)
-    return ([(float(np.quantile(g, 0.025)), float(np.quantile(g, 0.975)),
-              min(1.0, 2 * min(np.mean(g >= 0), np.mean(g <= 0)))) for g in gaps.T],
+    return ([gap_interval(g) for g in np.array(gaps).T],
             (float(np.quantile(thr, 0.025)), float(np.quantile(thr, 0.975))))
 
 

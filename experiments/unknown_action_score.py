@@ -152,6 +152,13 @@ def resample_known(rng: np.random.Generator, readings: int, draws: int) -> np.nd
     return (clips * np.arange(draws)[:, None] + rng.integers(0, clips, clips)).ravel()
 
 
+def gap_interval(gaps) -> tuple[float, float, float]:
+    """The 95% interval and two-sided p-value (against 0) of bootstrap draws of a gap."""
+    gaps = np.asarray(gaps)
+    p = min(1.0, 2 * min(np.mean(gaps >= 0), np.mean(gaps <= 0)))
+    return float(np.quantile(gaps, 0.025)), float(np.quantile(gaps, 0.975)), p
+
+
 def bootstrap_gap(known: dict, unknown: dict, name: str, draws: int = 1, seed: int = 0
                   ) -> tuple[float, float, float]:
     """``name``'s share of unknown clips answered less ``surest``'s: 95% interval and
@@ -165,9 +172,7 @@ def bootstrap_gap(known: dict, unknown: dict, name: str, draws: int = 1, seed: i
         iu = rng.integers(0, nu, nu)
         gaps.append(answered(known[name][ik], unknown[name][iu])
                     - answered(known["surest"][ik], unknown["surest"][iu]))
-    gaps = np.array(gaps)
-    p = min(1.0, 2 * min(np.mean(gaps >= 0), np.mean(gaps <= 0)))
-    return float(np.quantile(gaps, 0.025)), float(np.quantile(gaps, 0.975)), p
+    return gap_interval(gaps)
 
 
 def real_clips(folder: Path, names: list[str], cache: Path
