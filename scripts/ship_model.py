@@ -21,8 +21,17 @@ with ``weights_only=True`` like every checkpoint. The model card (``--card``) is
 from the run's configuration and metrics and the calibration; its real-video figures are
 those of ``docs/real_video.md`` (``benchmarks/real_video.py``), quoted when present.
 ``--card-only`` rewrites the card from the file already shipped (what its calibration
-recorded, and the command that made it) without calibrating again: after
-``benchmarks/real_video.py`` has measured that file, to quote it.
+recorded, its recipe and the command that made it) without calibrating again or needing
+its runs: after ``benchmarks/real_video.py`` has measured that file, to quote it.
+
+The file records its recipe (``shipped["recipe"]``: the first run's resolved
+configuration; ``shipped["seeds"]``: every member's training seed). A file shipped before
+it did so gets it with ``--attach-recipe RUN --seeds S ...``: RUN is a run of the same
+command (e.g. one retrained with it), whose configuration is stored only after it gives
+back the file's own calibration to the last digit (the file's weights reading the
+held-out clips that configuration describes: the same threshold, answered share and
+top-1), which confirms the data and the reading; the training settings are taken to be
+the command's, as the check cannot see them.
 """
 
 from __future__ import annotations
@@ -81,7 +90,7 @@ def unknown_confidences(model, cfg, pack_path: Path, exclude: list[str]) -> np.n
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", type=Path, nargs="+", metavar="RUN")
+    ap.add_argument("runs", type=Path, nargs="*", metavar="RUN")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--coverage", type=float, default=0.95,
                     help="share of held-out clips of known classes to keep answering")
@@ -98,25 +107,35 @@ def main() -> None:
     ap.add_argument("--card-only", action="store_true",
                     help="only rewrite --card from the model already at --out (what its "
                          "calibration recorded; e.g. to quote a new docs/real_video.md)")
+    ap.add_argument("--attach-recipe", type=Path, default=None, metavar="RUN",
+                    help="record in the model at --out, shipped before files recorded "
+                         "their recipe, RUN's configuration (a run of the same command), "
+                         "once it gives back the file's calibration")
+    ap.add_argument("--seeds", type=int, nargs="*", default=None,
+                    help="with --attach-recipe: the training seed of every member")
     args = ap.parse_args()
     from skelkd.models import ModelSpec
     from skelkd.train.checkpoint import read_checkpoint, stamp, write_checkpoint
 
+    if args.attach_recipe:
+        attach_recipe(args.out, args.attach_recipe, args.seeds)
+        return
     if args.card_only:
         if not args.card:
             raise SystemExit("--card-only needs --card")
         shipped_file = read_checkpoint(args.out)
         shipped = shipped_file["shipped"]
-        if shipped.get("source_runs") != [r.as_posix() for r in args.runs]:
-            raise SystemExit(f"{args.out} was made from {shipped.get('source_runs')}, not "
-                             "from the runs given")
+        cfg, seeds = recorded_recipe(args.out, shipped, args.runs)
         spec = ModelSpec(**shipped_file["hyper_parameters"]["spec"])
-        write_card(args.card, run_configs(args.runs), args.out, spec, shipped)
+        write_card(args.card, cfg, seeds, args.out, spec, shipped)
         return
+    if not args.runs:
+        raise SystemExit("give the run folder of every student to ship")
+    configs = run_configs(args.runs)
     model, cfg, folder = assemble(args.runs)
     model.eval()
-    top, right = held_out_confidences(model, cfg, folder.parent, args.rest_draws)
-    threshold = coverage_threshold(top, args.coverage)
+    threshold, figures = calibration(model, cfg, folder.parent, args.rest_draws,
+                                     args.coverage)
     spec = dataclasses.replace(model.spec, reject_below=round(threshold, 4),
                                num_frames=cfg.input.num_frames)
     state = {f"model.{k}": v.detach().clone() for k, v in model.state_dict().items()}
@@ -125,13 +144,11 @@ def main() -> None:
                   "shipped": {"command": shlex.join(["python", "scripts/ship_model.py",
                                                      *sys.argv[1:]]),
                               "source_runs": [r.as_posix() for r in args.runs],
+                              "recipe": cfg.to_dict(),
+                              "seeds": [c.train.seed for c in configs],
                               "coverage": args.coverage,
                               "test_by_op": test_accuracy(model, cfg, folder, args.runs),
-                              "val_clips": int(len(top) // max(1, args.rest_draws)),
-                              "rest_draws": args.rest_draws,
-                              "val_top1": float(100 * right.mean()),
-                              "answered": float(100 * (top >= threshold).mean()),
-                              "answered_top1": float(100 * right[top >= threshold].mean())}})
+                              "rest_draws": args.rest_draws, **figures}})
     if args.unknown:
         out = unknown_confidences(model, cfg, args.unknown, args.exclude)
         ckpt["shipped"]["unknown"] = {
@@ -140,9 +157,83 @@ def main() -> None:
             "above_half": float(100 * (out > 0.5).mean())}
     write_checkpoint(ckpt, args.out)
     print(json.dumps({"out": str(args.out), "reject_below": spec.reject_below,
-                      **ckpt["shipped"]}, indent=1))
+                      **{k: v for k, v in ckpt["shipped"].items() if k != "recipe"}},
+                     indent=1))
     if args.card:
-        write_card(args.card, run_configs(args.runs), args.out, spec, ckpt["shipped"])
+        write_card(args.card, cfg, ckpt["shipped"]["seeds"], args.out, spec,
+                   ckpt["shipped"])
+
+
+CALIBRATION = ("val_clips", "val_top1", "answered", "answered_top1")
+"""What :func:`calibration` reports beside the threshold, as the shipped file records it."""
+
+
+def calibration(model, cfg, experiment: Path, draws: int, coverage: float
+                ) -> tuple[float, dict]:
+    """The "no known action" threshold that ``coverage`` of the held-out clips reach
+    (:func:`held_out_confidences`) and what it does on them: the clips, top-1 on all of
+    them, the share answered and top-1 on those (in %)."""
+    top, right = held_out_confidences(model, cfg, experiment, draws)
+    threshold = coverage_threshold(top, coverage)
+    kept = top >= threshold
+    return threshold, {"val_clips": int(len(top) // max(1, draws)),
+                       "val_top1": float(100 * right.mean()),
+                       "answered": float(100 * kept.mean()),
+                       "answered_top1": float(100 * right[kept].mean())}
+
+
+def recorded_recipe(out: Path, shipped: dict, runs: list[Path]) -> tuple:
+    """The configuration and member seeds of the model shipped at ``out``: those its file
+    records, else (a file shipped before it recorded them) those of ``runs``, the runs it
+    was made from."""
+    from skelkd.config import ExperimentConfig
+
+    if "recipe" in shipped:
+        return (ExperimentConfig.from_dict(shipped["recipe"], f"{out}: its recipe"),
+                shipped["seeds"])
+    if not runs:
+        raise SystemExit(f"{out} does not record its recipe (shipped before files did): "
+                         "pass the runs it was made from, or record it with "
+                         "--attach-recipe RUN --seeds ...")
+    if shipped.get("source_runs") != [r.as_posix() for r in runs]:
+        raise SystemExit(f"{out} was made from {shipped.get('source_runs')}, not from the "
+                         "runs given")
+    configs = run_configs(runs)
+    return configs[0], [c.train.seed for c in configs]
+
+
+def attach_recipe(out: Path, run: Path, seeds: list[int] | None) -> None:
+    """Record RUN's configuration and the members' ``seeds`` in the model shipped at
+    ``out`` (made before files recorded their recipe), once the configuration gives back
+    the file's own calibration to the last digit (the module docstring says what that
+    confirms); else stop, the file untouched."""
+    from skelkd.models import ModelSpec
+    from skelkd.train import load_module
+    from skelkd.train.checkpoint import read_checkpoint, write_checkpoint
+
+    ckpt = read_checkpoint(out)
+    shipped = ckpt["shipped"]
+    spec = ModelSpec(**ckpt["hyper_parameters"]["spec"])
+    if "recipe" in shipped:
+        raise SystemExit(f"{out} already records its recipe")
+    if seeds is None or len(seeds) != spec.members:
+        raise SystemExit(f"--attach-recipe needs --seeds: one per member, {spec.members} "
+                         f"for {out}")
+    cfg = run_configs([run])[0]
+    model = load_module(out).model.eval()
+    threshold, figures = calibration(model, cfg, run.parent, shipped["rest_draws"],
+                                     shipped["coverage"])
+    got = {"reject_below": round(threshold, 4), **figures}
+    want = {"reject_below": spec.reject_below, **{k: shipped[k] for k in CALIBRATION}}
+    differ = [f"{k} {got[k]!r} (the file: {want[k]!r})" for k in want if got[k] != want[k]]
+    if differ:
+        raise SystemExit(f"{run}: its configuration does not give back {out}'s calibration: "
+                         + "; ".join(differ) + "; nothing written")
+    shipped.update(recipe=cfg.to_dict(), seeds=list(seeds),
+                   recipe_attached={"from": run.as_posix(), "checked": sorted(want)})
+    write_checkpoint(ckpt, out)
+    print(f"{out}: recipe of {run} recorded (it gives back " + ", ".join(
+        f"{k} {v:g}" for k, v in got.items()) + ")")
 
 
 def run_configs(runs: list[Path]) -> list:
@@ -196,16 +287,16 @@ def _spoken(values) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> None:
+def write_card(card: Path, cfg, seeds: list[int], out: Path, spec, shipped: dict) -> None:
     """The model card of the file at ``out`` (``spec``, its calibration ``shipped``) made
-    from the runs of ``configs`` (their configurations; the first one's recipe)."""
+    from its recipe ``cfg`` (the first run's configuration) and its members' ``seeds``."""
     from skelkd.io.files import write_text_atomic
     from skelkd.layouts import get_layout
 
-    cfg = configs[0]
     sim = cfg.data.simulate or {}
     layout = get_layout(spec.layout)
-    seeds = ", ".join(str(c.train.seed) for c in configs)
+    attached = shipped.get("recipe_attached")
+    seeds = ", ".join(str(s) for s in seeds)
     real = Path("docs/real_video.md")
     quoted = [line for line in real.read_text().splitlines()
               if line.startswith(("overall:", "Known-action clips"))] if real.exists() else []
@@ -217,7 +308,12 @@ def write_card(card: Path, configs: list, out: Path, spec, shipped: dict) -> Non
         f"Generated by `{shlex.join(['python', 'scripts/ship_model.py', *sys.argv[1:]])}`"
         + (f" from the model that `{shipped['command']}` made" if "--card-only" in sys.argv
            else "") + f"; do not edit by hand. File: `{out.as_posix()}` ({size:.1f} MB), "
-        "what `skelkd predict` uses when no model is given.", "",
+        "what `skelkd predict` uses when no model is given."
+        + (f" The file was shipped before files recorded their recipe; the recipe below is "
+           f"that of `{attached['from']}`, a run of the same command, recorded after it "
+           "gave back the file's calibration to the last digit (`--attach-recipe`: it "
+           "confirms the data and the reading, not the training settings)."
+           if attached else ""), "",
         "## What it is", "",
         f"- Task: the {len(spec.class_names)} actions of Penn Action: "
         f"{', '.join(spec.class_names)}.",

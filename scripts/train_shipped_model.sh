@@ -16,7 +16,8 @@
 #      actions: skelkd data import nw_ucla ../shared/data/nw_ucla ucla.skpack), the card
 #      also says how many of its clips the threshold lets through.
 # About 10 minutes per seed on 2 CPU cores. Then `python benchmarks/real_video.py FOLDER` measures
-# it on real clips (the video extra), and step 3 again with --card-only quotes that in the card.
+# it on real clips (the video extra), and `python scripts/ship_model.py --card docs/model_card.md
+# --card-only` quotes that in the card (the shipped file records its recipe: no runs needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-runs}

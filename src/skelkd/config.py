@@ -371,6 +371,17 @@ class ExperimentConfig:
     def to_dict(self) -> dict:
         return _plain(dataclasses.asdict(self))
 
+    @classmethod
+    def from_dict(cls, values: dict, where: str = "configuration") -> ExperimentConfig:
+        """The configuration :meth:`to_dict` gave (e.g. one stored in a shipped model's
+        file), every key and range checked as when a file loads."""
+        try:
+            cfg = _build(cls, values, "")
+            check_ranges(cfg)
+        except SkelkdError as exc:
+            raise SkelkdError(f"{where}: {exc}") from None
+        return cfg
+
     def save(self, path: str | Path) -> Path:
         """Write the resolved configuration as YAML (temporary file, then rename)."""
         from .io.files import write_text_atomic
@@ -542,12 +553,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
             if not isinstance(node, dict):
                 raise SkelkdError(f"override '{text}': '{k}' is not a section")
         node[keys[-1]] = value
-    try:
-        cfg = _build(ExperimentConfig, doc, "")
-        check_ranges(cfg)
-    except SkelkdError as exc:
-        raise SkelkdError(f"{where}: {exc}") from None
-    return cfg
+    return ExperimentConfig.from_dict(doc, where)
 
 
 INF = float("inf")
