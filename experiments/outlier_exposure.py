@@ -81,6 +81,74 @@ def real(model, threshold: float, folder: Path, cache: Path, reject: list[Path])
             "other": other}
 
 
+def held_out_data(cfg, folder: Path, unknown: Path, exclude: list[str]) -> dict:
+    """What the arms are measured on: Penn Action's validation clips as trimmed and with a
+    synthetic rest (one draw), and the clips of ``unknown`` (a high-quality pack of other
+    actions, classes containing a word of ``exclude`` left out) simulated like the
+    training data; ``cfg`` and ``folder`` are one student's run."""
+    hq, lq, _, _ = load_data(cfg, folder.parent)
+    val = lq.split_indices(cfg.data.split, cfg.data.val_subset)
+    params = get_preset(cfg.data.simulate["preset"], target_layout=lq.layout.name)
+    return {"val": [lq[int(i)] for i in val], "rest": list(rested_val_clips(cfg, hq, lq, 0)),
+            "unknown": list(simulated_clips(open_pack(unknown), params, exclude))}
+
+
+def measure_arms(arms: dict[str, list], data: dict) -> tuple[dict, dict]:
+    """Every student of every arm (``default_model`` triples) measured alone, by training
+    seed, and each arm's students as one ensemble: (per seed, ensembles)."""
+    per_seed: dict[str, dict[int, dict]] = {}
+    ensembles = {}
+    for arm, models in arms.items():
+        per_seed[arm] = {}
+        for model, run_cfg, run in models:
+            per_seed[arm][run_cfg.train.seed] = measure(model.eval(), data)
+            print(arm, run, {k: round(float(v), 2) for k, v in
+                             per_seed[arm][run_cfg.train.seed].items()}, flush=True)
+        ens = Ensemble.of([m for m, _, _ in models]).eval()
+        ensembles[arm] = (ens, measure(ens, data))
+        print(arm, "ensemble", ensembles[arm][1], flush=True)
+    return per_seed, ensembles
+
+
+def arm_tables(per_seed: dict, ensembles: dict, names: dict[str, str]
+               ) -> tuple[list[str], list[str], dict]:
+    """The paired table of the students alone (mean ± SD, gain of the second arm over the
+    first, 95% interval, p), the ensembles' table, and each metric's paired result; the
+    arms' column titles are ``names``."""
+    first, second = names
+    head = f"| measure | {names[first]} | {names[second]} |"
+    lines = [head + " gain | 95% CI | p |", "|---|---|---|---|---|---|"]
+    results = {}
+    for key, name in METRICS:
+        pr = paired({s: v[key] for s, v in per_seed[first].items()},
+                    {s: v[key] for s, v in per_seed[second].items()})
+        results[key] = pr
+        lo, hi = pr.interval()
+        lines.append(f"| {name} | {mean_sd(pr.a)} | {mean_sd(pr.b)} | {pr.gain:+.2f} | "
+                     f"[{lo:+.2f}, {hi:+.2f}] | {fmt_p(pr.p)} |")
+    ens_lines = [head, "|---|---|---|"]
+    for key, name in METRICS:
+        ens_lines.append(f"| {name} | {ensembles[first][1][key]:.2f} | "
+                         f"{ensembles[second][1][key]:.2f} |")
+    return lines, ens_lines, results
+
+
+def real_table(ensembles: dict, names: dict[str, str], folder: Path, cache: Path
+               ) -> list[str]:
+    """Each arm's ensemble on the real clips at its own threshold: top-1, top-3, the top
+    class alone, and the out-of-class clips."""
+    first, second = names
+    lines = [f"| real clips | {names[first]} | {names[second]} |", "|---|---|---|"]
+    got = {arm: real(ens, m["threshold"], folder, cache, DEFAULT_REJECT)
+           for arm, (ens, m) in ensembles.items()}
+    for key, name in (("top1", "top-1 (no known action counted wrong)"),
+                      ("top3", "top-3"), ("top", "top class, threshold aside")):
+        lines.append(f"| {name} | {got[first][key]:.1f}% | {got[second][key]:.1f}% |")
+    for k in range(len(got[first]["other"])):
+        lines.append(f"| out of class | {got[first]['other'][k]} | {got[second]['other'][k]} |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--without", type=Path, nargs="+", required=True)
@@ -97,47 +165,11 @@ def main() -> None:
     arms = {"without": [default_model(r) for r in args.without],
             "with": [default_model(r) for r in args.with_]}
     _, cfg, folder = arms["without"][0]
-    hq, lq, _, _ = load_data(cfg, folder.parent)
-    val = lq.split_indices(cfg.data.split, cfg.data.val_subset)
-    params = get_preset(cfg.data.simulate["preset"], target_layout=lq.layout.name)
-    data = {"val": [lq[int(i)] for i in val], "rest": list(rested_val_clips(cfg, hq, lq, 0)),
-            "unknown": list(simulated_clips(open_pack(args.unknown), params, args.exclude))}
-    per_seed: dict[str, dict[int, dict]] = {}
-    ensembles = {}
-    for arm, models in arms.items():
-        per_seed[arm] = {}
-        for model, run_cfg, run in models:
-            per_seed[arm][run_cfg.train.seed] = measure(model.eval(), data)
-            print(arm, run, {k: round(float(v), 2) for k, v in
-                             per_seed[arm][run_cfg.train.seed].items()}, flush=True)
-        ens = Ensemble.of([m for m, _, _ in models]).eval()
-        ensembles[arm] = (ens, measure(ens, data))
-        print(arm, "ensemble", ensembles[arm][1], flush=True)
-    lines = ["| measure | without | with outlier exposure | gain | 95% CI | p |",
-             "|---|---|---|---|---|---|"]
-    for key, name in METRICS:
-        a = {s: v[key] for s, v in per_seed["without"].items()}
-        b = {s: v[key] for s, v in per_seed["with"].items()}
-        pr = paired(a, b)
-        lo, hi = pr.interval()
-        lines.append(f"| {name} | {mean_sd(pr.a)} | {mean_sd(pr.b)} | {pr.gain:+.2f} | "
-                     f"[{lo:+.2f}, {hi:+.2f}] | {fmt_p(pr.p)} |")
-    ens_lines = ["| measure | without | with outlier exposure |", "|---|---|---|"]
-    for key, name in METRICS:
-        ens_lines.append(f"| {name} | {ensembles['without'][1][key]:.2f} | "
-                         f"{ensembles['with'][1][key]:.2f} |")
-    real_lines = []
-    if args.real:
-        real_lines = ["| real clips | without | with outlier exposure |", "|---|---|---|"]
-        got = {arm: real(ens, m["threshold"], args.real, args.cache, DEFAULT_REJECT)
-               for arm, (ens, m) in ensembles.items()}
-        for key, name in (("top1", "top-1 (no known action counted wrong)"),
-                          ("top3", "top-3"), ("top", "top class, threshold aside")):
-            real_lines.append(f"| {name} | {got['without'][key]:.1f}% | "
-                              f"{got['with'][key]:.1f}% |")
-        for k in range(len(got["without"]["other"])):
-            real_lines.append(f"| out of class | {got['without']['other'][k]} | "
-                              f"{got['with']['other'][k]} |")
+    data = held_out_data(cfg, folder, args.unknown, args.exclude)
+    per_seed, ensembles = measure_arms(arms, data)
+    names = {"without": "without", "with": "with outlier exposure"}
+    lines, ens_lines, _ = arm_tables(per_seed, ensembles, names)
+    real_lines = real_table(ensembles, names, args.real, args.cache) if args.real else []
     text = "\n".join([*lines, "", *ens_lines, "", *real_lines])
     print(text)
     if args.doc:
