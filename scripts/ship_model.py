@@ -400,7 +400,9 @@ def write_card(card: Path, cfg, seeds: list[int], out: Path, spec, shipped: dict
         *(["- Outlier exposure: chosen on validation, five paired seeds without and with "
            "it (docs/outlier_exposure.md): the unknown clips (from another dataset than the "
            "outliers) answered at the threshold fell and validation top-1 did not (the "
-           "figures are there); the real clips were read once afterwards."]
+           "figures are there); the real clips were read once afterwards. More varied "
+           "outliers (NW-UCLA's actions added) were measured by a rule fixed beforehand "
+           "and not adopted (docs/outlier_diversity.md)."]
           if cfg.data.outliers else []),
         f"- How the windows are combined (`{DEFAULT_READING}`): chosen on the validation "
         "clips with a synthetic rest before and after the action; the real clips were read "
