@@ -58,6 +58,9 @@ UNKNOWN_EXCLUDE = ["throw", "pick", "drop", "sit", "stand"]
 
 
 def make_pack(utd_path: Path, ucla_path: Path, out: Path) -> None:
+    """The candidate's outlier pack at ``out``: every clip of UTD-MHAD's pack and NW-UCLA's
+    of the classes of :data:`OUTLIER_GROUP`, in UTD-MHAD's joint order, each class named
+    after its dataset."""
     from skelkd.io import open_pack, write_pack
     from skelkd.layouts.mapping import map_layout
 

@@ -131,8 +131,7 @@ def main() -> None:
         return
     if not args.runs:
         raise SystemExit("give the run folder of every student to ship")
-    configs = run_configs(args.runs)
-    model, cfg, folder = assemble(args.runs)
+    model, cfg, folder, seeds = assemble(args.runs)
     model.eval()
     threshold, figures = calibration(model, cfg, folder.parent, args.rest_draws,
                                      args.coverage)
@@ -145,7 +144,7 @@ def main() -> None:
                                                      *sys.argv[1:]]),
                               "source_runs": [r.as_posix() for r in args.runs],
                               "recipe": cfg.to_dict(),
-                              "seeds": [c.train.seed for c in configs],
+                              "seeds": seeds,
                               "coverage": args.coverage,
                               "test_by_op": test_accuracy(model, cfg, folder, args.runs),
                               "rest_draws": args.rest_draws, **figures}})
@@ -160,8 +159,7 @@ def main() -> None:
                       **{k: v for k, v in ckpt["shipped"].items() if k != "recipe"}},
                      indent=1))
     if args.card:
-        write_card(args.card, cfg, ckpt["shipped"]["seeds"], args.out, spec,
-                   ckpt["shipped"])
+        write_card(args.card, cfg, seeds, args.out, spec, ckpt["shipped"])
 
 
 CALIBRATION = ("val_clips", "val_top1", "answered", "answered_top1")
@@ -248,22 +246,23 @@ def run_configs(runs: list[Path]) -> list:
 
 
 def assemble(runs: list[Path]):
-    """The model to ship, its run configuration (the first run's) and the first run's
-    folder: the one trained student, or the runs' students as one seed ensemble (each
-    checked to have the same specification)."""
+    """The model to ship, its run configuration (the first run's), the first run's folder
+    and every run's training seed: the one trained student, or the runs' students as one
+    seed ensemble (each checked to have the same specification)."""
     from skelkd.models import Ensemble
     from skelkd.predict import load_model
 
     run_configs(runs)
     loaded = [load_model(r) for r in runs]
     model, cfg, folder = loaded[0]
+    seeds = [c.train.seed for _, c, _ in loaded]
     if len(loaded) == 1:
-        return model, cfg, folder
+        return model, cfg, folder, seeds
     for r, (m, _, _) in zip(runs[1:], loaded[1:], strict=True):
         if m.spec != model.spec:
             raise SystemExit(f"{r}: its model's specification differs from {runs[0]}'s; an "
                              "ensemble needs seeds of one recipe")
-    return Ensemble.of([m for m, _, _ in loaded]), cfg, folder
+    return Ensemble.of([m for m, _, _ in loaded]), cfg, folder, seeds
 
 
 def test_accuracy(model, cfg, folder: Path, runs: list[Path]) -> dict:
