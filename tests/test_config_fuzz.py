@@ -74,3 +74,18 @@ def test_numeric_options_never_give_a_traceback(tmp_path, monkeypatch, args, v):
 
 def teardown_module(module) -> None:
     print(f"\nconfiguration fuzz outcomes: {dict(OUTCOMES)}")
+
+
+def test_a_stored_configuration_reads_back_as_it_was_or_is_one_clear_error():
+    """ExperimentConfig.from_dict (a shipped model's recorded recipe): to_dict's output
+    reads back equal, with every key and range checked as a file's are."""
+    cfg = load_config("penn_video", ["train.seed=3"])
+    assert ExperimentConfig.from_dict(cfg.to_dict()) == cfg
+    bad = cfg.to_dict()
+    bad["train"]["epochs"] = 0
+    with pytest.raises(SkelkdError, match=r"model\.ckpt: its recipe: .*train\.epochs"):
+        ExperimentConfig.from_dict(bad, "model.ckpt: its recipe")
+    bad = cfg.to_dict()
+    bad["input"]["no_such_key"] = 1
+    with pytest.raises(SkelkdError, match=r"its recipe: input: unknown key"):
+        ExperimentConfig.from_dict(bad, "its recipe")
