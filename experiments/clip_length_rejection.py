@@ -100,6 +100,8 @@ def real_rows(model, folder: Path, cache: Path, stretch: float, calibrated: dict
 
 
 def readings_of(sample, per_scale) -> tuple[float, list]:
+    """A clip's frame rate and, per window length, its windows and their confidences, from
+    its windows' probabilities ``per_scale`` (``window_probabilities``, members kept)."""
     return sample.fps, [(w, window_confidence(p)) for w, p in per_scale]
 
 
