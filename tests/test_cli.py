@@ -376,10 +376,14 @@ def test_an_out_of_range_value_is_one_line_before_any_data_is_read(tmp_path, ove
                                   ["evaluate", "nowhere", "--ops", "0,5"],
                                   ["predict", "x.npz", "--top", "-3"],
                                   ["predict", "x.mp4", "--reading", "median"],
-                                  ["predict", "x.mp4", "--reject-below", "1.5"]])
+                                  ["predict", "x.mp4", "--reject-below", "1.5"],
+                                  ["predict", "x.mp4", "--window", "0"],
+                                  ["predict", "x.mp4", "--stride", "-1"]])
 def test_out_of_range_options_are_refused(args):
     r = CliRunner().invoke(main, args)
     assert r.exit_code != 0 and "Traceback" not in r.output
+    # refused before any input is read (x.mp4 does not exist), naming the option
+    assert args[-2] in r.output and "x.mp4" not in r.output, r.output
     if "--reading" in args:  # refused before the video is read: it names the choices
         assert "--reading: expected one of mean, confident, max" in r.output
 

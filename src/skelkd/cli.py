@@ -703,9 +703,9 @@ def evaluate_cmd(model_dir: str, pack: str | None, split: str | None, subset: st
                    "none.")
 @click.option("--layout", default=None, help="Layout of numpy inputs.")
 @click.option("--top", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--window", type=int, default=64, show_default=True,
+@click.option("--window", type=click.IntRange(min=1), default=64, show_default=True,
               help="Videos: frames per sliding window.")
-@click.option("--stride", type=int, default=32, show_default=True,
+@click.option("--stride", type=click.IntRange(min=1), default=32, show_default=True,
               help="Videos: frames between window starts.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
               show_default=True, help="Videos: folder for the annotated PNG strips.")
