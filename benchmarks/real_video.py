@@ -29,6 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+OUT_OF_CLASS = "Out-of-class clips (actions the model does not know):"
+"""The line above the table of the ``--reject`` clips (``scripts/ship_model.py`` quotes
+that table in the model card)."""
+
 DEFAULT_REJECT = [Path("../shared/data/videos") / n
                   for n in ("skateboarding.mp4", "ta_chi.mp4", "demo_skeleton.mp4")]
 
@@ -135,7 +139,7 @@ def main() -> None:
               f"({r['top'][0]['class']} {100 * r['top'][0]['probability']:.0f}%)",
               file=sys.stderr)
     lines = _tables(args.folder, names, results)
-    lines += ["", "Out-of-class clips (actions the model does not know):", "",
+    lines += ["", OUT_OF_CLASS, "",
               "| clip | answer | top class | its probability | confidence |",
               "|---|---|---|---|---|"]
     for clip in reject:

@@ -45,8 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from real_video import OUT_OF_CLASS  # noqa: E402  (the line docs/real_video.md's table follows)
+
 from skelkd.evaluate.rejection import clip_readings, coverage_threshold
-from skelkd.predict import DEFAULT_READING, WINDOW_SCALES
+from skelkd.predict import DEFAULT_READING, NO_ACTION, WINDOW_SCALES
 
 DEFAULT_OUT = Path("src/skelkd/resources/models/penn_action.ckpt")
 
@@ -286,6 +289,25 @@ def _spoken(values) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def real_video_quotes(real: Path) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """What the card quotes of ``real`` (docs/real_video.md, ``benchmarks/real_video.py``'s
+    output), nothing when it does not exist: its summary lines, and per out-of-class clip
+    (clip, answer, confidence) from its table of them."""
+    if not real.exists():
+        return [], []
+    lines = real.read_text().splitlines()
+    summary = [x for x in lines if x.startswith(("overall:", "Known-action clips"))]
+    outside = []
+    if OUT_OF_CLASS in lines:
+        for row in lines[lines.index(OUT_OF_CLASS) + 1:]:
+            if outside and not row.startswith("|"):
+                break
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            if row.startswith("|") and cells[0] not in ("clip", "---"):
+                outside.append((cells[0], cells[1], cells[-1]))
+    return summary, outside
+
+
 def write_card(card: Path, cfg, seeds: list[int], out: Path, spec, shipped: dict) -> None:
     """The model card of the file at ``out`` (``spec``, its calibration ``shipped``) made
     from its recipe ``cfg`` (the first run's configuration) and its members' ``seeds``."""
@@ -296,9 +318,7 @@ def write_card(card: Path, cfg, seeds: list[int], out: Path, spec, shipped: dict
     layout = get_layout(spec.layout)
     attached = shipped.get("recipe_attached")
     seeds = ", ".join(str(s) for s in seeds)
-    real = Path("docs/real_video.md")
-    quoted = [line for line in real.read_text().splitlines()
-              if line.startswith(("overall:", "Known-action clips"))] if real.exists() else []
+    quoted, outside = real_video_quotes(Path("docs/real_video.md"))
     tests = "; ".join(f"OP {op}: top-1 {r['top1']:.2f}, top-5 {r['top5']:.2f}"
                       for op, r in shipped["test_by_op"].items())
     size = out.stat().st_size / 1e6
@@ -373,6 +393,11 @@ def write_card(card: Path, cfg, seeds: list[int], out: Path, spec, shipped: dict
            f"{u['answered']:.1f}% (with more than 50% confidence for "
            f"{u['above_half']:.1f}%), so read \"no known action\" as a hint, not a "
            "guarantee."] if (u := shipped.get("unknown")) else []),
+        *(["On the real clips of actions it does not know (docs/real_video.md: BlazePose "
+           "on real video) it answered " + "; ".join(
+               f"{clip}: {answer} (confidence {conf})" for clip, answer, conf in outside)
+           + f"; it named a known action for {sum(a != NO_ACTION for _, a, _ in outside)} "
+           f"of {len(outside)}."] if outside else []),
         "`skelkd predict clip.mp4 --reject-below X` reads with another level (0: always "
         "name a class; docs/real_video.md gives the real clips' top class alone, the level "
         "0, beside the calibrated one's answers).",
